@@ -1,0 +1,199 @@
+#!/bin/bash
+# den per-boot driver. cloud-init's per-boot hook mounts the seed ISO and execs this file on every boot.
+# Order and markers follow .notes/cidata-contract.md. Every value from den.env/param.env is data: it is
+# only ever expanded inside double quotes, never evaluated.
+#
+# DEN_BOOT_ROOT (default empty) prefixes every guest path written here and in boot/**, so the tests can run
+# the whole flow inside a temp dir; steps that need a real guest (chown, sudo, useradd, loginctl, mount)
+# run only when we are root and DEN_BOOT_ROOT is empty. DEN_BOOT_CONSOLE (default /dev/console) is where
+# the `DEN| …` progress lines go besides stdout; the host agent reads them from the serial log.
+set -eu
+
+DEN_BOOT_ROOT="${DEN_BOOT_ROOT:-}"
+DEN_BOOT_CONSOLE="${DEN_BOOT_CONSOLE:-/dev/console}"
+DEN_CIDATA_MNT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+export DEN_BOOT_ROOT DEN_BOOT_CONSOLE DEN_CIDATA_MNT
+
+den_log() {
+	echo "DEN| $*"
+	if [ -w "$DEN_BOOT_CONSOLE" ]; then
+		echo "DEN| $*" >>"$DEN_BOOT_CONSOLE" 2>/dev/null || true
+	fi
+}
+# The boot/** scripts log through the same function.
+export -f den_log
+
+# Privileged guest-only steps (chown, sudo) are skipped when running relocated for tests.
+den_real_guest() {
+	[ "$(id -u)" = 0 ] && [ -z "$DEN_BOOT_ROOT" ]
+}
+export -f den_real_guest
+
+code=0
+warn() {
+	den_log "WARNING $*"
+	code=1
+}
+
+root="$DEN_BOOT_ROOT"
+mkdir -p "$root/run"
+rm -f "$root/run/den-boot-done" "$root/run/den-ssh-ready" "$root/run/den-mounts-ready" "$root/run/den-fuse-ready"
+
+set -a
+# shellcheck source=/dev/null
+. "$DEN_CIDATA_MNT/den.env"
+if [ -f "$DEN_CIDATA_MNT/param.env" ]; then
+	# shellcheck source=/dev/null
+	. "$DEN_CIDATA_MNT/param.env"
+fi
+set +a
+
+den_log "boot.sh start ${DEN_CIDATA_IID:-}"
+
+# Proxy settings and the like from `env:` must reach the package manager too (pam_env format: KEY=VALUE, no
+# quoting), so each such line is exported as one literal word.
+if [ -f "$DEN_CIDATA_MNT/etc_environment" ]; then
+	while IFS= read -r line || [ -n "$line" ]; do
+		if [[ "$line" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; then
+			export "${line?}"
+		fi
+	done <"$DEN_CIDATA_MNT/etc_environment"
+fi
+
+run_boot_dir() {
+	local dir="$1" f rc
+	[ -d "$dir" ] || return 0
+	for f in "$dir"/*.sh; do
+		[ -f "$f" ] || continue
+		den_log "running ${f#"$DEN_CIDATA_MNT"/}"
+		rc=0
+		bash "$f" || rc=$?
+		if [ "$rc" != 0 ]; then
+			warn "${f#"$DEN_CIDATA_MNT"/} failed (exit $rc)"
+		fi
+	done
+}
+
+run_boot_dir "$DEN_CIDATA_MNT/boot/essential"
+if [ "${DEN_CIDATA_PLAIN:-}" = 1 ]; then
+	den_log "plain mode: skipping boot/linux"
+else
+	run_boot_dir "$DEN_CIDATA_MNT/boot/linux"
+fi
+
+# Indirect expansion reads DEN_CIDATA_<KIND>_<index>_<FIELD> without evaluating anything.
+field() {
+	local name="DEN_CIDATA_$1_$2_$3"
+	printf '%s' "${!name:-}"
+}
+
+# Called in an `if`, where errexit is off, so every step returns on failure explicitly.
+copy_data_file() {
+	local src="$1" index="$2" path owner permissions overwrite dest
+	path="$(field DATAFILE "$index" PATH)"
+	owner="$(field DATAFILE "$index" OWNER)"
+	permissions="$(field DATAFILE "$index" PERMISSIONS)"
+	overwrite="$(field DATAFILE "$index" OVERWRITE)"
+	if [ -z "$path" ]; then
+		den_log "WARNING provision.data/$index has no DEN_CIDATA_DATAFILE_${index}_PATH"
+		return 1
+	fi
+	dest="$root$path"
+	if [ -e "$dest" ] && [ -z "$overwrite" ]; then
+		den_log "keeping existing $path (overwrite is off)"
+		return 0
+	fi
+	den_log "writing data file $path"
+	mkdir -p "$(dirname "$dest")" || return 1
+	cp "$src" "$dest" || return 1
+	if [ -n "$owner" ] && den_real_guest; then
+		chown "$owner" "$dest" || return 1
+	fi
+	if [ -n "$permissions" ]; then
+		chmod "$permissions" "$dest" || return 1
+	fi
+}
+
+if [ -d "$DEN_CIDATA_MNT/provision.data" ]; then
+	for f in "$DEN_CIDATA_MNT"/provision.data/*; do
+		[ -f "$f" ] || continue
+		if ! copy_data_file "$f" "$(basename "$f")"; then
+			warn "provision.data/$(basename "$f") failed"
+		fi
+	done
+fi
+
+if [ -d "$DEN_CIDATA_MNT/provision.yq" ]; then
+	for f in "$DEN_CIDATA_MNT"/provision.yq/*; do
+		[ -f "$f" ] || continue
+		warn "yq provisioning needs the den guest agent, which this version does not ship; skipped $(field YQ_PROVISION "$(basename "$f")" PATH)"
+	done
+fi
+
+if [ -d "$DEN_CIDATA_MNT/provision.system" ]; then
+	for f in "$DEN_CIDATA_MNT"/provision.system/*; do
+		[ -f "$f" ] || continue
+		den_log "running provision.system/$(basename "$f")"
+		rc=0
+		"$f" || rc=$?
+		if [ "$rc" != 0 ]; then
+			warn "provision.system/$(basename "$f") failed (exit $rc)"
+		fi
+	done
+fi
+
+# User scripts need the user's systemd manager (for `systemctl --user`) when the guest runs systemd.
+wait_for_user_manager() {
+	local socket="$root/run/user/$DEN_CIDATA_UID/systemd/private" waited=0
+	[ -d "$root/run/systemd/system" ] || return 0
+	while [ ! -e "$socket" ]; do
+		if [ "$waited" -ge 60 ]; then
+			den_log "WARNING user systemd manager not up after 60s (${socket#"$root"}); running user scripts anyway"
+			return 0
+		fi
+		sleep 1
+		waited=$((waited + 1))
+	done
+}
+
+run_user_script() {
+	local src="$1" home tmp rc=0 preserve names=()
+	home="$root${DEN_CIDATA_HOME:-/home/$DEN_CIDATA_USER}"
+	tmp="$(mktemp "$home/.den-user-script.XXXXXX")" || return 1
+	cp "$src" "$tmp" || { rm -f "$tmp"; return 1; }
+	chmod 700 "$tmp" || { rm -f "$tmp"; return 1; }
+	if den_real_guest; then
+		chown "$DEN_CIDATA_USER" "$tmp" || { rm -f "$tmp"; return 1; }
+		mapfile -t names < <(compgen -v PARAM_ || true)
+		preserve="$(IFS=,; printf '%s' "${names[*]}")"
+		if [ -n "$preserve" ]; then
+			sudo -iu "$DEN_CIDATA_USER" "--preserve-env=$preserve" "XDG_RUNTIME_DIR=/run/user/$DEN_CIDATA_UID" "$tmp" || rc=$?
+		else
+			sudo -iu "$DEN_CIDATA_USER" "XDG_RUNTIME_DIR=/run/user/$DEN_CIDATA_UID" "$tmp" || rc=$?
+		fi
+	else
+		XDG_RUNTIME_DIR="$root/run/user/$DEN_CIDATA_UID" "$tmp" || rc=$?
+	fi
+	rm -f "$tmp"
+	return "$rc"
+}
+
+if [ -d "$DEN_CIDATA_MNT/provision.user" ] && [ -n "$(ls -A "$DEN_CIDATA_MNT/provision.user")" ]; then
+	wait_for_user_manager
+	for f in "$DEN_CIDATA_MNT"/provision.user/*; do
+		[ -f "$f" ] || continue
+		den_log "running provision.user/$(basename "$f") as $DEN_CIDATA_USER"
+		rc=0
+		run_user_script "$f" || rc=$?
+		if [ "$rc" != 0 ]; then
+			warn "provision.user/$(basename "$f") failed (exit $rc)"
+		fi
+	done
+fi
+
+printf '%s\n' "${DEN_CIDATA_IID:-}" >"$root/run/den-boot-done"
+den_log "boot done ${DEN_CIDATA_IID:-}"
+if [ "$code" != 0 ]; then
+	den_log "boot.sh exits 1: see the WARNING lines above"
+fi
+exit "$code"

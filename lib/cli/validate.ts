@@ -1,0 +1,40 @@
+// `den validate FILE… [--fill]` (also `den template validate`)
+import { Command } from "@commander-js/extra-typings";
+import { stringify } from "yaml";
+import { validateTemplate } from "../config/validate-template.ts";
+import { ExitError, renderError } from "../errors.ts";
+import { type CliContext, contextFrom } from "./context.ts";
+import { templateContextFrom } from "./template-context.ts";
+
+export function createValidateCommand() {
+  return validateCommand("validate");
+}
+
+/** The command under either name; `den template validate` uses the same one. */
+export function validateCommand(name: string) {
+  return new Command(name)
+    .summary("check Lima/den YAML files")
+    .description("Check templates the way den create would; every file is checked before den exits.")
+    .argument("<files...>", "template locators: paths, URLs, template:NAME")
+    .option("--fill", "print each configuration with every default filled in")
+    .action(async (files, options, self) => {
+      await validateFiles(files, { fill: Boolean(options.fill) }, contextFrom(self));
+    });
+}
+
+export async function validateFiles(files: readonly string[], options: { fill: boolean }, ctx: CliContext): Promise<void> {
+  const templateCtx = templateContextFrom(ctx);
+  let failed = 0;
+  for (const file of files) {
+    try {
+      const result = await validateTemplate(file, templateCtx, { withBaseYaml: options.fill });
+      for (const warning of result.warnings) ctx.logger.warn(warning);
+      ctx.logger.info(`"${file}": OK`);
+      if (options.fill) ctx.stdout(`${files.length > 1 ? "---\n" : ""}${stringify(result.config, { lineWidth: 0 })}`);
+    } catch (error) {
+      failed++;
+      process.stderr.write(`${renderError(error, { debug: ctx.debug })}\n`);
+    }
+  }
+  if (failed > 0) throw new ExitError(1);
+}

@@ -1,0 +1,57 @@
+// The boot stages `den start` reports, and how each is recognised in the guest's serial console. Reading the console
+// is what lets a timeout name the stage that did not finish instead of saying "waiting for ssh".
+
+export const BootStages = ["qemu", "kernel", "systemd", "cloud-init", "sshd", "boot-scripts", "ready"] as const;
+export type BootStage = (typeof BootStages)[number];
+
+export interface BootStageInfo {
+  /** Shown while the stage runs: "waiting for the kernel". */
+  waitingFor: string;
+  /** What to look at when the stage never finishes. */
+  hint: string;
+}
+
+export const BootStageInfo: Readonly<Record<BootStage, BootStageInfo>> = {
+  qemu: { waitingFor: "QEMU to start", hint: "see ha.stderr.log in the instance folder for QEMU's own error" },
+  kernel: {
+    waitingFor: "the guest kernel",
+    hint: "the image may not boot on this machine: check the image's arch and firmware, and serial.log",
+  },
+  systemd: { waitingFor: "the guest init system", hint: "the kernel started but init did not: see serial.log (root disk, initrd)" },
+  "cloud-init": {
+    waitingFor: "cloud-init",
+    hint: "the image may lack cloud-init, or cannot find the cidata seed: see serial.log",
+  },
+  sshd: {
+    waitingFor: "sshd in the guest",
+    hint: "cloud-init ran but ssh does not answer: see serial.log for cloud-init errors (user, keys, network)",
+  },
+  "boot-scripts": {
+    waitingFor: "den's boot scripts",
+    hint: 'see /var/log/cloud-init-output.log in the guest ("den shell NAME sudo cat /var/log/cloud-init-output.log")',
+  },
+  ready: { waitingFor: "the instance to become ready", hint: "see ha.stdout.log in the instance folder" },
+};
+
+/** Console lines that prove a stage was reached; the sshd stage is proven by an ssh login from the host instead. */
+const ConsoleMarkers: readonly { stage: BootStage; pattern: RegExp }[] = [
+  { stage: "kernel", pattern: /Linux version \d|Booting Linux on physical CPU/ },
+  { stage: "systemd", pattern: /systemd\[1\]: |Welcome to .*!|Run \/sbin\/init|Run \/init as init process/ },
+  { stage: "cloud-init", pattern: /Cloud-init v\. \S+ running|cloud-init\[\d+\]:/ },
+  { stage: "boot-scripts", pattern: /DEN\| boot\.sh start/ },
+];
+
+/** The stages whose console marker appears in `text` (a chunk or the whole serial log). */
+export function stagesInConsole(text: string): BootStage[] {
+  return ConsoleMarkers.filter(({ pattern }) => pattern.test(text)).map(({ stage }) => stage);
+}
+
+/** True when the boot scripts reported the end of this boot (`DEN| boot done <iid>`). */
+export function bootDoneInConsole(text: string, iid: string): boolean {
+  return text.includes(`DEN| boot done ${iid}`);
+}
+
+/** The first stage, in boot order, that has not been reached. */
+export function nextStage(reached: ReadonlySet<BootStage>): BootStage | undefined {
+  return BootStages.find((stage) => !reached.has(stage));
+}

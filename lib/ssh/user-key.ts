@@ -1,0 +1,65 @@
+// den's own SSH key pair, `$DEN_HOME/_config/user` and `user.pub`, made on first use and shared by every
+// instance (as Lima does). Made with ssh2's key generator, so no ssh-keygen is needed.
+import { chmod, link, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { utils } from "ssh2";
+import { DenError } from "../errors.ts";
+import { ConfigDir, UserPrivateKey, UserPublicKey } from "../store/filenames.ts";
+
+export interface UserKey {
+  privateKeyPath: string;
+  publicKey: string;
+}
+
+/** Returns den's key pair, creating it when missing. Safe when two den processes race to create it. */
+export async function ensureUserKey(home: string): Promise<UserKey> {
+  const dir = join(home, ConfigDir);
+  const privateKeyPath = join(dir, UserPrivateKey);
+  const publicKeyPath = join(dir, UserPublicKey);
+  const existing = await publicKeyOf(privateKeyPath);
+  if (existing) return { privateKeyPath, publicKey: existing };
+
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const pair = utils.generateKeyPairSync("ed25519", { comment: "den" });
+  const suffix = `.tmp.${process.pid}.${Date.now()}`;
+  await writeFile(privateKeyPath + suffix, pair.private, { mode: 0o600 });
+  await writeFile(publicKeyPath + suffix, `${pair.public}\n`, { mode: 0o644 });
+  try {
+    // link() refuses to replace an existing file: whoever links the private key first wins,
+    // and the loser reads the winner's pair instead of overwriting it.
+    await link(privateKeyPath + suffix, privateKeyPath);
+    await rm(publicKeyPath, { force: true });
+    await link(publicKeyPath + suffix, publicKeyPath);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  } finally {
+    await rm(privateKeyPath + suffix, { force: true });
+    await rm(publicKeyPath + suffix, { force: true });
+  }
+  await chmod(privateKeyPath, 0o600);
+  const publicKey = await publicKeyOf(privateKeyPath);
+  if (!publicKey) {
+    throw new DenError("IO", `Cannot read den's public key "${publicKeyPath}"`, { hint: `remove ${privateKeyPath} and run den again to make a new pair` });
+  }
+  return { privateKeyPath, publicKey };
+}
+
+/**
+ * The public key derived from the private key file: the private key is the one source of truth, so a
+ * reader racing a writer of `user.pub` never sees a half-made pair.
+ */
+async function publicKeyOf(privateKeyPath: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(privateKeyPath, "utf8");
+  } catch {
+    return undefined;
+  }
+  const parsed = utils.parseKey(text);
+  if (parsed instanceof Error || Array.isArray(parsed)) {
+    throw new DenError("IO", `Cannot read den's SSH key "${privateKeyPath}": ${parsed instanceof Error ? parsed.message : "several keys in one file"}`, {
+      hint: `remove ${privateKeyPath} and run den again to make a new pair`,
+    });
+  }
+  return `${parsed.type} ${parsed.getPublicSSH().toString("base64")} den`;
+}

@@ -1,0 +1,66 @@
+// Every file and folder name under DEN_HOME and inside an instance folder.
+// Lima's names are kept where Lima has one, so a reader of Lima's docs finds the same files.
+// Non-test code uses these constants instead of spelling the names.
+
+// --- DEN_HOME ---
+/** Folder with den-wide configuration (keys, default.yaml, override.yaml). */
+export const ConfigDir = "_config";
+/** Folder of user templates, searched after DEN_TEMPLATES_PATH. */
+export const TemplatesDir = "_templates";
+/** Folder of named additional disks. */
+export const DisksDir = "_disks";
+/** Folder of den-managed networks. */
+export const NetworksDir = "_networks";
+/** Default configuration merged under every instance (lowest priority). */
+export const DefaultYaml = "default.yaml";
+/** Configuration merged over every instance (highest priority). */
+export const OverrideYaml = "override.yaml";
+/** Base template prepended to every instance's `base:` at create time. */
+export const BaseYaml = "base.yaml";
+/** The private SSH key den uses for every guest; `user.pub` beside it. */
+export const UserPrivateKey = "user";
+export const UserPublicKey = "user.pub";
+
+// --- instance folder ---
+/** The instance configuration as written at create time. */
+export const LimaYaml = "lima.yaml";
+/** den version that created the instance (Lima writes its version here). */
+export const LimaVersion = "lima-version";
+/** Reference rendering of user-data, for the curious. */
+export const CloudConfig = "cloud-config.yaml";
+/** The NoCloud seed, rebuilt on every start. */
+export const CidataIso = "cidata.iso";
+/** Downloaded image before it becomes `disk` or `iso`. */
+export const Image = "image";
+export const Disk = "disk";
+export const Iso = "iso";
+export const Kernel = "kernel";
+export const KernelCmdline = "kernel.cmdline";
+export const Initrd = "initrd";
+export const HostAgentPid = "ha.pid";
+export const HostAgentSock = "ha.sock";
+export const HostAgentStdoutLog = "ha.stdout.log";
+export const HostAgentStderrLog = "ha.stderr.log";
+export const QemuPid = "qemu.pid";
+export const QmpSock = "qmp.sock";
+export const SerialLog = "serial.log";
+export const SerialSock = "serial.sock";
+export const SerialVirtioLog = "serialv.log";
+export const SerialVirtioSock = "serialv.sock";
+export const SshSock = "ssh.sock";
+export const SshConfig = "ssh.config";
+export const GuestAgentSock = "ga.sock";
+/** Default folder for relative `hostSocket` paths. */
+export const SocketDir = "sock";
+/** Empty marker that blocks delete and factory-reset. */
+export const Protected = "protected";
+
+/**
+ * The longest socket name den puts in an instance folder, with the suffix OpenSSH adds while it
+ * creates a ControlMaster socket. Unix socket paths are limited to 104 bytes on macOS and 108 on
+ * Linux, so an instance folder whose path makes this too long cannot be used.
+ */
+export const LongestSock = `${SshSock}.1234567890123456`;
+
+/** Temporary files left by a crash; removed on `stop --force`. */
+export const TmpFileSuffixes = [".pid", ".sock", ".tmp"] as const;

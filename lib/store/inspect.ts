@@ -1,0 +1,74 @@
+// What state an instance is in, read from its folder: PID files, ssh.config and lima.yaml.
+// Lima's rule: host agent and driver both alive → Running; both gone → Stopped; one of them → Broken.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { hostnameOf } from "../config/hostname.ts";
+import { loadInstanceConfig } from "../config/load.ts";
+import { parseSize } from "../config/units.ts";
+import { DenError } from "../errors.ts";
+import { HostAgentPid, LimaVersion, Protected, SshConfig } from "./filenames.ts";
+import type { InstanceInfo } from "./instance-info.ts";
+import { readPidFile } from "./pid-file.ts";
+
+export async function inspectInstance(denHome: string, name: string): Promise<InstanceInfo> {
+  const dir = join(denHome, name);
+  const errors: string[] = [];
+  const base: InstanceInfo = {
+    name,
+    hostname: hostnameOf(name),
+    status: "Stopped",
+    dir,
+    sshConfigFile: join(dir, SshConfig),
+    sshAddress: "127.0.0.1",
+    protected: await Bun.file(join(dir, Protected)).exists(),
+  };
+  const limaVersion = await readText(join(dir, LimaVersion));
+  if (limaVersion) base.limaVersion = limaVersion;
+
+  let info: InstanceInfo = base;
+  try {
+    const config = await loadInstanceConfig(denHome, name);
+    const vmType = config.vmType as string;
+    info = {
+      ...base,
+      vmType,
+      arch: config.arch as string,
+      cpus: config.cpus as number,
+      memory: parseSize(config.memory as string),
+      disk: parseSize(config.disk as string),
+      sshLocalPort: (await sshPortFromConfig(join(dir, SshConfig))) ?? (config.ssh?.localPort as number | undefined) ?? 0,
+      config: config as Record<string, unknown>,
+      ...(config.param && Object.keys(config.param).length > 0 && { param: config.param as Record<string, string> }),
+      ...(config.message && { message: config.message as string }),
+    };
+    const hostAgentPID = await readPidFile(join(dir, HostAgentPid));
+    const driverPID = await readPidFile(join(dir, `${vmType}.pid`));
+    if (hostAgentPID) info.hostAgentPID = hostAgentPID;
+    if (driverPID) info.driverPID = driverPID;
+    if (hostAgentPID && driverPID) info.status = "Running";
+    else if (hostAgentPID || driverPID) {
+      info.status = "Broken";
+      errors.push(hostAgentPID ? `host agent is running (PID ${hostAgentPID}) but the ${vmType} process is not` : `the ${vmType} process is running (PID ${driverPID}) but the host agent is not`);
+    }
+  } catch (error) {
+    info.status = "Broken";
+    errors.push(error instanceof DenError || error instanceof Error ? error.message : String(error));
+  }
+  if (errors.length > 0) info.errors = errors;
+  return info;
+}
+
+/** `Port N` from ssh.config, which holds the real port while the host agent is down. */
+async function sshPortFromConfig(path: string): Promise<number | undefined> {
+  const text = await readText(path);
+  const match = text && /^\s*Port\s+(\d+)\s*$/m.exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return (await readFile(path, "utf8")).trim();
+  } catch {
+    return undefined;
+  }
+}

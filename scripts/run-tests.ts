@@ -1,0 +1,34 @@
+// Runs `bun test` and ends with the line CI reads: `N passed, N failed`.
+export {};
+// bun prints its own summary on stderr; we pass everything through and count from it.
+// Usage: bun scripts/run-tests.ts [bun test args…]   (DEN_E2E=0 skips nothing: e2e tests decide on their own)
+
+const args = Bun.argv.slice(2);
+const child = Bun.spawn([process.execPath, "test", ...args], { stdout: "inherit", stderr: "pipe", env: process.env });
+
+let passed = 0;
+let failed = 0;
+let pending = "";
+const decoder = new TextDecoder();
+for await (const chunk of child.stderr) {
+  const text = decoder.decode(chunk, { stream: true });
+  process.stderr.write(text);
+  pending += text;
+  const lines = pending.split("\n");
+  pending = lines.pop() ?? "";
+  for (const line of lines) count(line);
+}
+count(pending);
+const exitCode = await child.exited;
+
+function count(line: string): void {
+  const pass = /^\s*(\d+) pass$/.exec(line);
+  if (pass) passed += Number(pass[1]);
+  const fail = /^\s*(\d+) fail$/.exec(line);
+  if (fail) failed += Number(fail[1]);
+}
+
+// A crash before the summary (or a non-zero exit with no failures counted) is still a failure.
+if (exitCode !== 0 && failed === 0) failed = 1;
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(exitCode === 0 && failed === 0 ? 0 : 1);

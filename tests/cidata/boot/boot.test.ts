@@ -1,0 +1,199 @@
+// cidata/boot/boot.sh run for real in a fake root (DEN_BOOT_ROOT); see boot-fixture.ts.
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { IID, makeBootFixture } from "./boot-fixture.ts";
+
+const script = (text: string) => ({ text: `#!/bin/bash\nset -eu\n${text}\n`, mode: 0o755 });
+// Each provision script appends its name to $DEN_BOOT_ROOT/order.
+const note = (name: string) => script(`echo ${name} >>"$DEN_BOOT_ROOT/order"`);
+
+describe("boot.sh", () => {
+  test("a full boot in a fake root exits 0 and writes every progress marker with the IID", async () => {
+    await using fx = makeBootFixture();
+    const run = fx.boot();
+    expect(run.stderr).toBe("");
+    expect(run.exitCode).toBe(0);
+    for (const marker of ["run/den-ssh-ready", "run/den-fuse-ready", "run/den-mounts-ready", "run/den-boot-done"]) {
+      expect(fx.read(marker)).toBe(`${IID}\n`);
+    }
+    expect(run.console).toStartWith(`DEN| boot.sh start ${IID}\n`);
+    expect(run.console).toEndWith(`DEN| boot done ${IID}\n`);
+    expect(run.console).not.toContain("WARNING");
+    expect(run.stdout).toContain(`DEN| boot done ${IID}`);
+  });
+
+  test("boot.sh runs essential scripts, then linux scripts, then data, system and user provisioning", async () => {
+    await using fx = makeBootFixture({
+      env: { DATAFILE_00000002_PATH: "/etc/den/data.txt", DATAFILE_00000002_OVERWRITE: "1", DATAFILE_00000002_PERMISSIONS: "644" },
+      seed: {
+        "boot/essential/50-note.sh": note("essential"),
+        "boot/linux/99-note.sh": note("linux"),
+        "provision.data/00000002": "data\n",
+        // The system script proves the data file was already written when it ran.
+        "provision.system/00000000": script(`echo "system0 $(cat "$DEN_BOOT_ROOT/etc/den/data.txt")" >>"$DEN_BOOT_ROOT/order"`),
+        "provision.system/00000003": note("system3"),
+        "provision.user/00000001": note("user1"),
+        "provision.user/00000004": note("user4"),
+      },
+    });
+    const run = fx.boot();
+    expect(run.exitCode).toBe(0);
+    expect(fx.read("order")).toBe("essential\nlinux\nsystem0 data\nsystem3\nuser1\nuser4\n");
+    // The temp copies of the user scripts are removed again.
+    expect(readdirSync(join(fx.root, "home/tester.guest"))).toEqual([]);
+    const steps = run.console.split("\n").filter((line) => line.startsWith("DEN| running") || line.startsWith("DEN| writing"));
+    expect(steps).toEqual([
+      "DEN| running boot/essential/00-check-user.sh",
+      "DEN| running boot/essential/01-root-sudoers.sh",
+      "DEN| running boot/essential/50-note.sh",
+      "DEN| running boot/linux/00-systemd-journal-group.sh",
+      "DEN| running boot/linux/05-guest-home.sh",
+      "DEN| running boot/linux/06-etc-hosts.sh",
+      "DEN| running boot/linux/07-etc-environment.sh",
+      "DEN| running boot/linux/20-rootless-base.sh",
+      "DEN| running boot/linux/30-install-packages.sh",
+      "DEN| running boot/linux/35-setup-packages.sh",
+      "DEN| running boot/linux/40-mounts-ready.sh",
+      "DEN| running boot/linux/99-note.sh",
+      "DEN| writing data file /etc/den/data.txt",
+      "DEN| running provision.system/00000000",
+      "DEN| running provision.system/00000003",
+      "DEN| running provision.user/00000001 as tester",
+      "DEN| running provision.user/00000004 as tester",
+    ]);
+  });
+
+  const awkwardValues = [
+    { name: "quotes", value: `it's "quoted"` },
+    { name: "spaces", value: "  two  spaces  " },
+    { name: "dollar and command substitution", value: "$HOME $(touch pwned) `touch pwned2` ${IFS}" },
+    { name: "newlines", value: "line one\nline two\n\n" },
+    { name: "backslashes and globs", value: "a\\b\\\\ * ? [x] ~ ;|&<>" },
+    { name: "unicode", value: "grüße 🦕" },
+    { name: "empty", value: "" },
+  ];
+  test.each(awkwardValues)("PARAM_ values with $name reach system and user scripts unchanged", async ({ value }) => {
+    const dump = (who: string) => script(`printf '%s' "$PARAM_VALUE" >"$DEN_BOOT_ROOT/${who}"; printf '%s' "\${PARAM_OTHER-unset}" >"$DEN_BOOT_ROOT/${who}-other"`);
+    await using fx = makeBootFixture({
+      params: { VALUE: value, OTHER: "x" },
+      seed: { "provision.system/00000000": dump("system"), "provision.user/00000001": dump("user") },
+    });
+    const run = fx.boot();
+    expect(run.exitCode).toBe(0);
+    expect(fx.read("system")).toBe(value);
+    expect(fx.read("user")).toBe(value);
+    expect(fx.read("user-other")).toBe("x");
+    // boot.sh runs with the fixture dir as its working directory, above root/ and seed/.
+    for (const name of ["pwned", "pwned2"]) expect(existsSync(join(fx.dir, name))).toBe(false);
+  });
+
+  test.each(awkwardValues.filter((row) => !row.value.includes("\n") && row.value.trim() !== ""))(
+    "a data file path with $name is used literally",
+    async ({ value }) => {
+      const path = `/srv/${value.replaceAll("/", "_")}/file`;
+      await using fx = makeBootFixture({
+        env: { DATAFILE_00000000_PATH: path, DATAFILE_00000000_OVERWRITE: "1", DATAFILE_00000000_PERMISSIONS: "600" },
+        seed: { "provision.data/00000000": "payload" },
+      });
+      const run = fx.boot();
+      expect(run.exitCode).toBe(0);
+      expect(fx.read(path.slice(1))).toBe("payload");
+      expect(statSync(join(fx.root, path)).mode & 0o777).toBe(0o600);
+    },
+  );
+
+  test.each([
+    { name: "overwrite off keeps an existing file", overwrite: "", existing: "old", wantText: "old", wantMode: 0o644 },
+    { name: "overwrite on replaces an existing file", overwrite: "1", existing: "old", wantText: "new-content", wantMode: 0o640 },
+    { name: "overwrite off still creates a missing file and its parents", overwrite: "", existing: undefined, wantText: "new-content", wantMode: 0o640 },
+  ])("provision.data: $name", async ({ overwrite, existing, wantText, wantMode }) => {
+    await using fx = makeBootFixture({
+      env: { DATAFILE_00000000_PATH: "/etc/deep/dir/conf", DATAFILE_00000000_OVERWRITE: overwrite, DATAFILE_00000000_PERMISSIONS: "640", DATAFILE_00000000_OWNER: "root:root" },
+      seed: { "provision.data/00000000": "new-content" },
+      rootFiles: existing === undefined ? {} : { "etc/deep/dir/conf": existing },
+    });
+    const run = fx.boot();
+    expect(run.exitCode).toBe(0);
+    expect(fx.read("etc/deep/dir/conf")).toBe(wantText);
+    expect(statSync(join(fx.root, "etc/deep/dir/conf")).mode & 0o777).toBe(wantMode);
+  });
+
+  test("a failing boot script logs a WARNING, later steps still run and boot.sh exits 1", async () => {
+    await using fx = makeBootFixture({
+      seed: {
+        "boot/essential/50-fail.sh": script("exit 3"),
+        "provision.system/00000000": note("system"),
+        "provision.user/00000001": note("user"),
+      },
+    });
+    const run = fx.boot();
+    expect(run.exitCode).toBe(1);
+    expect(run.console).toContain("DEN| WARNING boot/essential/50-fail.sh failed (exit 3)\n");
+    expect(fx.read("order")).toBe("system\nuser\n");
+    expect(fx.read("run/den-ssh-ready")).toBe(`${IID}\n`);
+    expect(fx.read("run/den-boot-done")).toBe(`${IID}\n`);
+  });
+
+  test.each([
+    { name: "system", dir: "provision.system" },
+    { name: "user", dir: "provision.user" },
+  ])("a failing $name script logs a WARNING, the next one still runs and boot.sh exits 1", async ({ dir }) => {
+    await using fx = makeBootFixture({
+      seed: { [`${dir}/00000000`]: script("exit 7"), [`${dir}/00000001`]: note("next") },
+    });
+    const run = fx.boot();
+    expect(run.exitCode).toBe(1);
+    expect(run.console).toContain(`DEN| WARNING ${dir}/00000000 failed (exit 7)\n`);
+    expect(fx.read("order")).toBe("next\n");
+    expect(fx.read("run/den-boot-done")).toBe(`${IID}\n`);
+  });
+
+  test("yq provisioning is reported as unsupported, never skipped silently, and boot.sh exits 1", async () => {
+    await using fx = makeBootFixture({
+      env: { YQ_PROVISION_00000000_PATH: "/etc/app/conf.yaml", YQ_PROVISION_00000000_FORMAT: "yaml" },
+      seed: { "provision.yq/00000000": ".a = 1", "provision.system/00000001": note("system") },
+    });
+    const run = fx.boot();
+    expect(run.exitCode).toBe(1);
+    expect(run.console).toContain(
+      "DEN| WARNING yq provisioning needs the den guest agent, which this version does not ship; skipped /etc/app/conf.yaml\n",
+    );
+    expect(fx.read("etc/app/conf.yaml")).toBeUndefined();
+    expect(fx.read("order")).toBe("system\n");
+  });
+
+  test("plain mode skips boot/linux but still runs essential scripts and provisioning", async () => {
+    await using fx = makeBootFixture({
+      env: { PLAIN: "1" },
+      seed: { "boot/linux/99-note.sh": note("linux"), "boot/essential/50-note.sh": note("essential"), "provision.system/00000000": note("system") },
+    });
+    const run = fx.boot();
+    expect(run.exitCode).toBe(0);
+    expect(fx.read("order")).toBe("essential\nsystem\n");
+    expect(run.console).toContain("DEN| plain mode: skipping boot/linux\n");
+    expect(fx.read("run/den-ssh-ready")).toBeUndefined();
+    expect(fx.read("run/den-boot-done")).toBe(`${IID}\n`);
+  });
+
+  test("markers left by the previous boot are removed before this boot rewrites them", async () => {
+    await using fx = makeBootFixture({ env: { PLAIN: "1" } });
+    for (const marker of ["run/den-ssh-ready", "run/den-mounts-ready", "run/den-fuse-ready", "run/den-boot-done"]) fx.write(marker, "iid-1\n");
+    fx.boot();
+    expect(fx.read("run/den-ssh-ready")).toBeUndefined();
+    expect(fx.read("run/den-mounts-ready")).toBeUndefined();
+    expect(fx.read("run/den-fuse-ready")).toBeUndefined();
+    expect(fx.read("run/den-boot-done")).toBe(`${IID}\n`);
+  });
+
+  test("etc_environment settings are exported to the scripts boot.sh runs", async () => {
+    await using fx = makeBootFixture({
+      seed: {
+        etc_environment: "#DEN-START\nhttp_proxy=http://proxy:3128\nODD=a b'c\"$d\n#DEN-END\n",
+        "provision.system/00000000": script(`printf '%s|%s' "$http_proxy" "$ODD" >"$DEN_BOOT_ROOT/env"`),
+      },
+    });
+    expect(fx.boot().exitCode).toBe(0);
+    expect(fx.read("env")).toBe(`http://proxy:3128|a b'c"$d`);
+  });
+});

@@ -1,0 +1,35 @@
+import { describe, expect, test } from "bun:test";
+import { Command } from "@commander-js/extra-typings";
+import { completionEntries, renderCompletion } from "../../../lib/cli/completion-script.ts";
+
+function sampleProgram() {
+  const program = new Command("den").option("--debug");
+  program.command("list").alias("ls").summary("list instances").option("-q, --quiet");
+  const template = program.command("template").summary("templates");
+  template.command("show").summary("show one");
+  return program;
+}
+
+test("completionEntries() walks commands and aliases", () => {
+  const paths = completionEntries(sampleProgram()).map((entry) => entry.path.join(" "));
+  expect(paths).toEqual(["list", "ls", "template", "template show"]);
+});
+
+describe("renderCompletion()", () => {
+  test.each([
+    { shell: "bash" as const, want: "complete -F _den_complete den" },
+    { shell: "zsh" as const, want: "bashcompinit" },
+    { shell: "fish" as const, want: "complete -c den -n '__fish_use_subcommand' -a list -d 'list instances'" },
+  ])("renders a $shell script", ({ shell, want }) => {
+    expect(renderCompletion(shell, sampleProgram())).toContain(want);
+  });
+
+  test("the bash script completes subcommands and instance names in real bash", () => {
+    const script = renderCompletion("bash", sampleProgram());
+    const run = (words: string) =>
+      Bun.spawnSync(["bash", "-c", `den() { :; }; list_q() { :; }; ${script}\nCOMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _den_complete; echo "\${COMPREPLY[*]}"`], { stdout: "pipe" }).stdout.toString().trim();
+    expect(run("den te")).toBe("template");
+    expect(run("den template s")).toBe("show");
+    expect(run("den ls -")).toBe("--quiet -q");
+  });
+});

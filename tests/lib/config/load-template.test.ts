@@ -1,0 +1,56 @@
+import { expect, test } from "bun:test";
+import { ConfigError } from "../../../lib/errors.ts";
+import { loadTemplate, type TemplateContext } from "../../../lib/config/load-template.ts";
+
+function context(files: Record<string, string> = {}, overrides: Partial<TemplateContext> = {}): TemplateContext {
+  return {
+    env: {},
+    denHome: "/h",
+    builtinTemplates: new Map([
+      ["vm", "# a vm\nbase: template:_base/b\ncpus: 2\n"],
+      ["_base/b", "memory: 2GiB\nparam:\n  color: red\n"],
+    ]),
+    readStdin: async () => "cpus: 1\n",
+    readFile: async (path) => {
+      const text = files[path];
+      if (text === undefined) throw Object.assign(new Error("ENOENT"), { code: "ENOENT" });
+      return text;
+    },
+    fetch: async () => new Response("", { status: 404 }),
+    hostArch: "x86_64",
+    cwd: "/cwd",
+    home: "/home/u",
+    ...overrides,
+  };
+}
+
+test("loadTemplate() embeds the bases and collects their parameters", async () => {
+  const template = await loadTemplate("template:vm", context());
+  expect(template.embeddedText).toContain("cpus: 2");
+  expect(template.embeddedText).toContain("memory: 2GiB");
+  expect(template.embeddedText).not.toContain("base:");
+  expect(template.params).toEqual(["color"]);
+  expect(template.suggestedName).toBe("vm");
+  expect(template.located.file).toBe("template:vm (with its bases embedded)");
+});
+
+test("loadTemplate() merges DEN_HOME/_config/base.yaml only when asked", async () => {
+  const ctx = context({ "/h/_config/base.yaml": "disk: 9GiB\n" }, { baseYaml: "/h/_config/base.yaml" });
+  expect((await loadTemplate("/t/x.yaml", { ...ctx, readFile: async () => "cpus: 3\n" })).embeddedText).not.toContain("disk");
+  const files = { "/t/x.yaml": "cpus: 3\n", "/h/_config/base.yaml": "disk: 9GiB\n" };
+  const withBase = await loadTemplate("/t/x.yaml", { ...context(files), baseYaml: "/h/_config/base.yaml" }, { withBaseYaml: true });
+  expect(withBase.embeddedText).toContain("disk: 9GiB");
+});
+
+test("loadTemplate() locates problems in the user's own file", async () => {
+  const ctx = context({ "/cwd/bad.yaml": "cpus: 2\nmemroy: 4GiB\n" });
+  const error = await loadTemplate("bad.yaml", ctx).catch((caught: unknown) => caught);
+  expect(error).toBeInstanceOf(ConfigError);
+  expect((error as ConfigError).issues[0]).toMatchObject({ file: "/cwd/bad.yaml", line: 2, column: 1 });
+});
+
+test("loadTemplate() keeps the source text for messages when nothing was embedded", async () => {
+  const template = await loadTemplate("-", context());
+  expect(template.located).toEqual({ text: "cpus: 1\n", file: "<stdin>" });
+  expect(template.suggestedName).toBeUndefined();
+});

@@ -1,0 +1,47 @@
+import { expect, test } from "bun:test";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { builtinTemplates } from "../../../lib/config/builtin-templates.ts";
+import type { TemplateContext } from "../../../lib/config/load-template.ts";
+import { validateTemplate } from "../../../lib/config/validate-template.ts";
+import { ConfigError, DenError } from "../../../lib/errors.ts";
+
+async function context(files: Record<string, string> = {}): Promise<TemplateContext> {
+  return {
+    env: {},
+    denHome: await mkdtemp(join(tmpdir(), "den-validate-")),
+    builtinTemplates,
+    readStdin: async () => "images: []\n",
+    readFile: async (path) => {
+      const text = files[path];
+      if (text === undefined) throw Object.assign(new Error("ENOENT"), { code: "ENOENT" });
+      return text;
+    },
+    fetch: async () => new Response("", { status: 404 }),
+    hostArch: "x86_64",
+    cwd: "/cwd",
+    home: "/home/u",
+  };
+}
+
+const complete = [...builtinTemplates.keys()].filter((name) => !name.startsWith("_default/")).map((name) => ({ name }));
+
+test.each(complete)("validateTemplate() accepts the built-in template $name", async ({ name }) => {
+  const result = await validateTemplate(`template:${name}`, await context(), { isDirectory: () => true });
+  expect(result.config.images.length).toBeGreaterThan(0);
+  expect(result.name).toBe(name.split("/").pop()!);
+});
+
+test("validateTemplate() reports a cross-field problem at its line in the file", async () => {
+  const ctx = await context({ "/cwd/vm.yaml": "images:\n- location: /x.img\nmemory: 4XB\n" });
+  const error = await validateTemplate("vm.yaml", ctx, { isDirectory: () => true }).catch((caught: unknown) => caught);
+  expect(error).toBeInstanceOf(ConfigError);
+  expect((error as ConfigError).issues[0]).toMatchObject({ file: "/cwd/vm.yaml", line: 3, column: 9, path: ["memory"] });
+});
+
+test("validateTemplate() needs a name it can derive", async () => {
+  const error = await validateTemplate("-", await context()).catch((caught: unknown) => caught);
+  expect(error).toBeInstanceOf(DenError);
+  expect((error as DenError).code).toBe("USAGE");
+});

@@ -1,0 +1,33 @@
+import { expect, test } from "bun:test";
+import { bootDoneInConsole, nextStage, stagesInConsole, type BootStage } from "../../../lib/hostagent/boot-stage.ts";
+
+test.each([
+  { name: "nothing yet", text: "", stages: [] },
+  { name: "SeaBIOS only", text: "SeaBIOS (version 1.16.2-debian-1.16.2-1)\n", stages: [] },
+  { name: "x86 kernel", text: "[    0.000000] Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org)\n", stages: ["kernel"] },
+  { name: "arm64 kernel", text: "[    0.000000] Booting Linux on physical CPU 0x0000000000 [0x000f0510]\n", stages: ["kernel"] },
+  { name: "systemd banner", text: "Linux version 6.1\n[  9.1] systemd[1]: Detected virtualization qemu.\n", stages: ["kernel", "systemd"] },
+  {
+    name: "cloud-init local stage",
+    text: "Linux version 6.1\nWelcome to Debian GNU/Linux 12 (bookworm)!\n[  20.1] cloud-init[210]: Cloud-init v. 22.4.2 running 'init-local' at Mon\n",
+    stages: ["kernel", "systemd", "cloud-init"],
+  },
+  {
+    name: "den boot scripts",
+    text: "Linux version 6.1\nsystemd[1]: x\ncloud-init[1]: y\nDEN| boot.sh start iid-1\n",
+    stages: ["kernel", "systemd", "cloud-init", "boot-scripts"],
+  },
+] satisfies { name: string; text: string; stages: BootStage[] }[])("stagesInConsole() finds $name", ({ text, stages }) => {
+  expect(stagesInConsole(text)).toEqual(stages);
+});
+
+test("bootDoneInConsole() only counts this boot's instance id", () => {
+  expect(bootDoneInConsole("DEN| boot done iid-1\n", "iid-1")).toBe(true);
+  expect(bootDoneInConsole("DEN| boot done iid-1\n", "iid-2")).toBe(false);
+});
+
+test("nextStage() is the first stage not reached, in boot order", () => {
+  expect(nextStage(new Set<BootStage>())).toBe("qemu");
+  expect(nextStage(new Set<BootStage>(["qemu", "kernel", "cloud-init"]))).toBe("systemd");
+  expect(nextStage(new Set<BootStage>(["qemu", "kernel", "systemd", "cloud-init", "sshd", "boot-scripts", "ready"]))).toBeUndefined();
+});

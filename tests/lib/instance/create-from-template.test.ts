@@ -1,0 +1,51 @@
+import { expect, test } from "bun:test";
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TemplateContext } from "../../../lib/config/load-template.ts";
+import { ConfigError, DenError } from "../../../lib/errors.ts";
+import { createFromTemplate } from "../../../lib/instance/create-from-template.ts";
+
+async function context(): Promise<TemplateContext> {
+  return {
+    env: {},
+    denHome: await mkdtemp(join(tmpdir(), "den-create-from-")),
+    builtinTemplates: new Map([
+      ["vm", "# my vm\nbase: template:_img\nparam:\n  size: small\n"],
+      ["_img", "images:\n- location: /x.img\n"],
+    ]),
+    readStdin: async () => "images:\n- location: /y.img\n",
+    readFile: async () => {
+      throw Object.assign(new Error("ENOENT"), { code: "ENOENT" });
+    },
+    fetch: async () => new Response("", { status: 404 }),
+    hostArch: "x86_64",
+    cwd: "/cwd",
+    home: "/home/u",
+  };
+}
+
+test("createFromTemplate() embeds, applies the flags and writes lima.yaml", async () => {
+  const ctx = await context();
+  const created = await createFromTemplate("template:vm", ctx, { flags: { cpus: "3", param: ["size=big"] } });
+  expect(created).toEqual({ name: "vm", dir: join(ctx.denHome, "vm"), warnings: [] });
+  const yaml = await readFile(join(ctx.denHome, "vm", "lima.yaml"), "utf8");
+  expect(yaml).toContain("# my vm");
+  expect(yaml).toContain("location: /x.img");
+  expect(yaml).toMatch(/^cpus: 3$/m);
+  expect(yaml).toMatch(/size: "?big"?/);
+});
+
+test("createFromTemplate() takes the name for stdin from the options", async () => {
+  const ctx = await context();
+  await expect(createFromTemplate("-", ctx)).rejects.toThrow(DenError);
+  expect((await createFromTemplate("-", ctx, { name: "piped" })).name).toBe("piped");
+});
+
+test("createFromTemplate() writes nothing when the edited configuration is invalid", async () => {
+  const ctx = await context();
+  const error = await createFromTemplate("template:vm", ctx, { flags: { set: ['.memory = "lots"'] } }).catch((caught: unknown) => caught);
+  expect(error).toBeInstanceOf(ConfigError);
+  expect((error as ConfigError).issues[0]?.file).toBe(join(ctx.denHome, "vm", "lima.yaml"));
+  expect(await readdir(ctx.denHome)).toEqual([]);
+});

@@ -1,0 +1,21 @@
+import { expect, test } from "bun:test";
+import { mkdtemp, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureUserKey } from "../../../lib/ssh/user-key.ts";
+
+test("ensureUserKey() makes an ed25519 pair that ssh-keygen accepts, with a private mode", async () => {
+  const home = await mkdtemp(join(tmpdir(), "den-key-"));
+  const key = await ensureUserKey(home);
+  expect(key.publicKey).toStartWith("ssh-ed25519 ");
+  expect((await stat(key.privateKeyPath)).mode & 0o777).toBe(0o600);
+  const derived = Bun.spawnSync(["ssh-keygen", "-y", "-f", key.privateKeyPath]).stdout.toString().trim();
+  expect(key.publicKey.startsWith(derived)).toBe(true);
+});
+
+test("ensureUserKey() returns the same pair on later calls, even when raced", async () => {
+  const home = await mkdtemp(join(tmpdir(), "den-key-"));
+  const keys = await Promise.all([ensureUserKey(home), ensureUserKey(home), ensureUserKey(home)]);
+  const again = await ensureUserKey(home);
+  for (const key of keys) expect(key.publicKey).toBe(again.publicKey);
+});
