@@ -1,0 +1,98 @@
+// The seed's environment files: den.env (DEN_CIDATA_* settings for the boot scripts), param.env (PARAM_* for
+// provision scripts) and etc_environment (the block boot.sh merges into the guest's /etc/environment).
+// den.env and param.env are sourced by /bin/sh, so every value is shell-quoted and every name checked: a value can
+// hold anything, a name that is not a shell identifier is refused rather than written.
+// etc_environment is read by pam_env, which has no quoting: one `KEY=VALUE` per line, so a line break cannot be
+// carried and is refused.
+import { ConfigError, type ConfigIssue, DenError } from "../lib/errors.ts";
+import { shellQuote } from "../lib/shell/quote.ts";
+import { provisionEnv } from "./provision-files.ts";
+import { SlirpDns, SlirpGateway, SlirpIpAddress, VirtioPort, type SeedArgs } from "./seed-args.ts";
+
+const ShellName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const NameHint = 'use letters, digits and "_", not starting with a digit';
+
+export const EtcEnvironmentStart = "#DEN-START";
+export const EtcEnvironmentEnd = "#DEN-END";
+
+/** den.env: `DEN_CIDATA_<KEY>=<value>` lines in the contract's order. */
+export function denEnv(args: SeedArgs): string {
+  const flag = (value: boolean) => (value ? "1" : "");
+  const entries: [string, string][] = [
+    ["NAME", args.name],
+    ["HOSTNAME", args.hostname],
+    ["IID", args.iid],
+    ["USER", args.user.name],
+    ["UID", String(args.user.uid)],
+    ["COMMENT", args.user.comment],
+    ["HOME", args.user.home],
+    ["SHELL", args.user.shell],
+    ["PASSWORDLESS_SUDO", flag(args.user.passwordlessSudo)],
+    ["HOSTHOME_MOUNTPOINT", args.hostHomeMountPoint],
+    ["MOUNTTYPE", args.mountType],
+    ["MOUNTS", String(args.mounts.length)],
+  ];
+  args.mounts.forEach((mount, i) => {
+    entries.push([`MOUNTS_${i}_MOUNTPOINT`, mount.mountPoint], [`MOUNTS_${i}_TYPE`, mount.type], [`MOUNTS_${i}_WRITABLE`, flag(mount.writable)]);
+  });
+  entries.push(
+    ["PLAIN", flag(args.plain)],
+    ["TIMEZONE", args.timezone],
+    ["UPGRADE_PACKAGES", flag(args.upgradePackages)],
+    ["CONTAINERD_SYSTEM", flag(args.containerd.system)],
+    ["CONTAINERD_USER", flag(args.containerd.user)],
+    ["SKIP_DEFAULT_DEPENDENCY_RESOLUTION", flag(args.skipDefaultDependencyResolution)],
+    ["VMTYPE", args.vmType],
+    ["VIRTIO_PORT", VirtioPort],
+    ["SLIRP_GATEWAY", SlirpGateway],
+    ["SLIRP_DNS", SlirpDns],
+    ["SLIRP_IP_ADDRESS", SlirpIpAddress],
+    ["DEBUG", flag(args.debug)],
+    ...provisionEnv(args.provision),
+  );
+  const withNul = entries.find(([, value]) => value.includes("\0"));
+  if (withNul) {
+    throw new DenError("CONFIG_INVALID", `Cannot write DEN_CIDATA_${withNul[0]} to den.env: the value contains a NUL character`, {
+      hint: "a shell variable cannot hold NUL; remove it from the configuration",
+    });
+  }
+  return entries.map(([key, value]) => `DEN_CIDATA_${key}=${shellQuote(value)}\n`).join("");
+}
+
+/** param.env: `PARAM_<KEY>=<value>` lines. */
+export function paramEnv(param: SeedArgs["param"]): string {
+  return paramLines(param)
+    .map((line) => `${line}\n`)
+    .join("");
+}
+
+/** `PARAM_<KEY>=<quoted value>` for each param, sorted by key; throws ConfigError for a key that is no shell name. */
+export function paramLines(param: SeedArgs["param"]): string[] {
+  const issues: ConfigIssue[] = [];
+  const keys = Object.keys(param).sort();
+  for (const key of keys) {
+    if (!ShellName.test(key)) issues.push({ path: ["param", key], message: `Invalid param name "${key}": it must be a shell variable name`, hint: NameHint });
+    else if (param[key]?.includes("\0")) issues.push({ path: ["param", key], message: "Value contains a NUL character, which a shell variable cannot hold" });
+  }
+  if (issues.length > 0) throw new ConfigError("CONFIG_INVALID", issues);
+  return keys.map((key) => `PARAM_${key}=${shellQuote(param[key] ?? "")}`);
+}
+
+/** etc_environment: the `#DEN-START` … `#DEN-END` block of `KEY=VALUE` lines, sorted by key. */
+export function etcEnvironment(env: SeedArgs["env"]): string {
+  const issues: ConfigIssue[] = [];
+  const keys = Object.keys(env).sort();
+  for (const key of keys) {
+    const value = env[key] ?? "";
+    if (!ShellName.test(key)) {
+      issues.push({ path: ["env", key], message: `Invalid environment variable name "${key}"`, hint: NameHint });
+    } else if (/[\n\r]/.test(value)) {
+      issues.push({ path: ["env", key], message: "Value contains a line break, which /etc/environment cannot hold", hint: "put multi-line values into a file with a `mode: data` provision entry" });
+    } else if (value.includes("\0")) {
+      issues.push({ path: ["env", key], message: "Value contains a NUL character" });
+    }
+  }
+  if (issues.length > 0) throw new ConfigError("CONFIG_INVALID", issues);
+  const lines = keys.map((key) => `${key}=${env[key]}\n`).join("");
+  return `${EtcEnvironmentStart}\n${lines}${EtcEnvironmentEnd}\n`;
+}

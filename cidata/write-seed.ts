@@ -1,0 +1,116 @@
+// The I/O edge of the seed: reads the CA certificate files, renders every file (so a configuration error stops the
+// start before anything on disk changes), then replaces cidata.iso and cloud-config.yaml atomically. A crash or a
+// full disk leaves either the previous file or the new one, never a torn seed the VM would boot from.
+import { randomUUID } from "node:crypto";
+import { open, readFile, rename, rm } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import type { FilledDenYaml } from "../lib/config/schema.ts";
+import { DenError } from "../lib/errors.ts";
+import { CidataIso, CloudConfig } from "../lib/store/filenames.ts";
+import { bootScriptEntries } from "./boot-scripts.ts";
+import { DEFAULT_VOLUME_ID, type IsoFileEntry, type IsoOptions, writeIso9660 } from "./iso9660.ts";
+import { seedArgsFrom, type SeedFacts } from "./seed-args.ts";
+import { seedLayout } from "./seed-layout.ts";
+import { userData } from "./user-data.ts";
+
+export interface WriteSeedOptions {
+  config: FilledDenYaml;
+  /** The facts except the folder (the first argument) and the CA file contents (read here). */
+  facts: Omit<SeedFacts, "instanceDir" | "caCertFiles">;
+  guestAgent?: IsoFileEntry;
+  /** Dates recorded in the image; the ISO writer's fixed default keeps the image reproducible. */
+  timestamp?: IsoOptions["timestamp"];
+}
+
+export interface WriteSeedResult {
+  /** The written cidata.iso. */
+  path: string;
+  bytes: number;
+}
+
+/** Writes `<instanceDir>/cidata.iso` and `<instanceDir>/cloud-config.yaml` (read-only: a reference copy of user-data). */
+export async function writeSeed(instanceDir: string, options: WriteSeedOptions): Promise<WriteSeedResult> {
+  const { config } = options;
+  const caCertFiles = await Promise.all(config.caCerts.files.map((file) => readCaCert(file, options.facts.hostHome)));
+  const args = seedArgsFrom(config, { ...options.facts, instanceDir, caCertFiles });
+  const entries = seedLayout(args, { bootScripts: bootScriptEntries(), ...(options.guestAgent && { guestAgent: options.guestAgent }) });
+  const cloudConfigText = userData(args);
+
+  const isoPath = join(instanceDir, CidataIso);
+  const isoOptions: IsoOptions = { volumeId: DEFAULT_VOLUME_ID, ...(options.timestamp && { timestamp: options.timestamp }) };
+  const bytes = await writeAtomically(isoPath, writeIso9660(entries, isoOptions), 0o644);
+  await writeAtomically(join(instanceDir, CloudConfig), once(new TextEncoder().encode(cloudConfigText)), 0o444);
+  return { path: isoPath, bytes };
+}
+
+async function readCaCert(file: string, hostHome: string): Promise<string> {
+  const path = file === "~" ? hostHome || homedir() : file.startsWith("~/") ? join(hostHome || homedir(), file.slice(2)) : file;
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    throw new DenError("IO", `Cannot read CA certificate "${path}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {
+      cause: error,
+      hint: "fix or remove the entry in caCerts.files",
+    });
+  }
+}
+
+const BatchBytes = 1 << 20;
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
+
+/**
+ * Streams `chunks` into a temporary file beside `path`, flushes it to disk, then renames it over `path`.
+ * The fsync comes before the rename so that after a crash the name points at complete data, not at an empty file
+ * whose blocks were never written. The temporary file is removed on any failure.
+ */
+async function writeAtomically(path: string, chunks: AsyncIterable<Uint8Array>, mode: number): Promise<number> {
+  const temporary = `${path}.${randomUUID()}.tmp`;
+  const handle = await open(temporary, "wx", mode).catch((error: unknown) => {
+    throw ioError(`Cannot create "${temporary}"`, error);
+  });
+  let bytes = 0;
+  let closed = false;
+  // The ISO writer yields many small pieces (records, padding); writing them in batches keeps syscalls few.
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    const batch = Buffer.concat(pending);
+    pending = [];
+    pendingBytes = 0;
+    let offset = 0;
+    while (offset < batch.byteLength) {
+      const { bytesWritten } = await handle.write(batch, offset, batch.byteLength - offset);
+      offset += bytesWritten;
+    }
+  };
+  try {
+    for await (const chunk of chunks) {
+      // A copy: a producer may reuse its buffer for the next chunk before the batch is written.
+      pending.push(chunk.slice());
+      pendingBytes += chunk.byteLength;
+      bytes += chunk.byteLength;
+      if (pendingBytes >= BatchBytes) await flush();
+    }
+    await flush();
+    // The umask must not decide the mode: cloud-config.yaml is read-only on purpose.
+    await handle.chmod(mode);
+    await handle.sync();
+    await handle.close();
+    closed = true;
+    await rename(temporary, path);
+  } catch (error) {
+    if (!closed) await handle.close().catch(() => undefined);
+    await rm(temporary, { force: true });
+    throw error instanceof DenError ? error : ioError(`Cannot write "${path}"`, error);
+  }
+  return bytes;
+}
+
+function ioError(message: string, cause: unknown): DenError {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  return new DenError("IO", code ? `${message}: ${code}` : message, { cause, hint: "check that the instance folder exists, is writable and the disk has space" });
+}

@@ -1,0 +1,134 @@
+// The contract between den's host agent and a VM backend (QEMU now, VZ later), shaped after Lima's
+// `pkg/driver/driver.go`: a driver is assembled from small interfaces, and the host agent branches on the
+// features a driver declares in `info()`, never on its name. Types only; each driver implements them.
+
+/** Disk image formats a driver may boot from or convert to. */
+export type DiskImageFormat = "qcow2" | "raw" | "vmdk" | "vhdx" | "asif";
+
+/** What a driver can do; the host agent reads these instead of asking "is this QEMU?". */
+export interface DriverFeatures {
+  /** The driver can open a graphical console (`runGui`). */
+  canRunGui: boolean;
+  /** The guest agent can be reached over a virtio-serial port without SSH (see `guestAgentConnection`). */
+  canRunGuestAgentOverVirtioPort: boolean;
+  /** SSH is not at 127.0.0.1:<ssh.localPort>; the host agent must ask `sshAddress()` after start. */
+  dynamicSshAddress: boolean;
+  /** The SSH port cannot be chosen: `ssh.localPort` is fixed by the driver (e.g. WSL2's 22). */
+  staticSshPort: boolean;
+  /** The host agent must not forward the guest's unix sockets (the platform shares them itself). */
+  skipSocketForwarding: boolean;
+  /** The guest is not provisioned through a cidata seed. */
+  noCloudInit: boolean;
+  /** Formats `createDisk` accepts for the base image, in the driver's order of preference. */
+  supportedImageFormats: readonly DiskImageFormat[];
+}
+
+/** Static facts about one driver bound to one instance. */
+export interface DriverInfo {
+  /** The `vmType` this driver serves, e.g. "qemu". */
+  name: string;
+  instanceDir: string;
+  /** Guest agent vsock port, 0 when the driver has no vsock. */
+  vsockPort: number;
+  /** Name of the virtio-serial port reserved for the guest agent, "" when there is none. */
+  virtioPort: string;
+  features: DriverFeatures;
+}
+
+/** Options every driver call accepts; an aborted signal asks the call to give up promptly. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/** How a started VM ended. */
+export interface VmExit {
+  /** Exit code of the VM process, or null when it died from a signal (or the driver has no process). */
+  code: number | null;
+  signal: string | null;
+}
+
+/** A VM whose boot has been initiated. */
+export interface StartedVm {
+  /**
+   * Runtime failures after start (the VM process crashed, a helper such as virtiofsd died). The iterator
+   * ends when the VM has exited; it never throws, so a consumer can always drain it.
+   */
+  errors: AsyncIterable<Error>;
+  /** Settles once the VM is gone, whether it was stopped, powered off from inside or crashed. */
+  exited: Promise<VmExit>;
+}
+
+/** Create, boot, stop and remove one VM. */
+export interface Lifecycle {
+  /**
+   * Checks that this host can run the instance as configured (binaries present and new enough, accelerator,
+   * mount types, image format). MUST NOT change anything on disk. Throws a DenError with a hint.
+   */
+  validate(options?: CallOptions): Promise<void>;
+  /**
+   * Prepares driver-owned files that are not disks (e.g. a machine identifier). MUST succeed without change when
+   * called against an existing instance.
+   */
+  create(options?: CallOptions): Promise<void>;
+  /**
+   * Turns the downloaded `image` into the boot `disk` (or keeps an ISO as `iso` and makes an empty disk) and grows
+   * the disk to the configured size. MUST be a no-op when the disk already exists and is large enough; MUST never
+   * shrink a disk.
+   */
+  createDisk(options?: CallOptions): Promise<void>;
+  /**
+   * Launches the VM and resolves once the boot has been initiated (the process is up and its control socket
+   * answers), not once the guest is ready. Rejects if the VM could not be launched at all.
+   */
+  start(options?: CallOptions): Promise<StartedVm>;
+  /**
+   * Shuts the VM down: first a guest-visible power-off, after a grace period a hard stop. Resolves when the VM is
+   * gone. MUST succeed when the VM is already stopped.
+   */
+  stop(options?: CallOptions): Promise<void>;
+  /** Removes driver-owned state outside the instance folder (the folder itself is removed by the caller). */
+  delete(options?: CallOptions): Promise<void>;
+}
+
+/** Freeze and thaw a running VM (`den pause` / `den resume`). */
+export interface Pauser {
+  /** Stops the guest's vCPUs; the VM keeps its memory. MUST succeed when already paused. */
+  pause(options?: CallOptions): Promise<void>;
+  /** Lets a paused guest run again. MUST succeed when already running. */
+  resume(options?: CallOptions): Promise<void>;
+}
+
+/** Where the host agent reaches the guest agent. */
+export type GuestAgentConnection =
+  /** A unix socket on the host that the driver connects to the guest (e.g. a virtio-serial chardev). */
+  | { transport: "unix"; path: string }
+  /** The guest agent is reached through SSH port forwarding; the host agent sets that up itself. */
+  | { transport: "ssh" };
+
+/** How the host agent talks to the in-guest agent. */
+export interface GuestAgent {
+  /** Where to connect. Only valid after `start()` resolved. */
+  guestAgentConnection(options?: CallOptions): Promise<GuestAgentConnection>;
+}
+
+/** Disk snapshots of a stopped or paused VM (optional: callers check `driver.snapshots`). */
+export interface SnapshotManager {
+  create(tag: string, options?: CallOptions): Promise<void>;
+  apply(tag: string, options?: CallOptions): Promise<void>;
+  delete(tag: string, options?: CallOptions): Promise<void>;
+  /** One line per snapshot, as the backend lists them. */
+  list(options?: CallOptions): Promise<string>;
+}
+
+/** A VM backend bound to one instance. */
+export interface Driver extends Lifecycle, Pauser, GuestAgent {
+  /** Static facts and feature flags; cheap and safe to call at any time, also concurrently. */
+  info(): DriverInfo;
+  /**
+   * The SSH endpoint once the VM runs. Drivers without `dynamicSshAddress` return 127.0.0.1 and the configured
+   * `ssh.localPort`.
+   */
+  sshAddress(options?: CallOptions): Promise<{ host: string; port: number }>;
+  /** Present only when the backend supports snapshots. */
+  snapshots?: SnapshotManager;
+}

@@ -1,0 +1,177 @@
+// The QEMU command line for one instance, as a pure function of the filled configuration and a few facts the
+// caller has already found out (accelerator, firmware, kernel, port, MAC, QEMU version). Lima builds the same
+// command line in one 550-line function that also probes and touches files; here every probe happens before,
+// so the whole argv can be golden-tested.
+//
+// Deliberate differences from Lima: the user-mode network keeps QEMU's default 10.0.2.0/24 (den's guest env
+// promises SLIRP_GATEWAY 10.0.2.2), the seed ISO is a read-only virtio disk (the test guest's cloud kernel has no
+// AHCI and no virtio-scsi CD path is needed), the virtio-serial port carries den's guest agent on every host, and
+// virtiofs shares memory through memfd (Linux only) instead of a /dev/shm file.
+import { join } from "node:path";
+import { mountTag } from "../../cidata/seed-args.ts";
+import { DenError } from "../../lib/errors.ts";
+import type { FilledDenYaml } from "../../lib/config/schema.ts";
+import { parseSize } from "../../lib/config/units.ts";
+import { CidataIso, Disk, GuestAgentSock, QemuPid, QmpSock, SerialLog, SerialSock } from "../../lib/store/filenames.ts";
+import type { Accelerator } from "./accel.ts";
+import { checkQemuVersion, type QemuVersion } from "./qemu-version.ts";
+
+/** Name of the virtio-serial port the guest agent opens (/dev/virtio-ports/io.den.agent.0). */
+export const GuestAgentPortName = "io.den.agent.0";
+
+/** Socket of the i-th virtiofsd; not in lib/store/filenames.ts, whose names are Lima's (`virtiofsd-<i>.sock` is too). */
+export function virtiofsdSock(index: number): string {
+  return `virtiofsd-${index}.sock`;
+}
+
+export interface QemuArgsContext {
+  instanceName: string;
+  instanceDir: string;
+  host: { os: "Linux" | "Darwin"; arch: string };
+  accel: Accelerator;
+  /** UEFI code (read-only) and, optionally, a writable variable store. */
+  firmware?: { code: string; vars?: string };
+  /** Direct kernel boot; takes precedence over firmware, as in Lima. */
+  kernel?: { kernel: string; initrd?: string; cmdline: string };
+  /** Host port forwarded to the guest's sshd, bound to 127.0.0.1 only. */
+  sshLocalPort: number;
+  macAddress: string;
+  qemuVersion: QemuVersion;
+  /** For the `QEMU_SYSTEM_<ARCH>` binary override (Lima's variable names). */
+  env?: Record<string, string | undefined>;
+}
+
+export interface QemuCommand {
+  binary: string;
+  args: string[];
+}
+
+const MiB = 2 ** 20;
+
+/** The full QEMU argv for `config`; throws a DenError for combinations QEMU cannot run. */
+export function qemuArgs(config: FilledDenYaml, ctx: QemuArgsContext): QemuCommand {
+  checkQemuVersion(ctx.qemuVersion, { hostOs: ctx.host.os, hostArch: ctx.host.arch, minimumVersion: config.vmOpts.qemu.minimumVersion });
+  const arch = config.arch;
+  if (arch !== "x86_64" && arch !== "aarch64") {
+    throw new DenError("CONFIG_INVALID", `Cannot run arch "${arch}" with den's QEMU driver: only x86_64 and aarch64 are supported`, {
+      hint: 'set `arch: x86_64` or `arch: aarch64` in the instance configuration',
+    });
+  }
+  if (arch === "aarch64" && !ctx.kernel && !ctx.firmware) {
+    throw new DenError("CONFIG_INVALID", "Cannot boot an aarch64 guest without UEFI firmware or a kernel", {
+      hint: "install edk2 for aarch64 (Debian: qemu-efi-aarch64), or use an image that provides a kernel and initrd",
+    });
+  }
+  const dir = ctx.instanceDir;
+  const memoryMiB = Math.floor(parseSize(config.memory) / MiB);
+  const virtiofsMounts = config.mountType === "virtiofs" ? config.mounts : [];
+  if (virtiofsMounts.length > 0 && ctx.host.os !== "Linux") {
+    throw new DenError("CONFIG_INVALID", `Cannot use mountType "virtiofs" with QEMU on ${ctx.host.os}: it needs virtiofsd and memfd, which only Linux has`, {
+      hint: 'use `mountType: 9p` or `mountType: reverse-sshfs`, or `vmType: vz` on macOS',
+    });
+  }
+
+  const args: string[] = ["-name", `den-${ctx.instanceName}`, "-m", String(memoryMiB)];
+  if (virtiofsMounts.length > 0) {
+    // vhost-user needs guest RAM the daemon can map; its size must equal -m.
+    args.push("-object", `memory-backend-memfd,id=mem,size=${memoryMiB}M,share=on`, "-numa", "node,memdev=mem");
+  }
+  args.push("-cpu", cpuType(config, ctx));
+  args.push(...machineArgs(arch, ctx.accel));
+  args.push("-smp", `${config.cpus},sockets=1,cores=${config.cpus},threads=1`);
+
+  if (ctx.kernel) {
+    args.push("-kernel", ctx.kernel.kernel);
+    if (ctx.kernel.initrd) args.push("-initrd", ctx.kernel.initrd);
+    args.push("-append", ctx.kernel.cmdline);
+  } else if (ctx.firmware) {
+    args.push("-drive", `if=pflash,format=raw,readonly=on,file=${ctx.firmware.code}`);
+    if (ctx.firmware.vars) args.push("-drive", `if=pflash,format=raw,file=${ctx.firmware.vars}`);
+  }
+
+  // The boot disk first, so it is /dev/vda and the seed /dev/vdb.
+  args.push("-drive", `file=${join(dir, Disk)},if=virtio,format=qcow2,discard=on`);
+  args.push("-drive", `file=${join(dir, CidataIso)},if=virtio,format=raw,readonly=on`);
+
+  args.push("-netdev", `user,id=net0,hostfwd=tcp:127.0.0.1:${ctx.sshLocalPort}-:22`);
+  args.push("-device", `virtio-net-pci,netdev=net0,mac=${ctx.macAddress}`);
+  args.push("-device", "virtio-rng-pci");
+
+  args.push(...displayArgs(config, arch));
+  args.push("-parallel", "none");
+
+  const serialSock = join(dir, SerialSock);
+  args.push("-chardev", `socket,id=char-serial,path=${serialSock},server=on,wait=off,logfile=${join(dir, SerialLog)}`);
+  args.push("-serial", "chardev:char-serial");
+
+  args.push("-device", "virtio-serial-pci,id=virtio-serial0");
+  args.push("-chardev", `socket,id=char-ga,path=${join(dir, GuestAgentSock)},server=on,wait=off`);
+  args.push("-device", `virtserialport,bus=virtio-serial0.0,chardev=char-ga,name=${GuestAgentPortName}`);
+
+  if (config.mountType === "9p") {
+    for (const mount of config.mounts) {
+      const options = [`local`, `mount_tag=${mountTag(mount.location, mount.mountPoint)}`, `path=${mount.location}`, `security_model=${mount["9p"].securityModel}`];
+      if (!mount.writable) options.push("readonly=on");
+      args.push("-virtfs", options.join(","));
+    }
+  }
+  virtiofsMounts.forEach((mount, i) => {
+    const queueSize = mount.virtiofs.queueSize ?? 1024;
+    args.push("-chardev", `socket,id=char-vfs${i},path=${join(dir, virtiofsdSock(i))}`);
+    args.push("-device", `vhost-user-fs-pci,queue-size=${queueSize},chardev=char-vfs${i},tag=${mountTag(mount.location, mount.mountPoint)}`);
+  });
+
+  args.push("-qmp", `unix:${join(dir, QmpSock)},server=on,wait=off`);
+  args.push("-pidfile", join(dir, QemuPid));
+  return { binary: qemuBinary(arch, ctx.env), args };
+}
+
+/** `qemu-system-<arch>`, or the path in `QEMU_SYSTEM_<ARCH>` (Lima's override). */
+export function qemuBinary(arch: string, env: Record<string, string | undefined> = {}): string {
+  return env[`QEMU_SYSTEM_${arch.toUpperCase()}`] || `qemu-system-${arch}`;
+}
+
+/** `vmOpts.qemu.cpuType[arch]` when set; else `host` under a hardware accelerator and `max` under TCG. */
+function cpuType(config: FilledDenYaml, ctx: QemuArgsContext): string {
+  const configured = config.vmOpts.qemu.cpuType[config.arch];
+  if (configured) return configured;
+  if (ctx.accel === "tcg") return "max";
+  // Lima masks these on Intel Macs: HVF advertises them but guests crash using them.
+  if (ctx.host.os === "Darwin" && config.arch === "x86_64") return "host,-avx512vl,-pdpe1gb";
+  return "host";
+}
+
+function machineArgs(arch: "x86_64" | "aarch64", accel: Accelerator): string[] {
+  if (arch === "aarch64") return ["-machine", "virt", "-accel", accel === "tcg" ? "tcg,thread=multi,tb-size=512" : accel];
+  if (accel !== "tcg") return ["-machine", "q35", "-accel", accel];
+  // Lima's TCG settings: no VMware port emulation, a bigger translation cache, and no S3/S4 sleep states the
+  // emulated firmware handles poorly.
+  return [
+    "-machine",
+    "q35,vmport=off",
+    "-accel",
+    "tcg,thread=multi,tb-size=512",
+    "-global",
+    "ICH9-LPC.disable_s3=1",
+    "-global",
+    "ICH9-LPC.disable_s4=1",
+  ];
+}
+
+function displayArgs(config: FilledDenYaml, arch: "x86_64" | "aarch64"): string[] {
+  const display = config.video.display;
+  if (display === "none" || display === "") return ["-display", "none", "-vga", "none"];
+  const spec = display === "vnc" ? `vnc=${config.video.vnc.display},password=on` : display;
+  return [
+    "-display",
+    spec,
+    "-vga",
+    "none",
+    "-device",
+    arch === "x86_64" ? "virtio-vga" : "virtio-gpu-pci",
+    "-device",
+    "virtio-keyboard-pci",
+    "-device",
+    "virtio-tablet-pci",
+  ];
+}
