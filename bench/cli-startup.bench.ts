@@ -26,7 +26,7 @@ try {
   for (let i = 0; i < INSTANCES; i++) {
     const instance = join(home, `vm${i}`);
     await mkdir(instance, { recursive: true, mode: 0o700 });
-    await writeFile(join(instance, "lima.yaml"), `images:\n- location: /var/tmp/image-${i}.qcow2\n  arch: x86_64\ncpus: 2\nmemory: 2GiB\nmounts: []\n`);
+    await writeFile(join(instance, "den.yaml"), `images:\n- location: /var/tmp/image-${i}.qcow2\n  arch: x86_64\ncpus: 2\nmemory: 2GiB\nmounts: []\n`);
     await writeFile(join(instance, "lima-version"), "0.1.0\n");
   }
   const env = { ...process.env, DEN_HOME: home };

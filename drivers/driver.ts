@@ -131,4 +131,10 @@ export interface Driver extends Lifecycle, Pauser, GuestAgent {
   sshAddress(options?: CallOptions): Promise<{ host: string; port: number }>;
   /** Present only when the backend supports snapshots. */
   snapshots?: SnapshotManager;
+  /**
+   * Non-fatal findings for the user, e.g. "KVM is broken, falling back to TCG" or "QEMU is older than
+   * recommended", gathered by `validate()`, `createDisk()` and `start()`. The host agent emits each one once; the
+   * list only grows. Optional: a driver with nothing to say may leave it out.
+   */
+  warnings?(): string[];
 }

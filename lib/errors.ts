@@ -23,7 +23,15 @@ export type ErrorCode =
   | "SSH_UNREACHABLE" // the guest did not accept an SSH login in time
   | "QMP" // the QEMU Machine Protocol socket failed, timed out or answered with an error
   | "QEMU_VERSION" // the installed QEMU is older than den (or the template) requires
-  | "QEMU_IMG"; // qemu-img failed to create, inspect or resize a disk
+  | "QEMU_IMG" // qemu-img failed to create, inspect or resize a disk
+  | "HOST_AGENT" // ha.sock is missing, refuses, times out, or answers with an error
+  | "INSTANCE_STATE" // the instance is not in the state the command needs (e.g. not running, not stopped)
+  | "INSTANCE_PROTECTED" // the instance has a `protected` marker and the command would destroy it
+  | "STOP_TIMEOUT" // the instance did not stop within the graceful-stop timeouts
+  | "HOST_TOOL_MISSING" // a program or file den needs on the host (QEMU, qemu-img, UEFI firmware, a decompressor) is absent
+  | "QEMU_FAILED" // QEMU could not be launched, did not come up, or exited while the VM should run
+  | "DIGEST_MISMATCH" // a file's content does not match the digest the configuration gives
+  | "BOOT_FAILED"; // the guest did not become ready: a named boot stage failed or timed out
 
 export interface DenErrorOptions {
   /** Where the user should look next, printed on its own `hint:` line. */

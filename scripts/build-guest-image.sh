@@ -216,6 +216,9 @@ guest_packages=(
   cloud-init python3 openssh-server openssh-sftp-server sudo
   systemd-resolved iproute2 ca-certificates
   sshfs fuse3 e2fsprogs procps netcat-openbsd
+  # As on a real cloud image: logind sessions start the user's systemd (den's user provisioning waits for it),
+  # and inotify-tools lets the file-event tests watch from inside the guest.
+  libpam-systemd dbus-user-session inotify-tools
 )
 log "apt-get install ${#guest_packages[@]} packages"
 in_root apt-get update -q

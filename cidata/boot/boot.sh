@@ -5,18 +5,19 @@
 #
 # DEN_BOOT_ROOT (default empty) prefixes every guest path written here and in boot/**, so the tests can run
 # the whole flow inside a temp dir; steps that need a real guest (chown, sudo, useradd, loginctl, mount)
-# run only when we are root and DEN_BOOT_ROOT is empty. DEN_BOOT_CONSOLE (default /dev/console) is where
-# the `DEN| …` progress lines go besides stdout; the host agent reads them from the serial log.
+# run only when we are root and DEN_BOOT_ROOT is empty. The `DEN| …` progress lines go to stdout, which cloud-init's
+# final stage sends to the serial console (where the host agent reads them) and to cloud-init-output.log;
+# DEN_BOOT_CONSOLE (default none) names one more place to copy them to, for a boot.sh run outside cloud-init.
 set -eu
 
 DEN_BOOT_ROOT="${DEN_BOOT_ROOT:-}"
-DEN_BOOT_CONSOLE="${DEN_BOOT_CONSOLE:-/dev/console}"
+DEN_BOOT_CONSOLE="${DEN_BOOT_CONSOLE:-}"
 DEN_CIDATA_MNT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 export DEN_BOOT_ROOT DEN_BOOT_CONSOLE DEN_CIDATA_MNT
 
 den_log() {
 	echo "DEN| $*"
-	if [ -w "$DEN_BOOT_CONSOLE" ]; then
+	if [ -n "$DEN_BOOT_CONSOLE" ] && [ -w "$DEN_BOOT_CONSOLE" ]; then
 		echo "DEN| $*" >>"$DEN_BOOT_CONSOLE" 2>/dev/null || true
 	fi
 }

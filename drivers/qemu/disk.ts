@@ -56,6 +56,23 @@ export async function growDisk(path: string, sizeBytes: number, options: QemuImg
   return true;
 }
 
+/** `qemu-img create -f qcow2 <path> <size>`: an empty disk, e.g. the install target of an ISO-booted instance. */
+export async function createEmptyDisk(path: string, sizeBytes: number, options: QemuImgOptions = {}): Promise<void> {
+  await qemuImg(["create", "-f", "qcow2", path, String(sizeBytes)], options);
+}
+
+/** What `qemu-img snapshot` does to the internal snapshots of a stopped qcow2 disk. */
+export type SnapshotAction = "create" | "apply" | "delete" | "list";
+
+const SnapshotFlags: Record<SnapshotAction, string> = { create: "-c", apply: "-a", delete: "-d", list: "-l" };
+
+/** `qemu-img snapshot -c|-a|-d <tag> <path>` or `-l <path>`; returns qemu-img's output (the table for "list"). */
+export async function snapshotDisk(path: string, action: SnapshotAction, options: QemuImgOptions & { tag?: string } = {}): Promise<string> {
+  const args = ["snapshot", SnapshotFlags[action]];
+  if (action !== "list") args.push(options.tag ?? "");
+  return qemuImg([...args, path], options);
+}
+
 /** Tells qcow2 ("QFI\xfb" at 0) and ISO9660 ("CD001" at 0x8001) apart from raw by their magic bytes. */
 export async function detectImageFormat(path: string): Promise<DetectedImageFormat> {
   const handle = await open(path, "r");

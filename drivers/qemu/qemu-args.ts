@@ -33,6 +33,8 @@ export interface QemuArgsContext {
   firmware?: { code: string; vars?: string };
   /** Direct kernel boot; takes precedence over firmware, as in Lima. */
   kernel?: { kernel: string; initrd?: string; cmdline: string };
+  /** An installer ISO (the instance's `iso`): attached as a CD-ROM and booted from before the disk, as in Lima. */
+  iso?: string;
   /** Host port forwarded to the guest's sshd, bound to 127.0.0.1 only. */
   sshLocalPort: number;
   macAddress: string;
@@ -91,6 +93,11 @@ export function qemuArgs(config: FilledDenYaml, ctx: QemuArgsContext): QemuComma
 
   // The boot disk first, so it is /dev/vda and the seed /dev/vdb.
   args.push("-drive", `file=${join(dir, Disk)},if=virtio,format=qcow2,discard=on`);
+  if (ctx.iso) {
+    // The machine's own IDE/AHCI CD-ROM: firmware boots from it without extra drivers.
+    args.push("-drive", `file=${ctx.iso},format=raw,media=cdrom,readonly=on`);
+    args.push("-boot", "order=d,splash-time=0,menu=on");
+  }
   args.push("-drive", `file=${join(dir, CidataIso)},if=virtio,format=raw,readonly=on`);
 
   args.push("-netdev", `user,id=net0,hostfwd=tcp:127.0.0.1:${ctx.sshLocalPort}-:22`);

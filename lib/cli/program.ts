@@ -2,9 +2,16 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { versionLine } from "../version.ts";
 import { createCompletionCommand } from "./completion.ts";
+import { createCopyCommand } from "./copy.ts";
 import { createCreateCommand } from "./create.ts";
+import { createDeleteCommand } from "./delete.ts";
 import { createInfoCommand } from "./info.ts";
 import { createListCommand } from "./list.ts";
+import { createPauseCommand, createResumeCommand } from "./pause.ts";
+import { createProtectCommand, createUnprotectCommand } from "./protect.ts";
+import { createShellCommand } from "./shell.ts";
+import { createHostAgentCommand, createRestartCommand, createStartCommand } from "./start.ts";
+import { createStopCommand } from "./stop.ts";
 import { createTemplateCommand } from "./template.ts";
 import { createValidateCommand } from "./validate.ts";
 
@@ -21,12 +28,23 @@ export function buildProgram(): Command {
 
   program.commandsGroup("Basic commands:");
   program.addCommand(createCreateCommand());
+  program.addCommand(createStartCommand());
+  program.addCommand(createRestartCommand());
   program.addCommand(createListCommand());
+  program.addCommand(createStopCommand());
+  program.addCommand(createShellCommand());
+  program.addCommand(createDeleteCommand());
 
   program.commandsGroup("Advanced commands:");
   program.addCommand(createValidateCommand());
   program.addCommand(createTemplateCommand());
   program.addCommand(createInfoCommand());
+  program.addCommand(createCopyCommand());
+  program.addCommand(createProtectCommand());
+  program.addCommand(createUnprotectCommand());
+  program.addCommand(createPauseCommand());
+  program.addCommand(createResumeCommand());
   program.addCommand(createCompletionCommand(() => program));
+  program.addCommand(createHostAgentCommand(), { hidden: true });
   return program as unknown as Command;
 }

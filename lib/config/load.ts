@@ -5,7 +5,7 @@ import { statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ConfigError, type ConfigIssue } from "../errors.ts";
-import { DefaultYaml, LimaYaml, OverrideYaml } from "../store/filenames.ts";
+import { DefaultYaml, InstanceYaml, OverrideYaml } from "../store/filenames.ts";
 import { configDir } from "../store/dirs.ts";
 import { checkConfig } from "./check.ts";
 import { fillDefaults } from "./defaults.ts";
@@ -74,10 +74,10 @@ export async function loadConfig(text: string, options: LoadOptions): Promise<Fi
   return filled;
 }
 
-/** Loads `DEN_HOME/NAME/lima.yaml`. */
+/** Loads `DEN_HOME/NAME/den.yaml`. */
 export async function loadInstanceConfig(denHome: string, name: string, options: Partial<LoadOptions> = {}): Promise<FilledDenYaml> {
   const instanceDir = join(denHome, name);
-  const file = join(instanceDir, LimaYaml);
+  const file = join(instanceDir, InstanceYaml);
   const text = await readFile(file, "utf8");
   return loadConfig(text, { file, instanceName: name, instanceDir, denHome, ...options });
 }

@@ -101,9 +101,13 @@ export const RosettaSchema = z.strictObject({
 
 export const CpuTypeSchema = z.record(z.string(), ScalarString);
 
+/** Accelerators `vmOpts.qemu.accel` may force (den's field; Lima has none). DEN_QEMU_ACCEL wins over it. */
+export const QemuAccels = ["kvm", "hvf", "tcg"] as const;
+
 export const QemuOptsSchema = z.strictObject({
   minimumVersion: nullish(Str),
   cpuType: nullish(CpuTypeSchema),
+  accel: nullish(z.enum(QemuAccels)),
 });
 
 export const VzOptsSchema = z.strictObject({

@@ -36,7 +36,8 @@ export const BootStageInfo: Readonly<Record<BootStage, BootStageInfo>> = {
 /** Console lines that prove a stage was reached; the sshd stage is proven by an ssh login from the host instead. */
 const ConsoleMarkers: readonly { stage: BootStage; pattern: RegExp }[] = [
   { stage: "kernel", pattern: /Linux version \d|Booting Linux on physical CPU/ },
-  { stage: "systemd", pattern: /systemd\[1\]: |Welcome to .*!|Run \/sbin\/init|Run \/init as init process/ },
+  // Not "Run /init as init process": that is the initramfs, which may still fail to find the root disk.
+  { stage: "systemd", pattern: /systemd\[1\]: |Welcome to .*!|Run \/sbin\/init as init process/ },
   { stage: "cloud-init", pattern: /Cloud-init v\. \S+ running|cloud-init\[\d+\]:/ },
   { stage: "boot-scripts", pattern: /DEN\| boot\.sh start/ },
 ];
@@ -54,4 +55,22 @@ export function bootDoneInConsole(text: string, iid: string): boolean {
 /** The first stage, in boot order, that has not been reached. */
 export function nextStage(reached: ReadonlySet<BootStage>): BootStage | undefined {
   return BootStages.find((stage) => !reached.has(stage));
+}
+
+/** Console lines after which the guest will never come up on its own; the boot fails at once instead of timing out. */
+const FatalConsolePatterns: readonly RegExp[] = [
+  /Kernel panic - not syncing[^\n]*/,
+  /ALERT! [^\n]* does not exist\. {2}Dropping to a shell!/,
+  // initramfs-tools when the root file system mounts but holds no init (or does not mount at all).
+  /No init found\. Try passing init= bootarg\./,
+  /Target filesystem doesn't have requested \S+/,
+];
+
+/** The first fatal console line in `text`, if any. */
+export function fatalConsoleLine(text: string): string | undefined {
+  for (const pattern of FatalConsolePatterns) {
+    const match = pattern.exec(text);
+    if (match) return match[0].trim();
+  }
+  return undefined;
 }

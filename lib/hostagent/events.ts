@@ -14,6 +14,8 @@ export const HostAgentStatusSchema = z.object({
   stage: z.enum(BootStages).optional(),
   /** Milliseconds since the host agent started, when the stage was entered (den). */
   stageElapsedMs: z.number().nonnegative().optional(),
+  /** Things the user should know that do not stop the boot, e.g. a fallback to TCG (den). */
+  warnings: z.array(z.string()).optional(),
   /** Last lines of serial.log when the boot failed (den). */
   serialTail: z.array(z.string()).optional(),
 });

@@ -1,5 +1,5 @@
 // The work behind `den create`: template → embedded YAML → edit flags applied → checked → instance folder.
-// Nothing is written unless the final lima.yaml passes the same checks `den start` will run.
+// Nothing is written unless the final den.yaml passes the same checks `den start` will run.
 import { type EditFlags, editFlagsToYq } from "../config/edit-flags.ts";
 import { loadConfig } from "../config/load.ts";
 import { loadTemplate, type TemplateContext } from "../config/load-template.ts";

@@ -3,12 +3,12 @@
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DenError } from "../errors.ts";
-import { LimaVersion, LimaYaml } from "../store/filenames.ts";
+import { LimaVersion, InstanceYaml } from "../store/filenames.ts";
 import { version } from "../version.ts";
 
 export interface CreateInstanceOptions {
   denHome: string;
-  /** The final lima.yaml text: bases embedded, edit flags applied. */
+  /** The final den.yaml text: bases embedded, edit flags applied. */
   yamlText: string;
   /** Throws when the configuration is not valid for an instance at `dir`; runs before anything is written. */
   check: (yamlText: string, where: { name: string; dir: string; file: string }) => Promise<void>;
@@ -21,13 +21,13 @@ export async function createInstance(name: string, options: CreateInstanceOption
       hint: `pick another --name, or delete it first with "den delete ${name}"`,
     });
   }
-  await options.check(options.yamlText, { name, dir, file: join(dir, LimaYaml) });
+  await options.check(options.yamlText, { name, dir, file: join(dir, InstanceYaml) });
 
   await mkdir(options.denHome, { recursive: true, mode: 0o755 });
   const staging = join(options.denHome, `.create-${name}-${crypto.randomUUID()}`);
   try {
     await mkdir(staging, { mode: 0o700 });
-    await writeFile(join(staging, LimaYaml), options.yamlText, { mode: 0o644 });
+    await writeFile(join(staging, InstanceYaml), options.yamlText, { mode: 0o644 });
     await writeFile(join(staging, LimaVersion), `${version}\n`, { mode: 0o444 });
     await renameIntoPlace(staging, dir, name);
   } finally {

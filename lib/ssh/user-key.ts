@@ -20,7 +20,7 @@ export async function ensureUserKey(home: string): Promise<UserKey> {
   if (existing) return { privateKeyPath, publicKey: existing };
 
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const pair = utils.generateKeyPairSync("ed25519", { comment: "den" });
+  const pair = generateParsableKeyPair();
   const suffix = `.tmp.${process.pid}.${Date.now()}`;
   await writeFile(privateKeyPath + suffix, pair.private, { mode: 0o600 });
   await writeFile(publicKeyPath + suffix, `${pair.public}\n`, { mode: 0o644 });
@@ -62,4 +62,17 @@ async function publicKeyOf(privateKeyPath: string): Promise<string | undefined> 
     });
   }
   return `${parsed.type} ${parsed.getPublicSSH().toString("base64")} den`;
+}
+
+/**
+ * ssh2's generator drops a leading zero byte of the ed25519 public key (about 1 key in 256), writing a key that
+ * neither ssh2 nor OpenSSH can read back. Such a pair is thrown away and another one made.
+ */
+function generateParsableKeyPair(): { private: string; public: string } {
+  for (let attempt = 0; attempt < 16; attempt++) {
+    const pair = utils.generateKeyPairSync("ed25519", { comment: "den" });
+    const parsed = utils.parseKey(pair.private);
+    if (!(parsed instanceof Error) && !Array.isArray(parsed) && parsed.getPublicSSH().length === 51) return pair;
+  }
+  throw new DenError("INTERNAL", "Cannot generate an ed25519 key pair that parses back");
 }

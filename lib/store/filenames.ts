@@ -22,8 +22,8 @@ export const UserPrivateKey = "user";
 export const UserPublicKey = "user.pub";
 
 // --- instance folder ---
-/** The instance configuration as written at create time. */
-export const LimaYaml = "lima.yaml";
+/** The instance configuration as written at create time, in Lima's lima.yaml format. */
+export const InstanceYaml = "den.yaml";
 /** den version that created the instance (Lima writes its version here). */
 export const LimaVersion = "lima-version";
 /** Reference rendering of user-data, for the curious. */

@@ -1,16 +1,27 @@
-// What state an instance is in, read from its folder: PID files, ssh.config and lima.yaml.
-// Lima's rule: host agent and driver both alive → Running; both gone → Stopped; one of them → Broken.
+// What state an instance is in, read from its folder: PID files, ssh.config and den.yaml, and the host agent's
+// own word (GET /v1/info) when it is alive. Lima's rule: host agent and driver both alive → Running (or Starting /
+// Paused, as the host agent says); both gone → Stopped; one of them → Broken, except a host agent that is still
+// starting its VM.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { hostnameOf } from "../config/hostname.ts";
 import { loadInstanceConfig } from "../config/load.ts";
 import { parseSize } from "../config/units.ts";
 import { DenError } from "../errors.ts";
+import { getHostAgentInfo, type HostAgentInfo } from "../hostagent/api-client.ts";
 import { HostAgentPid, LimaVersion, Protected, SshConfig } from "./filenames.ts";
 import type { InstanceInfo } from "./instance-info.ts";
 import { readPidFile } from "./pid-file.ts";
 
-export async function inspectInstance(denHome: string, name: string): Promise<InstanceInfo> {
+/** How long `den list` waits for a host agent's /v1/info, as Lima does. */
+export const DefaultInfoTimeoutMs = 3000;
+
+export interface InspectOptions {
+  /** Timeout of the GET /v1/info asked of a live host agent; 3 s by default. */
+  infoTimeoutMs?: number | undefined;
+}
+
+export async function inspectInstance(denHome: string, name: string, options: InspectOptions = {}): Promise<InstanceInfo> {
   const dir = join(denHome, name);
   const errors: string[] = [];
   const base: InstanceInfo = {
@@ -45,10 +56,28 @@ export async function inspectInstance(denHome: string, name: string): Promise<In
     const driverPID = await readPidFile(join(dir, `${vmType}.pid`));
     if (hostAgentPID) info.hostAgentPID = hostAgentPID;
     if (driverPID) info.driverPID = driverPID;
-    if (hostAgentPID && driverPID) info.status = "Running";
-    else if (hostAgentPID || driverPID) {
+    if (hostAgentPID) {
+      const answer = await askHostAgent(dir, options.infoTimeoutMs ?? DefaultInfoTimeoutMs);
+      if ("info" in answer) {
+        if (answer.info.sshLocalPort > 0) info.sshLocalPort = answer.info.sshLocalPort;
+        errors.push(...answer.info.errors);
+      }
+      if ("info" in answer && answer.info.status === "Broken") {
+        info.status = "Broken";
+        if (answer.info.errors.length === 0) errors.push(`the host agent reports the ${vmType} process as failed`);
+      } else if (driverPID) {
+        info.status = "info" in answer ? answer.info.status : "Running";
+        // As Lima: a host agent that does not answer does not make a running VM Broken, but the user should know.
+        if ("error" in answer) errors.push(answer.error);
+      } else if ("info" in answer && answer.info.status === "Starting") {
+        info.status = "Starting";
+      } else {
+        info.status = "Broken";
+        errors.push(`the host agent is running (PID ${hostAgentPID}) but the ${vmType} process is not`);
+      }
+    } else if (driverPID) {
       info.status = "Broken";
-      errors.push(hostAgentPID ? `host agent is running (PID ${hostAgentPID}) but the ${vmType} process is not` : `the ${vmType} process is running (PID ${driverPID}) but the host agent is not`);
+      errors.push(`the ${vmType} process is running (PID ${driverPID}) but the host agent is not`);
     }
   } catch (error) {
     info.status = "Broken";
@@ -56,6 +85,14 @@ export async function inspectInstance(denHome: string, name: string): Promise<In
   }
   if (errors.length > 0) info.errors = errors;
   return info;
+}
+
+async function askHostAgent(dir: string, timeoutMs: number): Promise<{ info: HostAgentInfo } | { error: string }> {
+  try {
+    return { info: await getHostAgentInfo(dir, { timeoutMs }) };
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 /** `Port N` from ssh.config, which holds the real port while the host agent is down. */

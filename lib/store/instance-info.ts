@@ -2,7 +2,11 @@
 // names Lima's `--format '{{.Dir}}'` templates use.
 import { z } from "zod";
 
-export const InstanceStatusSchema = z.enum(["Running", "Stopped", "Broken"]);
+/**
+ * Stopped: neither the host agent nor the VM process lives. Starting / Running / Paused: both live (the host agent
+ * says which; Starting also while the VM process is not up yet). Broken: anything else, always with `errors`.
+ */
+export const InstanceStatusSchema = z.enum(["Stopped", "Starting", "Running", "Paused", "Broken"]);
 export type InstanceStatus = z.infer<typeof InstanceStatusSchema>;
 
 export const InstanceInfoSchema = z

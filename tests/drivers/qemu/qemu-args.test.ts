@@ -209,6 +209,12 @@ describe("qemuArgs() options", () => {
     ]);
   });
 
+  test("qemuArgs() attaches an installer ISO as a CD-ROM after the boot disk and boots from it first", () => {
+    const got = qemuArgs(fill({ arch: "x86_64" }), { ...baseCtx, iso: `${Dir}/iso` });
+    const disk = got.args.indexOf(`file=${Dir}/disk,if=virtio,format=qcow2,discard=on`);
+    expect(got.args.slice(disk + 1, disk + 5)).toEqual(["-drive", `file=${Dir}/iso,format=raw,media=cdrom,readonly=on`, "-boot", "order=d,splash-time=0,menu=on"]);
+  });
+
   test("qemuArgs() leaves reverse-sshfs mounts to the host agent", () => {
     const got = qemuArgs(fill({ arch: "x86_64", mountType: "reverse-sshfs", mounts: [{ location: "/home/alice" }] }), baseCtx);
     expect(got.args.some((arg) => arg === "-virtfs" || arg.startsWith("vhost-user-fs"))).toBe(false);

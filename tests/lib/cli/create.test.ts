@@ -9,8 +9,8 @@ test("den create template:debian writes the instance folder and prints only a hi
   expect(run.exitCode).toBe(0);
   expect(run.stdout).toBe("");
   expect(run.stderr).toContain('Run "den start debian" to start the instance.');
-  expect((await readdir(join(denHome, "debian"))).sort()).toEqual(["lima-version", "lima.yaml"]);
-  const yaml = await readFile(join(denHome, "debian", "lima.yaml"), "utf8");
+  expect((await readdir(join(denHome, "debian"))).sort()).toEqual(["den.yaml", "lima-version"]);
+  const yaml = await readFile(join(denHome, "debian", "den.yaml"), "utf8");
   expect(yaml).toContain("debian-13-genericcloud-amd64");
   expect(yaml).not.toContain("base:");
 });
@@ -19,7 +19,7 @@ test("den create without a template uses template:default and names the instance
   const denHome = await makeDenHome();
   const run = await runDen(["create"], { denHome });
   expect(run.exitCode).toBe(0);
-  expect(await readFile(join(denHome, "default", "lima.yaml"), "utf8")).toContain("ubuntu-24.04-server-cloudimg");
+  expect(await readFile(join(denHome, "default", "den.yaml"), "utf8")).toContain("ubuntu-24.04-server-cloudimg");
 });
 
 test("den create refuses an instance that exists", async () => {
@@ -45,11 +45,11 @@ test.each([
   expect(await readdir(denHome)).toEqual(["work"]);
 });
 
-test("den create --set lands in lima.yaml with the template's comments kept", async () => {
+test("den create --set lands in den.yaml with the template's comments kept", async () => {
   const denHome = await makeDenHome();
   const run = await runDen(["create", "template:debian", "--set", ".cpus = 3", "--memory", "2.5"], { denHome });
   expect(run.exitCode).toBe(0);
-  const yaml = await readFile(join(denHome, "debian", "lima.yaml"), "utf8");
+  const yaml = await readFile(join(denHome, "debian", "den.yaml"), "utf8");
   expect(yaml).toMatch(/^cpus: 3$/m);
   expect(yaml).toMatch(/^memory: "?2\.5GiB"?$/m);
   expect(yaml).toContain("# Debian 13 (trixie) with the host home folder mounted read-only.");
@@ -61,7 +61,7 @@ test("den create --mount puts the new mount before the template's", async () => 
   await mkdir(src);
   const run = await runDen(["create", "template:debian", "--mount", `${src}:w`], { denHome });
   expect(run.exitCode).toBe(0);
-  const yaml = await readFile(join(denHome, "debian", "lima.yaml"), "utf8");
+  const yaml = await readFile(join(denHome, "debian", "den.yaml"), "utf8");
   expect(yaml.indexOf(`location: ${src}`)).toBeGreaterThan(-1);
   expect(yaml.indexOf(`location: ${src}`)).toBeLessThan(yaml.indexOf('location: "~"'));
 });
@@ -86,12 +86,12 @@ test("den create - reads the template from stdin", async () => {
   const denHome = await makeDenHome();
   const run = await runDen(["create", "-", "--name", "piped"], { denHome, stdin: "images:\n- location: /x.img\n" });
   expect(run.exitCode).toBe(0);
-  expect(await readFile(join(denHome, "piped", "lima.yaml"), "utf8")).toContain("/x.img");
+  expect(await readFile(join(denHome, "piped", "den.yaml"), "utf8")).toContain("/x.img");
 });
 
 test("den create --param sets a parameter the template declares", async () => {
   const denHome = await makeDenHome();
   const run = await runDen(["create", "template:docker", "--param", "containerdSnapshotter=true"], { denHome });
   expect(run.exitCode).toBe(0);
-  expect(await readFile(join(denHome, "docker", "lima.yaml"), "utf8")).toMatch(/containerdSnapshotter: "true"/);
+  expect(await readFile(join(denHome, "docker", "den.yaml"), "utf8")).toMatch(/containerdSnapshotter: "true"/);
 });

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { bootDoneInConsole, nextStage, stagesInConsole, type BootStage } from "../../../lib/hostagent/boot-stage.ts";
+import { bootDoneInConsole, fatalConsoleLine, nextStage, stagesInConsole, type BootStage } from "../../../lib/hostagent/boot-stage.ts";
 
 test.each([
   { name: "nothing yet", text: "", stages: [] },
@@ -30,4 +30,17 @@ test("nextStage() is the first stage not reached, in boot order", () => {
   expect(nextStage(new Set<BootStage>())).toBe("qemu");
   expect(nextStage(new Set<BootStage>(["qemu", "kernel", "cloud-init"]))).toBe("systemd");
   expect(nextStage(new Set<BootStage>(["qemu", "kernel", "systemd", "cloud-init", "sshd", "boot-scripts", "ready"]))).toBeUndefined();
+});
+
+test.each([
+  { name: "a panic without a root fs", text: "[ 3.1] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n", line: "Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)" },
+  { name: "initramfs giving up", text: "ALERT!  /dev/vda does not exist.  Dropping to a shell!\n", line: "ALERT!  /dev/vda does not exist.  Dropping to a shell!" },
+  { name: "initramfs without an init", text: "mount: mounting /dev/vda on /root failed\nNo init found. Try passing init= bootarg.\n", line: "No init found. Try passing init= bootarg." },
+  { name: "a healthy boot", text: "Linux version 6.1\nsystemd[1]: x\n", line: undefined },
+])("fatalConsoleLine() recognises $name", ({ text, line }) => {
+  expect(fatalConsoleLine(text)).toBe(line);
+});
+
+test("stagesInConsole() does not take the initramfs for the guest's init", () => {
+  expect(stagesInConsole("Linux version 6.1\n[ 2.0] Run /init as init process\n")).toEqual(["kernel"]);
 });

@@ -25,11 +25,11 @@ async function context(): Promise<TemplateContext> {
   };
 }
 
-test("createFromTemplate() embeds, applies the flags and writes lima.yaml", async () => {
+test("createFromTemplate() embeds, applies the flags and writes den.yaml", async () => {
   const ctx = await context();
   const created = await createFromTemplate("template:vm", ctx, { flags: { cpus: "3", param: ["size=big"] } });
   expect(created).toEqual({ name: "vm", dir: join(ctx.denHome, "vm"), warnings: [] });
-  const yaml = await readFile(join(ctx.denHome, "vm", "lima.yaml"), "utf8");
+  const yaml = await readFile(join(ctx.denHome, "vm", "den.yaml"), "utf8");
   expect(yaml).toContain("# my vm");
   expect(yaml).toContain("location: /x.img");
   expect(yaml).toMatch(/^cpus: 3$/m);
@@ -46,6 +46,6 @@ test("createFromTemplate() writes nothing when the edited configuration is inval
   const ctx = await context();
   const error = await createFromTemplate("template:vm", ctx, { flags: { set: ['.memory = "lots"'] } }).catch((caught: unknown) => caught);
   expect(error).toBeInstanceOf(ConfigError);
-  expect((error as ConfigError).issues[0]?.file).toBe(join(ctx.denHome, "vm", "lima.yaml"));
+  expect((error as ConfigError).issues[0]?.file).toBe(join(ctx.denHome, "vm", "den.yaml"));
   expect(await readdir(ctx.denHome)).toEqual([]);
 });

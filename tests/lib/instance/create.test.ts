@@ -8,11 +8,11 @@ import { createInstance } from "../../../lib/instance/create.ts";
 const accept = async () => {};
 
 describe("createInstance()", () => {
-  test("writes lima.yaml and lima-version into a 0700 folder", async () => {
+  test("writes den.yaml and lima-version into a 0700 folder", async () => {
     const home = await mkdtemp(join(tmpdir(), "den-create-"));
     const { dir } = await createInstance("vm1", { denHome: home, yamlText: "cpus: 2\n", check: accept });
     expect(dir).toBe(join(home, "vm1"));
-    expect(await readFile(join(dir, "lima.yaml"), "utf8")).toBe("cpus: 2\n");
+    expect(await readFile(join(dir, "den.yaml"), "utf8")).toBe("cpus: 2\n");
     expect((await readFile(join(dir, "lima-version"), "utf8")).trim()).toMatch(/^\d+\.\d+\.\d+/);
     expect((await stat(dir)).mode & 0o777).toBe(0o700);
   });

@@ -19,3 +19,12 @@ test("ensureUserKey() returns the same pair on later calls, even when raced", as
   const again = await ensureUserKey(home);
   for (const key of keys) expect(key.publicKey).toBe(again.publicKey);
 });
+
+test("ensureUserKey() always writes a key OpenSSH can read (ssh2 sometimes drops a zero byte)", async () => {
+  // 64 fresh homes make a bad first draw from ssh2's generator likely (each has a 1 in 256 chance).
+  const homes = await Promise.all(Array.from({ length: 64 }, () => mkdtemp(join(tmpdir(), "den-key-"))));
+  for (const home of homes) {
+    const key = await ensureUserKey(home);
+    expect(key.publicKey).toMatch(/^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI[A-Za-z0-9+/]{43} den$/);
+  }
+});

@@ -31,3 +31,24 @@ describe("readPidFile()", () => {
 test("isProcessAlive() knows this process is alive", () => {
   expect(isProcessAlive(process.pid)).toBe(true);
 });
+
+test.skipIf(process.platform !== "linux")("isProcessAlive() counts a zombie as dead", async () => {
+  // The background child becomes the exec'd sleep's child, which never reaps it: a zombie once it exits, until sleep ends.
+  const parent = Bun.spawn(["sh", "-c", "sleep 0.1 & echo $!; exec sleep 5"], { stdout: "pipe" });
+  const reader = parent.stdout.getReader();
+  const { value } = await reader.read();
+  const zombie = Number.parseInt(new TextDecoder().decode(value), 10);
+  try {
+    let state = "";
+    for (let i = 0; i < 200 && !state.startsWith("Z"); i++) {
+      await Bun.sleep(10);
+      const stat = await Bun.file(`/proc/${zombie}/stat`).text();
+      state = stat.slice(stat.lastIndexOf(")") + 2);
+    }
+    expect(state.startsWith("Z")).toBe(true);
+    expect(isProcessAlive(zombie)).toBe(false);
+  } finally {
+    parent.kill("SIGKILL");
+    await parent.exited;
+  }
+});

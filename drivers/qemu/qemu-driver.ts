@@ -1,0 +1,648 @@
+// den's QEMU driver: binds the pure pieces (qemuArgs, accelerator choice, firmware search, qemu-img, QMP) to one
+// instance folder and runs QEMU as a child of the calling process (the host agent), as Lima's qemu driver does.
+// QEMU is not daemonized, so its exit is seen at once; it gets its own session, so a Ctrl-C meant for a
+// foreground host agent reaches only the host agent, which then stops the guest gracefully.
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, existsSync, openSync, readFileSync, statSync } from "node:fs";
+import { copyFile, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { macAddress as deriveMacAddress } from "../../lib/config/defaults.ts";
+import { limaArch, readHostInfo } from "../../lib/config/host-info.ts";
+import type { FilledDenYaml } from "../../lib/config/schema.ts";
+import { parseSize } from "../../lib/config/units.ts";
+import { DenError } from "../../lib/errors.ts";
+import type { Logger } from "../../lib/log.ts";
+import { Disk, GuestAgentSock, HostAgentStderrLog, Image, Initrd, Iso, Kernel, KernelCmdline, QemuPid, QmpSock, SerialSock } from "../../lib/store/filenames.ts";
+import { isProcessAlive, readPidFile } from "../../lib/store/pid-file.ts";
+import type { CallOptions, Driver, DriverInfo, GuestAgentConnection, SnapshotManager, StartedVm, VmExit } from "../driver.ts";
+import { type Accelerator, chooseAccelerator, resolveAccelerator } from "./accel.ts";
+import { createEmptyDisk, createOverlay, detectImageFormat, growDisk, qemuImgInfo, snapshotDisk } from "./disk.ts";
+import { findFirmware, firmwareCandidates, firmwarePackageHint, type FirmwareFiles } from "./firmware.ts";
+import { GuestAgentPortName, qemuArgs, qemuBinary, type QemuArgsContext } from "./qemu-args.ts";
+import { checkQemuVersion, parseQemuVersion, type QemuVersion } from "./qemu-version.ts";
+import { connectQmp, type QmpClient, shutdownGracefully } from "./qmp-client.ts";
+
+export interface QemuDriverContext {
+  instanceName: string;
+  instanceDir: string;
+  denHome: string;
+  config: FilledDenYaml;
+  /** Host port forwarded to the guest's port 22. */
+  sshLocalPort: number;
+  /** Environment for `QEMU_SYSTEM_<ARCH>`, `DEN_QEMU_ACCEL` and the PATH lookups. */
+  env: Readonly<Record<string, string | undefined>>;
+  logger: Logger;
+  /** Receives QEMU's stdout and stderr (appended); default `<instanceDir>/ha.stderr.log`. */
+  qemuLogPath?: string;
+  /**
+   * MAC address of the user-mode NIC; the seed's network-config must name the same one. Default: Lima's
+   * derivation, `macAddress(<host machine id>, instanceDir)` from lib/config/defaults.ts.
+   */
+  macAddress?: string;
+  /** How long `stop()` gives the guest to power off before QEMU is told to quit; default 3 minutes (Lima's). */
+  shutdownTimeoutMs?: number;
+  /** How long `start()` waits for QEMU's QMP socket to answer; default 30 s. */
+  qmpReadyTimeoutMs?: number;
+  /** The host; default the running machine. */
+  host?: { os: "Linux" | "Darwin"; arch: string; home: string };
+  /** Whether a regular file exists (firmware search); default checks the real file system. */
+  fileExists?: (path: string) => boolean;
+}
+
+/** The accelerator probe cache under DEN_HOME (Lima reserves `_cache` and leaves it empty). */
+export const AccelCachePath = join("_cache", "accel.json");
+/** The guest's writable UEFI variable store, copied from the firmware's template on the first UEFI boot. */
+export const EfiVarsFile = "efi-vars.fd";
+
+const DefaultShutdownTimeoutMs = 3 * 60_000;
+const DefaultQmpReadyTimeoutMs = 30_000;
+/** After `quit` or SIGTERM, how long QEMU may take to exit before it is killed. */
+const ExitGraceMs = 10_000;
+const PollMs = 100;
+const StderrTailLines = 20;
+const SnapshotTagPattern = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** A running QEMU that this driver object launched. */
+interface Run {
+  child: ChildProcess;
+  pid: number;
+  exit: VmExit | undefined;
+  exited: Promise<VmExit>;
+  /** Set once `stop()` began, so the exit that follows is not reported as a crash. */
+  stopping: boolean;
+}
+
+/** Creates the QEMU driver for one instance; nothing is read or started until a method is called. */
+export function createQemuDriver(ctx: QemuDriverContext): Driver & { warnings(): string[]; snapshots: SnapshotManager } {
+  return new QemuDriver(ctx);
+}
+
+class QemuDriver implements Driver {
+  readonly snapshots: SnapshotManager;
+  readonly #ctx: QemuDriverContext;
+  readonly #dir: string;
+  readonly #warnings: string[] = [];
+  #run: Run | undefined;
+  #version: QemuVersion | undefined;
+
+  constructor(ctx: QemuDriverContext) {
+    this.#ctx = ctx;
+    this.#dir = ctx.instanceDir;
+    this.snapshots = {
+      create: async (tag, options) => void (await this.#snapshot("create", tag, options)),
+      apply: async (tag, options) => void (await this.#snapshot("apply", tag, options)),
+      delete: async (tag, options) => void (await this.#snapshot("delete", tag, options)),
+      list: (options) => this.#snapshot("list", undefined, options),
+    };
+  }
+
+  info(): DriverInfo {
+    return {
+      name: "qemu",
+      instanceDir: this.#dir,
+      vsockPort: 0,
+      virtioPort: GuestAgentPortName,
+      features: {
+        canRunGui: false,
+        canRunGuestAgentOverVirtioPort: true,
+        dynamicSshAddress: false,
+        staticSshPort: false,
+        skipSocketForwarding: false,
+        noCloudInit: false,
+        supportedImageFormats: ["qcow2", "raw"],
+      },
+    };
+  }
+
+  warnings(): string[] {
+    return [...this.#warnings];
+  }
+
+  async validate(options: CallOptions = {}): Promise<void> {
+    const { config, env } = this.#ctx;
+    const host = this.#host();
+    const binary = this.#qemuBinaryPath();
+    const version = await this.#qemuVersion(binary, options);
+    const check = checkQemuVersion(version, { hostOs: host.os, hostArch: host.arch, minimumVersion: config.vmOpts.qemu.minimumVersion });
+    if (check.warning) this.#warn(check.warning);
+    requireTool("qemu-img", env, "install qemu-img (Debian: apt-get install qemu-utils; macOS: brew install qemu)");
+    // A forced accelerator this host cannot have fails here rather than at start; nothing is probed.
+    chooseAccelerator({ hostOs: host.os, hostArch: host.arch, guestArch: config.arch, envAccel: env.DEN_QEMU_ACCEL, vmOptsAccel: config.vmOpts.qemu.accel, kvm: "absent", hvf: "absent" });
+    const plan = this.#bootPlan({ kernelExpected: selectedImageHasKernel(config) });
+    // The whole command line once with placeholder facts, so configuration QEMU cannot run is refused now.
+    const boot: PreparedBoot = plan.kind === "kernel" ? { kernel: { kernel: join(this.#dir, Kernel), cmdline: "" } } : plan.kind === "uefi" ? { firmware: plan.firmware } : {};
+    qemuArgs(config, this.#argsContext({ accel: "tcg", version, mac: "52:55:55:00:00:00", boot }));
+  }
+
+  async create(): Promise<void> {}
+
+  async createDisk(options: CallOptions = {}): Promise<void> {
+    const disk = join(this.#dir, Disk);
+    const image = join(this.#dir, Image);
+    const sizeBytes = parseSize(this.#ctx.config.disk);
+    if (existsSync(disk)) {
+      if (await growDisk(disk, sizeBytes)) this.#ctx.logger.info("Grew the disk", { disk, size: this.#ctx.config.disk });
+      return;
+    }
+    if (!existsSync(image)) {
+      throw new DenError("IO", `Cannot create the disk of instance "${this.#ctx.instanceName}": the image "${image}" is missing`, {
+        hint: "the image is copied from the instance's images[] when it starts; check that images[] has an entry for its arch",
+      });
+    }
+    options.signal?.throwIfAborted();
+    const format = await detectImageFormat(image);
+    const temporary = `${disk}.${process.pid}.tmp`;
+    try {
+      if (format === "iso") {
+        // As Lima: an installer ISO stays as it is and the guest installs onto an empty disk.
+        await createEmptyDisk(temporary, sizeBytes);
+        await rename(image, join(this.#dir, Iso));
+      } else {
+        const info = await qemuImgInfo(image);
+        if (info.format !== format) {
+          throw new DenError("QEMU_IMG", `Cannot use image "${image}": its format is "${info.format}", and den's QEMU driver boots qcow2 and raw images`, {
+            hint: `convert it first, e.g. qemu-img convert -O qcow2 ${image} ${image}.qcow2, and point images[].location at the result`,
+          });
+        }
+        if (info["backing-filename"]) {
+          throw new DenError("QEMU_IMG", `Cannot use image "${image}": it is an overlay of "${info["backing-filename"]}"`, {
+            hint: "use a self-contained image (qemu-img convert -O qcow2 flattens an overlay)",
+          });
+        }
+        if (info["virtual-size"] > sizeBytes) {
+          this.#warn(`disk: ${this.#ctx.config.disk} is smaller than the image (${info["virtual-size"]} bytes); the disk keeps the image's size`);
+        }
+        await createOverlay({ base: image, overlay: temporary, sizeBytes: Math.max(sizeBytes, info["virtual-size"]), baseFormat: format });
+      }
+      // The disk appears only once complete: a crash above leaves no half-made disk a later start would trust.
+      await rename(temporary, disk);
+    } finally {
+      await rm(temporary, { force: true });
+    }
+  }
+
+  async start(options: CallOptions = {}): Promise<StartedVm> {
+    const running = await this.#livePid();
+    if (running !== undefined) {
+      throw new DenError("QEMU_FAILED", `Cannot start QEMU for instance "${this.#ctx.instanceName}": it already runs (pid ${running})`, {
+        hint: `stop it first with \`den stop ${this.#ctx.instanceName}\``,
+      });
+    }
+    const { config, env, logger } = this.#ctx;
+    const host = this.#host();
+    const binary = this.#qemuBinaryPath();
+    const version = await this.#qemuVersion(binary, options);
+    const check = checkQemuVersion(version, { hostOs: host.os, hostArch: host.arch, minimumVersion: config.vmOpts.qemu.minimumVersion });
+    if (check.warning) this.#warn(check.warning);
+    const choice = await resolveAccelerator(
+      { hostOs: host.os, hostArch: host.arch, guestArch: config.arch, envAccel: env.DEN_QEMU_ACCEL, vmOptsAccel: config.vmOpts.qemu.accel },
+      { qemuBinary: binary, hostOs: host.os, hostArch: host.arch, cachePath: join(this.#ctx.denHome, AccelCachePath) },
+    );
+    if (choice.warning) this.#warn(choice.warning);
+    const boot = await this.#prepareBoot();
+    const mac = this.#ctx.macAddress ?? deriveMacAddress((await readHostInfo()).machineId, this.#dir);
+    const command = qemuArgs(config, this.#argsContext({ accel: choice.accel, version, mac, boot }));
+
+    // QEMU unlinks a stale socket itself; removing the QMP one here also keeps the readiness check below from
+    // talking to a leftover of an earlier run.
+    await Promise.all([QmpSock, SerialSock, GuestAgentSock].map((name) => rm(join(this.#dir, name), { force: true })));
+    const logPath = this.#ctx.qemuLogPath ?? join(this.#dir, HostAgentStderrLog);
+    const logOffset = fileSize(logPath);
+    const logFd = openSync(logPath, "a");
+    logger.info("Starting QEMU", { accel: choice.accel, command: [binary, ...command.args].join(" ") });
+    let child: ChildProcess;
+    try {
+      child = spawn(binary, command.args, { stdio: ["ignore", logFd, logFd], detached: true });
+    } finally {
+      closeSync(logFd);
+    }
+    const run = this.#track(child);
+    const errors = errorChannel();
+    void run.exited.then(async (exit) => {
+      if (!run.stopping && (exit.code !== 0 || exit.signal !== null)) {
+        const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+        errors.push(new DenError("QEMU_FAILED", withTail(`QEMU ${how} while the VM was running`, await readTail(logPath, logOffset)), {
+          hint: `see ${logPath} and the guest's serial.log in ${this.#dir}`,
+          details: { ...exit },
+        }));
+      } else if (!run.stopping) {
+        logger.info("The guest powered off", { instance: this.#ctx.instanceName });
+      }
+      errors.close();
+    });
+
+    try {
+      await this.#waitForQmp(run, { timeoutMs: this.#ctx.qmpReadyTimeoutMs ?? DefaultQmpReadyTimeoutMs, signal: options.signal, tail: () => readTail(logPath, logOffset), logPath });
+    } catch (error) {
+      run.stopping = true;
+      if (!run.exit) child.kill("SIGKILL");
+      await run.exited;
+      throw error;
+    }
+    return { errors: errors.iterable, exited: run.exited };
+  }
+
+  async stop(options: CallOptions = {}): Promise<void> {
+    const pid = await this.#livePid();
+    if (pid === undefined) return;
+    if (this.#run && this.#run.pid === pid) this.#run.stopping = true;
+    const { logger } = this.#ctx;
+    let client: QmpClient | undefined;
+    try {
+      client = await connectQmp(join(this.#dir, QmpSock), { timeoutMs: 5000 });
+    } catch (error) {
+      logger.warn("Cannot reach QEMU's QMP socket; terminating QEMU", { error: String(error) });
+    }
+    if (client) {
+      try {
+        // A paused guest cannot see the power button.
+        const status = await client.queryStatus();
+        if (status.status === "paused") await client.cont();
+        const outcome = await abortable(shutdownGracefully(client, { timeoutMs: this.#ctx.shutdownTimeoutMs ?? DefaultShutdownTimeoutMs }), options.signal);
+        if (outcome === "quit") logger.warn("The guest did not power off in time; QEMU was told to quit");
+      } catch (error) {
+        logger.warn("Graceful shutdown failed", { error: String(error) });
+      } finally {
+        client.destroy();
+      }
+    } else {
+      signalPid(pid, "SIGTERM");
+    }
+    if (options.signal?.aborted) signalPid(pid, "SIGKILL");
+    if (await this.#waitGone(pid, ExitGraceMs)) return this.#cleanUp();
+    logger.warn("QEMU did not exit; killing it", { pid });
+    signalPid(pid, "SIGKILL");
+    if (!(await this.#waitGone(pid, ExitGraceMs))) {
+      throw new DenError("QEMU_FAILED", `Cannot stop QEMU (pid ${pid}): it is still alive after SIGKILL`, { hint: "the process may be stuck in the kernel; check it with ps" });
+    }
+    await this.#cleanUp();
+  }
+
+  async delete(): Promise<void> {}
+
+  async pause(): Promise<void> {
+    await this.#withQmp("pause", (client) => client.stop());
+  }
+
+  async resume(): Promise<void> {
+    await this.#withQmp("resume", (client) => client.cont());
+  }
+
+  async sshAddress(): Promise<{ host: string; port: number }> {
+    return { host: "127.0.0.1", port: this.#ctx.sshLocalPort };
+  }
+
+  async guestAgentConnection(): Promise<GuestAgentConnection> {
+    return { transport: "unix", path: join(this.#dir, GuestAgentSock) };
+  }
+
+  // --- helpers ---------------------------------------------------------------------------------
+
+  #warn(message: string): void {
+    if (this.#warnings.includes(message)) return;
+    this.#warnings.push(message);
+    this.#ctx.logger.warn(message);
+  }
+
+  #host(): { os: "Linux" | "Darwin"; arch: string; home: string } {
+    if (this.#ctx.host) return this.#ctx.host;
+    if (process.platform !== "linux" && process.platform !== "darwin") {
+      throw new DenError("CONFIG_INVALID", `Cannot run QEMU guests on ${process.platform}: den's QEMU driver supports Linux and macOS hosts`, {
+        hint: "run den on a Linux or macOS host",
+      });
+    }
+    return { os: process.platform === "linux" ? "Linux" : "Darwin", arch: limaArch(process.arch), home: homedir() };
+  }
+
+  /** The absolute path of qemu-system-<arch>, honouring `QEMU_SYSTEM_<ARCH>`. */
+  #qemuBinaryPath(): string {
+    const arch = this.#ctx.config.arch;
+    const name = qemuBinary(arch, this.#ctx.env);
+    const overridden = Boolean(this.#ctx.env[`QEMU_SYSTEM_${arch.toUpperCase()}`]);
+    const packageName = arch === "aarch64" ? "qemu-system-arm" : "qemu-system-x86";
+    return requireTool(name, this.#ctx.env, overridden
+      ? `QEMU_SYSTEM_${arch.toUpperCase()} names "${name}", which is not an executable; fix or unset it`
+      : `install QEMU (Debian: apt-get install ${packageName}; macOS: brew install qemu), or point QEMU_SYSTEM_${arch.toUpperCase()} at the binary`);
+  }
+
+  async #qemuVersion(binary: string, options: CallOptions): Promise<QemuVersion> {
+    if (this.#version) return this.#version;
+    const { stdout, stderr, code } = await runCommand(binary, ["--version"], options.signal);
+    if (code !== 0) {
+      throw new DenError("QEMU_VERSION", `Cannot read the QEMU version: "${binary} --version" exited with ${code}: ${stderr.trim().split("\n").at(-1) ?? ""}`, {
+        hint: "check that the QEMU binary works: run it with --version",
+      });
+    }
+    this.#version = parseQemuVersion(stdout);
+    return this.#version;
+  }
+
+  /** How the guest boots: its own kernel, UEFI firmware, or (x86_64 with legacyBIOS) QEMU's SeaBIOS. */
+  #bootPlan(options: { kernelExpected: boolean }): BootPlan {
+    const { config } = this.#ctx;
+    const kernel = join(this.#dir, Kernel);
+    if (options.kernelExpected || existsSync(kernel)) return { kind: "kernel" };
+    if (config.arch === "x86_64" && config.firmware.legacyBIOS) return { kind: "bios" };
+    const host = this.#host();
+    const search = { qemuBinary: this.#qemuBinaryPath(), home: host.home };
+    const firmware = findFirmware(config.arch, { ...search, exists: this.#ctx.fileExists ?? isFile });
+    if (!firmware) {
+      const searched = firmwareCandidates(config.arch, search).map((candidate) => candidate.code);
+      throw new DenError("HOST_TOOL_MISSING", `Cannot find UEFI firmware for an ${config.arch} guest`, {
+        hint: firmwarePackageHint(config.arch),
+        details: { searched },
+      });
+    }
+    return { kind: "uefi", firmware };
+  }
+
+  /** The boot plan with the files start needs in place: kernel files read, the UEFI vars store copied. */
+  async #prepareBoot(): Promise<PreparedBoot> {
+    const plan = this.#bootPlan({ kernelExpected: false });
+    const iso = existsSync(join(this.#dir, Iso)) ? join(this.#dir, Iso) : undefined;
+    if (plan.kind === "kernel") {
+      const initrd = join(this.#dir, Initrd);
+      const cmdline = await readFile(join(this.#dir, KernelCmdline), "utf8").catch(() => "");
+      return { kernel: { kernel: join(this.#dir, Kernel), ...(existsSync(initrd) && { initrd }), cmdline: cmdline.trim() }, iso };
+    }
+    if (plan.kind === "bios") return { iso };
+    const { code, vars } = plan.firmware;
+    if (!vars) return { firmware: { code }, iso };
+    const store = join(this.#dir, EfiVarsFile);
+    if (!existsSync(store)) {
+      await copyFile(vars, `${store}.tmp`);
+      await rename(`${store}.tmp`, store);
+    }
+    return { firmware: { code, vars: store }, iso };
+  }
+
+  #argsContext(facts: { accel: Accelerator; version: QemuVersion; mac: string; boot: PreparedBoot }): QemuArgsContext {
+    const host = this.#host();
+    const prepared = facts.boot;
+    return {
+      instanceName: this.#ctx.instanceName,
+      instanceDir: this.#dir,
+      host: { os: host.os, arch: host.arch },
+      accel: facts.accel,
+      ...(prepared.firmware && { firmware: prepared.firmware }),
+      ...(prepared.kernel && { kernel: prepared.kernel }),
+      ...(prepared.iso && { iso: prepared.iso }),
+      sshLocalPort: this.#ctx.sshLocalPort,
+      macAddress: facts.mac,
+      qemuVersion: facts.version,
+      env: { ...this.#ctx.env },
+    };
+  }
+
+  #track(child: ChildProcess): Run {
+    let settle: (exit: VmExit) => void = () => {};
+    const exited = new Promise<VmExit>((resolve) => {
+      settle = resolve;
+    });
+    const run: Run = { child, pid: child.pid ?? -1, exit: undefined, exited, stopping: false };
+    const finish = (exit: VmExit) => {
+      if (run.exit) return;
+      run.exit = exit;
+      settle(exit);
+    };
+    child.once("exit", (code, signal) => finish({ code, signal }));
+    child.once("error", (error: NodeJS.ErrnoException) => {
+      this.#ctx.logger.error("Cannot run QEMU", { error: error.message });
+      finish({ code: null, signal: null });
+    });
+    // A pid file QEMU could not remove (it was killed) must not outlive it.
+    void exited.then(async () => {
+      const pidFile = join(this.#dir, QemuPid);
+      const recorded = await readFile(pidFile, "utf8").catch(() => "");
+      if (Number.parseInt(recorded.trim(), 10) === run.pid) await rm(pidFile, { force: true });
+    });
+    this.#run = run;
+    return run;
+  }
+
+  async #waitForQmp(run: Run, options: { timeoutMs: number; signal: AbortSignal | undefined; tail: () => Promise<string>; logPath: string }): Promise<void> {
+    const qmpSock = join(this.#dir, QmpSock);
+    const deadline = Date.now() + options.timeoutMs;
+    const hint = `see ${options.logPath} for QEMU's messages`;
+    while (true) {
+      if (run.exit) {
+        const how = run.exit.signal ? `was killed by ${run.exit.signal}` : run.exit.code === null ? "could not be run" : `exited with code ${run.exit.code}`;
+        throw new DenError("QEMU_FAILED", withTail(`QEMU ${how} before its QMP socket answered`, await options.tail()), { hint, details: { ...run.exit } });
+      }
+      if (options.signal?.aborted) throw new DenError("QEMU_FAILED", "QEMU start was cancelled", { hint, cause: options.signal.reason });
+      if (Date.now() > deadline) {
+        throw new DenError("QEMU_FAILED", withTail(`QEMU's QMP socket did not answer within ${Math.round(options.timeoutMs / 1000)} s`, await options.tail()), {
+          hint: `the host may be overloaded; ${hint}`,
+        });
+      }
+      if (existsSync(qmpSock)) {
+        try {
+          const client = await connectQmp(qmpSock, { timeoutMs: Math.max(500, Math.min(5000, deadline - Date.now())) });
+          client.destroy();
+          return;
+        } catch {
+          // Not listening yet, or QEMU is about to fail: the next round tells which.
+        }
+      }
+      await Bun.sleep(PollMs);
+    }
+  }
+
+  /** The PID of this instance's QEMU when it is alive: the child this driver started, else `qemu.pid`. */
+  async #livePid(): Promise<number | undefined> {
+    if (this.#run && !this.#run.exit) return this.#run.pid;
+    const pid = await readPidFile(join(this.#dir, QemuPid));
+    return pid !== undefined && !isZombie(pid) ? pid : undefined;
+  }
+
+  async #waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+    const run = this.#run && this.#run.pid === pid ? this.#run : undefined;
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (run ? run.exit !== undefined : !isProcessAlive(pid) || isZombie(pid)) return true;
+      await Bun.sleep(PollMs);
+    }
+    return run ? run.exit !== undefined : !isProcessAlive(pid) || isZombie(pid);
+  }
+
+  async #cleanUp(): Promise<void> {
+    if (this.#run) await this.#run.exited;
+    await readPidFile(join(this.#dir, QemuPid));
+  }
+
+  async #withQmp<T>(action: string, use: (client: QmpClient) => Promise<T>): Promise<T> {
+    if ((await this.#livePid()) === undefined) {
+      throw new DenError("INSTANCE_STATE", `Cannot ${action} instance "${this.#ctx.instanceName}": its QEMU is not running`, {
+        hint: `start it with \`den start ${this.#ctx.instanceName}\``,
+      });
+    }
+    const client = await connectQmp(join(this.#dir, QmpSock));
+    try {
+      return await use(client);
+    } finally {
+      client.destroy();
+    }
+  }
+
+  /** qemu-img on the disk of a stopped VM; HMP savevm/loadvm/delvm/info snapshots on a running one (as Lima). */
+  async #snapshot(action: "create" | "apply" | "delete" | "list", tag: string | undefined, options: CallOptions = {}): Promise<string> {
+    if (action !== "list" && !SnapshotTagPattern.test(tag ?? "")) {
+      throw new DenError("USAGE", `Invalid snapshot tag "${tag}": use letters, digits, ".", "_" and "-"`, { hint: "pick a tag such as before-upgrade" });
+    }
+    options.signal?.throwIfAborted();
+    const running = (await this.#livePid()) !== undefined;
+    if (!running) {
+      const output = await snapshotDisk(join(this.#dir, Disk), action, tag === undefined ? {} : { tag });
+      return action === "list" ? output.replace("Snapshot list:\n", "") : output;
+    }
+    const hmp = { create: "savevm", apply: "loadvm", delete: "delvm", list: "info snapshots" }[action];
+    const output = (await this.#withQmp("snapshot", (client) => client.humanMonitorCommand(tag === undefined ? hmp : `${hmp} ${tag}`))).replaceAll("\r", "");
+    // HMP reports failures as text, not as a QMP error.
+    const failure = /^Error: (.*)$/m.exec(output);
+    if (failure) throw new DenError("QMP", `Cannot ${hmp} "${tag}": ${failure[1]}`, { hint: "QEMU snapshots need qcow2 disks; see `den snapshot list`" });
+    return output.replace("List of snapshots present on all disks:\n", "").replace("There is no snapshot available.\n", "");
+  }
+}
+
+type BootPlan = { kind: "kernel" } | { kind: "bios" } | { kind: "uefi"; firmware: FirmwareFiles };
+
+interface PreparedBoot {
+  kernel?: NonNullable<QemuArgsContext["kernel"]>;
+  firmware?: FirmwareFiles;
+  iso?: string | undefined;
+}
+
+function selectedImageHasKernel(config: FilledDenYaml): boolean {
+  return Boolean(config.images.find((image) => image.arch === config.arch)?.kernel);
+}
+
+/** The absolute path of `name` (a bare command name is looked up in PATH); throws HOST_TOOL_MISSING with `hint`. */
+function requireTool(name: string, env: Readonly<Record<string, string | undefined>>, hint: string): string {
+  const found = name.includes("/") ? (isExecutable(name) ? name : null) : Bun.which(name, { PATH: env.PATH ?? process.env.PATH ?? "" });
+  if (!found) throw new DenError("HOST_TOOL_MISSING", name.includes("/") ? `Cannot run "${name}": no such executable` : `Cannot find "${name}" in PATH`, { hint });
+  return found;
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    return statSync(path).isFile() && (statSync(path).mode & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** A process that has exited but was not yet reaped still answers kill(0); on Linux /proc tells it apart. */
+function isZombie(pid: number): boolean {
+  if (process.platform !== "linux") return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return false;
+  }
+}
+
+function signalPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** The last lines QEMU wrote to its log since `offset`. */
+async function readTail(path: string, offset: number): Promise<string> {
+  try {
+    const size = (await stat(path)).size;
+    const start = Math.max(offset, size - 16_384);
+    const handle = await open(path, "r");
+    try {
+      const buffer = Buffer.alloc(size - start);
+      await handle.read(buffer, 0, buffer.length, start);
+      return buffer.toString("utf8").trimEnd().split("\n").slice(-StderrTailLines).join("\n");
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return "";
+  }
+}
+
+function withTail(message: string, tail: string): string {
+  return tail ? `${message}; its last output:\n${tail.replace(/^/gm, "  ")}` : `${message} (it printed nothing)`;
+}
+
+function runCommand(command: string, args: string[], signal: AbortSignal | undefined): Promise<{ stdout: string; stderr: string; code: number | null }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], ...(signal && { signal }) });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.on("error", (error) => resolve({ stdout, stderr: stderr + String(error), code: null }));
+    child.on("close", (code) => resolve({ stdout, stderr, code }));
+  });
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new DenError("QEMU_FAILED", "Graceful shutdown was cancelled", { cause: signal.reason }));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/** An AsyncIterable of errors any number of readers can drain; each sees every error, and it ends on close. */
+function errorChannel(): { push(error: Error): void; close(): void; iterable: AsyncIterable<Error> } {
+  const items: Error[] = [];
+  let closed = false;
+  let wake: (() => void)[] = [];
+  const notify = () => {
+    const waiting = wake;
+    wake = [];
+    for (const resolve of waiting) resolve();
+  };
+  return {
+    push(error) {
+      if (closed) return;
+      items.push(error);
+      notify();
+    },
+    close() {
+      closed = true;
+      notify();
+    },
+    iterable: {
+      async *[Symbol.asyncIterator]() {
+        let index = 0;
+        while (true) {
+          if (index < items.length) {
+            yield items[index++]!;
+            continue;
+          }
+          if (closed) return;
+          await new Promise<void>((resolve) => wake.push(resolve));
+        }
+      },
+    },
+  };
+}

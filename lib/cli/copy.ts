@@ -1,0 +1,111 @@
+// `den copy|cp [-r] [-v] SOURCE… TARGET`: the system `scp` between the host and instances; `INSTANCE:PATH` names a
+// guest path. scp's exit code is passed through.
+import { Command } from "@commander-js/extra-typings";
+import { loadInstanceConfig } from "../config/load.ts";
+import { DenError, ExitError } from "../errors.ts";
+import { opensshVersion } from "../ssh/openssh-version.ts";
+import { type OpensshVersion, SshAddress, type SshOption, sshArgs } from "../ssh/ssh-options.ts";
+import { contextFrom } from "./context.ts";
+import { instanceSshOptions, runInherited, runningInstance, sshCommand } from "./shell.ts";
+
+/** A copy operand: a host path, or a path in an instance. */
+export type CopyPath = { kind: "host"; path: string } | { kind: "guest"; instance: string; path: string };
+
+/** What scpArgv needs to know about each instance named in the paths. */
+export interface CopyGuest {
+  user: string;
+  port: number;
+  /** The instance's full ssh options (from sshOptions()). */
+  options: readonly SshOption[];
+}
+
+export interface ScpParams {
+  guests: ReadonlyMap<string, CopyGuest>;
+  recursive: boolean;
+  verbose: boolean;
+  opensshVersion?: OpensshVersion | undefined;
+  scp?: string | undefined;
+}
+
+/** `vm:/etc/hosts` is a guest path; `./a:b` and `/x:y` are host paths (a name never starts with `.` or `/`). */
+export function parseCopyPath(arg: string): CopyPath {
+  const match = /^([A-Za-z0-9][A-Za-z0-9._-]*):(.*)$/s.exec(arg);
+  return match ? { kind: "guest", instance: match[1] as string, path: match[2] as string } : { kind: "host", path: arg };
+}
+
+// Per-host options cannot be shared by two guests: each guest's user and port travel in its scp:// URL instead.
+const PerHostKeys = new Set(["User", "ControlMaster", "ControlPath", "ControlPersist", "Hostname", "Port"]);
+
+/**
+ * The scp argv. One guest: its options (ControlPath included, so the shell's connection is reused), `-P port` and
+ * `user@127.0.0.1:path`. Several guests: only the shared options, and `scp://user@127.0.0.1:port/path` (OpenSSH ≥ 8.0).
+ * `-3` routes guest-to-guest copies through the host, which holds the key.
+ */
+export function scpArgv(paths: readonly CopyPath[], params: ScpParams): string[] {
+  const guests = [...new Set(paths.flatMap((path) => (path.kind === "guest" ? [path.instance] : [])))];
+  const guest = (name: string): CopyGuest => {
+    const found = params.guests.get(name);
+    if (!found) throw new DenError("INTERNAL", `No connection details for instance "${name}"`);
+    return found;
+  };
+  const version = params.opensshVersion;
+  if (guests.length > 1 && version && version.major < 8) {
+    throw new DenError("USAGE", `Cannot copy between ${guests.length} instances with OpenSSH ${version.major}.${version.minor}: it needs OpenSSH 8.0 or newer`, {
+      hint: "copy through a host folder in two steps",
+    });
+  }
+  const single = guests.length === 1 ? guest(guests[0] as string) : undefined;
+  const options = single
+    ? single.options.filter(([key]) => key !== "Hostname" && key !== "Port")
+    : guests.length > 1
+      ? guest(guests[0] as string).options.filter(([key]) => !PerHostKeys.has(key))
+      : [];
+  const operands = paths.map((path) => {
+    if (path.kind === "host") return path.path;
+    const { user, port } = guest(path.instance);
+    return single ? `${user}@${SshAddress}:${path.path}` : `scp://${user}@${SshAddress}:${port}/${path.path}`;
+  });
+  return [
+    params.scp ?? "scp",
+    "-F",
+    "/dev/null",
+    ...sshArgs(options),
+    params.verbose ? "-v" : "-q",
+    ...(params.recursive ? ["-r"] : []),
+    ...(single ? ["-P", String(single.port)] : []),
+    "-3",
+    "--",
+    ...operands,
+  ];
+}
+
+export function createCopyCommand() {
+  return new Command("copy")
+    .alias("cp")
+    .summary("copy files between the host and instances")
+    .description('Copy with scp. Write guest paths as INSTANCE:PATH, e.g. "den copy ./notes.txt default:/tmp/".')
+    .argument("<paths...>", "SOURCE... TARGET")
+    .option("-r, --recursive", "copy folders recursively")
+    .option("-v, --verbose", "show scp's progress and debug output")
+    .action(async (args, options, self) => {
+      const ctx = contextFrom(self);
+      if (args.length < 2) throw new DenError("USAGE", "Cannot copy: give at least one SOURCE and a TARGET", { hint: "den copy ./file default:/tmp/" });
+      const paths = args.map(parseCopyPath);
+      const ssh = sshCommand(ctx.env);
+      const guests = new Map<string, CopyGuest>();
+      for (const path of paths) {
+        if (path.kind !== "guest" || guests.has(path.instance)) continue;
+        const info = await runningInstance(ctx, path.instance);
+        const config = await loadInstanceConfig(ctx.denHome, path.instance);
+        guests.set(path.instance, {
+          user: config.user.name ?? "",
+          port: info.sshLocalPort ?? 0,
+          options: await instanceSshOptions(ctx, info, config, ssh),
+        });
+      }
+      const argv = scpArgv(paths, { guests, recursive: Boolean(options.recursive), verbose: Boolean(options.verbose), opensshVersion: await opensshVersion(ssh) });
+      ctx.logger.debug("Running scp", { argv });
+      const code = await runInherited(argv);
+      if (code !== 0) throw new ExitError(code);
+    });
+}

@@ -1,0 +1,87 @@
+// `den start [NAME|TEMPLATE]`, `den restart [NAME]` and the hidden `den hostagent NAME` they launch.
+import { Command, Option } from "@commander-js/extra-typings";
+import { existsSync } from "node:fs";
+import { ExitError } from "../errors.ts";
+import { runHostAgent } from "../hostagent/host-agent.ts";
+import { createFromTemplate } from "../instance/create-from-template.ts";
+import { editInstance } from "../instance/edit.ts";
+import { startInstance } from "../instance/start.ts";
+import { stopInstance } from "../instance/stop.ts";
+import { instanceDir } from "../store/dirs.ts";
+import { validateInstanceName } from "../store/instance-name.ts";
+import { type CliContext, contextFrom } from "./context.ts";
+import { DefaultTemplateLocator } from "./create.ts";
+import { parseDuration } from "./duration.ts";
+import { addEditOptions, editFlagsFrom } from "./edit-options.ts";
+import { templateContextFrom } from "./template-context.ts";
+
+const DefaultInstance = "default";
+
+export function createStartCommand() {
+  const command = new Command("start")
+    .summary("start an instance (creating it first when given a template)")
+    .description(
+      "Start instance NAME (default: default). Given a template locator instead (template:NAME, a path or URL), create\n" +
+        "the instance from it first. Progress is shown per boot stage; a failure names the stage and shows the console.",
+    )
+    .argument("[instance]", "instance name or template locator")
+    .option("--name <name>", "instance name when creating from a template")
+    .addOption(new Option("--timeout <duration>", "give up (and stop the instance) after this long").default("10m"))
+    .option("--foreground", "keep the host agent in the foreground until the instance stops");
+  addEditOptions(command);
+  command.action(async (target, options, self) => {
+    const ctx = contextFrom(self);
+    const timeoutMs = parseDuration(options.timeout);
+    const name = await resolveInstance(ctx, target, options.name, editFlagsFrom(options));
+    await startInstance(ctx.denHome, name, { timeoutMs, foreground: Boolean(options.foreground), logger: ctx.logger, env: ctx.env, progress: (line) => ctx.logger.info(line) });
+  });
+  return command;
+}
+
+export function createRestartCommand() {
+  return new Command("restart")
+    .summary("stop and start an instance")
+    .argument("[instance]", "instance name", DefaultInstance)
+    .option("-f, --force", "force-stop (kill) instead of a clean shutdown")
+    .addOption(new Option("--timeout <duration>", "give up starting after this long").default("10m"))
+    .action(async (name, options, self) => {
+      const ctx = contextFrom(self);
+      await stopInstance(ctx.denHome, name, { logger: ctx.logger, force: Boolean(options.force) });
+      await startInstance(ctx.denHome, name, { timeoutMs: parseDuration(options.timeout), foreground: false, logger: ctx.logger, env: ctx.env, progress: (line) => ctx.logger.info(line) });
+    });
+}
+
+/** The hidden daemon command; its stdout is ha.stdout.log and its stderr ha.stderr.log. */
+export function createHostAgentCommand() {
+  return new Command("hostagent")
+    .summary("run the host agent of an instance (started by den start)")
+    .argument("<instance>", "instance name")
+    .action(async (name, _options, self) => {
+      const ctx = contextFrom(self);
+      const exitCode = await runHostAgent({ denHome: ctx.denHome, name, env: ctx.env, logger: ctx.logger });
+      if (exitCode !== 0) throw new ExitError(exitCode);
+    });
+}
+
+/**
+ * What `den start X` means: an existing instance X (edit flags apply to it), a new instance from template X, or, with
+ * nothing given, the instance "default" (created from the default template the first time, as Lima does).
+ */
+async function resolveInstance(ctx: CliContext, target: string | undefined, nameOption: string | undefined, flags: ReturnType<typeof editFlagsFrom>): Promise<string> {
+  const name = target ?? nameOption ?? DefaultInstance;
+  const looksLikeName = target === undefined || /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/.test(target);
+  if (looksLikeName && existsSync(instanceDir(ctx.denHome, name))) {
+    for (const warning of await editInstance(ctx.denHome, name, flags, { cwd: ctx.cwd })) ctx.logger.warn(warning);
+    return name;
+  }
+  if (looksLikeName && name !== DefaultInstance) {
+    validateInstanceName(name, { denHome: ctx.denHome });
+    const created = await createFromTemplate(DefaultTemplateLocator, templateContextFrom(ctx), { name, flags });
+    for (const warning of created.warnings) ctx.logger.warn(warning);
+    return created.name;
+  }
+  const locator = target === undefined || target === DefaultInstance ? DefaultTemplateLocator : target;
+  const created = await createFromTemplate(locator, templateContextFrom(ctx), { name: nameOption ?? (target === undefined ? DefaultInstance : undefined), flags });
+  for (const warning of created.warnings) ctx.logger.warn(warning);
+  return created.name;
+}

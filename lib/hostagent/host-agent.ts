@@ -1,0 +1,291 @@
+// The host agent: one process per running instance (`den hostagent NAME`, started detached by `den start`). It owns
+// the VM process, tells the world what is happening through JSON-lines events on its stdout (ha.stdout.log), answers
+// the CLI on ha.sock, and on SIGINT/SIGTERM (or POST /v1/stop) shuts the VM down before it exits itself.
+import { existsSync, writeSync } from "node:fs";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { basename, join } from "node:path";
+import { writeSeed } from "../../cidata/write-seed.ts";
+import type { Driver, StartedVm } from "../../drivers/driver.ts";
+import { createQemuDriver } from "../../drivers/qemu/qemu-driver.ts";
+import { macAddress } from "../config/defaults.ts";
+import { readHostInfo } from "../config/host-info.ts";
+import { loadInstanceConfig } from "../config/load.ts";
+import type { FilledDenYaml } from "../config/schema.ts";
+import { DenError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { sshOptions } from "../ssh/ssh-options.ts";
+import { openSshSession, type SshSession } from "../ssh/ssh-session.ts";
+import { ensureUserKey } from "../ssh/user-key.ts";
+import { waitForSsh } from "../ssh/wait-for-ssh.ts";
+import { writeSshConfig } from "../ssh/write-ssh-config.ts";
+import { instanceDir } from "../store/dirs.ts";
+import { HostAgentPid, HostAgentSock, SerialLog, SshConfig, SshSock } from "../store/filenames.ts";
+import { isProcessAlive, readPidFile } from "../store/pid-file.ts";
+import { startApiServer, type HostAgentInfo } from "./api-server.ts";
+import { BootStages, fatalConsoleLine, stagesInConsole, type BootStage } from "./boot-stage.ts";
+import { formatEvent, type HostAgentStatus } from "./events.ts";
+import { watchSerial } from "./serial-watch.ts";
+
+export interface HostAgentOptions {
+  denHome: string;
+  name: string;
+  env: Record<string, string | undefined>;
+  logger: Logger;
+  /** How long the guest may take from QEMU start to ready before the host agent gives up (10 min, as Lima). */
+  bootTimeoutMs?: number;
+  /** Grace period for the guest's own shutdown before QEMU is stopped hard. */
+  stopTimeoutMs?: number;
+}
+
+const SerialTailLines = 25;
+
+/** Runs until the VM is gone; returns the process exit code. */
+export async function runHostAgent(options: HostAgentOptions): Promise<number> {
+  const dir = instanceDir(options.denHome, options.name);
+  const log = options.logger;
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+
+  const status: HostAgentStatus = { running: false, degraded: false, exiting: false, errors: [] };
+  const emit = (patch: Partial<HostAgentStatus>) => {
+    Object.assign(status, patch);
+    // Synchronous so events keep their order and the last one is on disk before the process exits.
+    writeSync(1, formatEvent(status, new Date()));
+  };
+
+  await claimPidFile(join(dir, HostAgentPid));
+  let paused = false;
+  let broken = false;
+  let driver: Driver | undefined;
+  let vm: StartedVm | undefined;
+  let session: SshSession | undefined;
+  let serial: ReturnType<typeof watchSerial> | undefined;
+  const shutdown = Promise.withResolvers<string>();
+  const onSignal = (signal: string) => () => shutdown.resolve(`received ${signal}`);
+  process.on("SIGINT", onSignal("SIGINT"));
+  process.on("SIGTERM", onSignal("SIGTERM"));
+
+  const server = await startApiServer(join(dir, HostAgentSock), {
+    info: (): HostAgentInfo => ({
+      sshLocalPort: status.sshLocalPort ?? 0,
+      status: broken ? "Broken" : paused ? "Paused" : status.running ? "Running" : "Starting",
+      ...(status.stage && { stage: status.stage }),
+      degraded: status.degraded,
+      errors: status.errors,
+    }),
+    pause: async () => {
+      if (!driver || !vm) throw new DenError("USAGE", "Cannot pause: the VM has not started yet");
+      await driver.pause();
+      paused = true;
+    },
+    resume: async () => {
+      if (!driver || !vm) throw new DenError("USAGE", "Cannot resume: the VM has not started yet");
+      await driver.resume();
+      paused = false;
+    },
+    stop: () => shutdown.resolve("asked to stop over ha.sock"),
+  });
+
+  let exitCode = 0;
+  try {
+    const config = await loadInstanceConfig(options.denHome, options.name);
+    const sshLocalPort = config.ssh.localPort && config.ssh.localPort > 0 ? config.ssh.localPort : await freeTcpPort();
+    emit({ sshLocalPort, stage: "qemu", stageElapsedMs: elapsed() });
+    const prepared = await prepareBoot(dir, config, { ...options, sshLocalPort });
+    driver = createQemuDriver({ instanceName: options.name, instanceDir: dir, denHome: options.denHome, config, sshLocalPort, env: options.env, logger: log });
+    await driver.validate();
+    const warnings = driver.warnings?.() ?? [];
+    if (warnings.length > 0) emit({ warnings });
+
+    const boot = bootSequence({ dir, config, sshLocalPort, prepared, timeoutMs: options.bootTimeoutMs ?? 600_000, emit, elapsed, status });
+    serial = boot.serial;
+    vm = await driver.start();
+    // start() adds what it learned while launching, e.g. the fallback from a broken KVM to TCG.
+    const moreWarnings = driver.warnings?.() ?? [];
+    if (moreWarnings.length > warnings.length) emit({ warnings: moreWarnings });
+    boot.reached("qemu");
+    const vmGone = vm.exited.then((exit) => `the VM exited unexpectedly (exit code ${exit.code ?? "none"}${exit.signal ? `, signal ${exit.signal}` : ""})`);
+    const outcome = await Promise.race([
+      boot.ready.then((ready) => ({ kind: "ready" as const, session: ready })),
+      boot.failed.then((reason) => ({ kind: "failed" as const, reason })),
+      vmGone.then((reason) => ({ kind: "failed" as const, reason })),
+      shutdown.promise.then((reason) => ({ kind: "stop" as const, reason })),
+    ]);
+    if (outcome.kind === "failed") {
+      exitCode = 1;
+      emit({ errors: [...status.errors, outcome.reason], serialTail: serial.tail(SerialTailLines) });
+    } else if (outcome.kind === "ready") {
+      session = outcome.session;
+      emit({ running: true, stage: undefined, stageElapsedMs: elapsed() });
+      log.info(`instance "${options.name}" is ready after ${(elapsed() / 1000).toFixed(1)} s`);
+      const end = await Promise.race([
+        shutdown.promise.then((reason) => ({ kind: "stop" as const, reason })),
+        vmGone.then((reason) => ({ kind: "gone" as const, reason })),
+      ]);
+      log.info(`shutting down: ${end.reason}`);
+      if (end.kind === "gone") {
+        // The instance stays visible as Broken, with the reason, until the user stops it: a host agent that quietly
+        // disappeared would leave the instance looking Stopped and the cause unexplained.
+        broken = true;
+        emit({ running: false, errors: [...status.errors, end.reason], serialTail: serial.tail(SerialTailLines) });
+        log.error(end.reason);
+        log.info(`shutting down: ${await shutdown.promise}`);
+      }
+    }
+  } catch (error) {
+    exitCode = 1;
+    const message = error instanceof Error ? error.message : String(error);
+    log.error(message);
+    emit({ errors: [...status.errors, message], ...(serial && { serialTail: serial.tail(SerialTailLines) }) });
+  } finally {
+    serial?.stop();
+    session?.close();
+    await closeSshMaster(dir);
+    emit({ running: false, exiting: true });
+    if (driver && vm) {
+      // A guest whose boot failed (stuck in an initramfs shell, say) never answers the power button: give it seconds, not minutes.
+      const stopOptions = exitCode === 0 ? {} : { signal: AbortSignal.timeout(5_000) };
+      await driver.stop(stopOptions).catch((error: unknown) => log.error(`Cannot stop the VM: ${error instanceof Error ? error.message : String(error)}`));
+    }
+    await server.close();
+    await rm(join(dir, HostAgentPid), { force: true });
+  }
+  return exitCode;
+}
+
+interface PreparedBoot {
+  iid: string;
+  privateKey: string;
+  user: string;
+}
+
+/** Writes what the guest reads at boot (the seed) and what the user's ssh reads (ssh.config). */
+async function prepareBoot(dir: string, config: FilledDenYaml, options: HostAgentOptions & { sshLocalPort: number }): Promise<PreparedBoot> {
+  const host = await readHostInfo();
+  const key = await ensureUserKey(options.denHome);
+  const iid = `iid-${Math.floor(Date.now() / 1000)}`;
+  // QEMU appends to the serial log; an old boot's lines would make this boot's stages look reached at once.
+  await rm(join(dir, SerialLog), { force: true });
+  await writeSeed(dir, {
+    config,
+    facts: {
+      instanceName: options.name,
+      iid,
+      sshPublicKeys: [key.publicKey],
+      macAddress: macAddress(host.machineId, dir),
+      hostHome: host.home,
+      hostEnv: options.env,
+    },
+  });
+  await writeSshConfig(
+    dir,
+    sshOptions({ identityFile: key.privateKeyPath, user: config.user.name, controlPath: join(dir, SshSock), port: options.sshLocalPort }),
+  );
+  return { iid, privateKey: await readFile(key.privateKeyPath, "utf8"), user: config.user.name };
+}
+
+interface BootSequenceInput {
+  dir: string;
+  config: FilledDenYaml;
+  sshLocalPort: number;
+  prepared: PreparedBoot;
+  timeoutMs: number;
+  emit: (patch: Partial<HostAgentStatus>) => void;
+  elapsed: () => number;
+  status: HostAgentStatus;
+}
+
+/**
+ * Tracks the boot through its stages: console markers for kernel, init and cloud-init, an SSH login for sshd, and the
+ * boot scripts' marker files for the rest. A stage counts as reached as soon as any later stage is seen, so a guest
+ * that prints less (a `quiet` kernel) still moves forward.
+ */
+function bootSequence(input: BootSequenceInput) {
+  let reachedIndex = -1;
+  const failed = Promise.withResolvers<string>();
+  const reached = (stage: BootStage) => {
+    const index = BootStages.indexOf(stage);
+    if (index <= reachedIndex) return;
+    reachedIndex = index;
+    const next = BootStages[index + 1];
+    if (next) input.emit({ stage: next, stageElapsedMs: input.elapsed() });
+  };
+  const serial = watchSerial(join(input.dir, SerialLog), {
+    onText: (text) => {
+      // "DEN| boot.sh start" only says the scripts began; their end is read from the marker files over SSH.
+      for (const stage of stagesInConsole(text)) if (stage !== "boot-scripts") reached(stage);
+      const fatal = fatalConsoleLine(text);
+      if (fatal) failed.resolve(`the guest cannot boot: ${fatal}`);
+    },
+  });
+  const deadline = AbortSignal.timeout(input.timeoutMs);
+
+  const ready = (async (): Promise<SshSession> => {
+    const base = { port: input.sshLocalPort, user: input.prepared.user, privateKey: input.prepared.privateKey };
+    await waitForSsh({ ...base, timeoutMs: input.timeoutMs, signal: deadline, retryIntervalMs: 1000 });
+    reached("sshd");
+    const markers = input.config.plain ? ["/run/den-boot-done"] : ["/run/den-ssh-ready", "/run/den-boot-done"];
+    let session: SshSession | undefined;
+    for (;;) {
+      deadline.throwIfAborted();
+      try {
+        if (!session?.open) session = await openSshSession(base);
+        const result = await session.exec(`cat ${markers.join(" ")} 2>/dev/null`);
+        const lines = result.stdout.split("\n").filter((line) => line !== "");
+        if (lines.length === markers.length && lines.every((line) => line === input.prepared.iid)) break;
+      } catch {
+        // The boot scripts end the user's sessions once (to apply /etc/environment), ours included: reconnect.
+        session?.close();
+        session = undefined;
+      }
+      await Bun.sleep(1000);
+    }
+    reached("boot-scripts");
+    return session as SshSession;
+  })();
+  ready.catch((error: unknown) => {
+    const stage = input.status.stage ?? "ready";
+    const reason = error instanceof Error && error.name === "TimeoutError" ? `timed out after ${Math.round(input.timeoutMs / 1000)} s` : error instanceof Error ? error.message : String(error);
+    failed.resolve(`the boot did not get past stage "${stage}": ${reason}`);
+  });
+  return {
+    serial,
+    ready,
+    failed: failed.promise,
+    /** Marks a stage reached by an outside event (QEMU started). */
+    reached: (stage: BootStage) => reached(stage),
+  };
+}
+
+/** Ends the user's `ssh` ControlMaster (ControlPersist=yes keeps it alive otherwise), as Lima does on stop. */
+async function closeSshMaster(dir: string): Promise<void> {
+  if (!existsSync(join(dir, SshSock))) return;
+  const child = Bun.spawn(["ssh", "-F", join(dir, SshConfig), "-O", "exit", `den-${basename(dir)}`], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  await Promise.race([child.exited, Bun.sleep(5_000)]);
+  child.kill();
+}
+
+/** Writes our PID, refusing when another live host agent holds the file. */
+async function claimPidFile(path: string): Promise<void> {
+  const holder = await readPidFile(path);
+  if (holder !== undefined && holder !== process.pid && isProcessAlive(holder)) {
+    throw new DenError("INSTANCE_LOCKED", `Cannot start a host agent: another one (PID ${holder}) runs for this instance`, {
+      hint: "stop it with den stop, or den stop -f if it does not respond",
+    });
+  }
+  await writeFile(path, `${process.pid}\n`);
+}
+
+/** A port that was free a moment ago on 127.0.0.1 (QEMU binds it for the SSH forward right after). */
+function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,39 @@
+// Compressed image files, recognised as Lima does: by extension (.gz .bz2 .xz .zst) or else by magic bytes, and
+// decompressed with the system's own tool rather than a JavaScript port (these files are gigabytes).
+
+export const Compressions = ["gzip", "bzip2", "xz", "zstd"] as const;
+export type Compression = (typeof Compressions)[number];
+
+const Extensions: Record<string, Compression> = { ".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd" };
+
+const Magics: readonly { compression: Compression; bytes: readonly number[] }[] = [
+  { compression: "gzip", bytes: [0x1f, 0x8b] },
+  { compression: "bzip2", bytes: [0x42, 0x5a, 0x68] }, // "BZh"
+  { compression: "xz", bytes: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] },
+  { compression: "zstd", bytes: [0x28, 0xb5, 0x2f, 0xfd] },
+];
+
+/** The longest magic; read this many bytes of a file for `compressionOf`. */
+export const MagicLength = 6;
+
+/** How `name` is compressed, from its extension, else from its first bytes; undefined when it is not. */
+export function compressionOf(name: string, head: Uint8Array = new Uint8Array()): Compression | undefined {
+  const extension = /\.[a-z0-9]+$/i.exec(name)?.[0]?.toLowerCase();
+  const byExtension = extension ? Extensions[extension] : undefined;
+  if (byExtension) return byExtension;
+  return Magics.find(({ bytes }) => bytes.length <= head.length && bytes.every((byte, i) => head[i] === byte))?.compression;
+}
+
+/** The command that decompresses stdin to stdout, and the package that provides it. */
+export function decompressCommand(compression: Compression): { argv: string[]; packages: string } {
+  switch (compression) {
+    case "gzip":
+      return { argv: ["gzip", "-dc"], packages: "gzip" };
+    case "bzip2":
+      return { argv: ["bzip2", "-dc"], packages: "bzip2" };
+    case "xz":
+      return { argv: ["xz", "-dc"], packages: "xz-utils (macOS: brew install xz)" };
+    case "zstd":
+      return { argv: ["zstd", "-dc"], packages: "zstd" };
+  }
+}

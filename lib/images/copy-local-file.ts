@@ -1,0 +1,171 @@
+// Copies one local file into the instance folder: cloned when the file system can (reflink on Linux, clonefile on
+// macOS, so a multi-gigabyte image costs no space), else streamed; decompressed on the way when asked; checked
+// against its digest; and renamed into place only when complete and verified, so a crash never leaves a
+// half-copied image that a later start would trust.
+import { spawn } from "node:child_process";
+import { createReadStream } from "node:fs";
+import { chmod, open, rename, rm, stat } from "node:fs/promises";
+import { DenError } from "../errors.ts";
+import { compressionOf, decompressCommand, MagicLength, type Compression } from "./compression.ts";
+import { type Digest, digestHasher, formatDigest, parseDigest } from "./digest.ts";
+
+export interface CopyLocalFileOptions {
+  /** What the file is, for messages: "image", "kernel", "initrd". */
+  what: string;
+  /** `sha256:<hex>` / `sha512:<hex>` of the source file as given (compressed, if it is). */
+  digest?: string | null | undefined;
+  /** Decompress .gz/.bz2/.xz/.zst (by extension or magic bytes) while copying. */
+  decompress?: boolean;
+  signal?: AbortSignal | undefined;
+}
+
+/** File mode of the copies: the instance folder (0700) already keeps others out. */
+const CopyMode = 0o644;
+
+/** Copies `source` to `target`, verifying the digest; `target` appears only when the copy is complete and correct. */
+export async function copyLocalFile(source: string, target: string, options: CopyLocalFileOptions): Promise<void> {
+  const digest = options.digest ? parseDigest(options.digest) : undefined;
+  await requireFile(source, options.what);
+  const compression = options.decompress ? compressionOf(source, await readHead(source)) : undefined;
+  const temporary = `${target}.${process.pid}.tmp`;
+  try {
+    let actual: string | undefined;
+    if (compression) {
+      actual = await decompressTo(source, temporary, compression, { ...options, digest });
+    } else if (await cloneFile(source, temporary)) {
+      if (digest) actual = await hashFile(temporary, digest, options.signal);
+    } else {
+      actual = await streamCopy(source, temporary, digest, options.signal);
+    }
+    if (digest && actual !== formatDigest(digest)) {
+      throw new DenError("DIGEST_MISMATCH", `Cannot use ${options.what} "${source}": expected digest "${formatDigest(digest)}", got "${actual}"`, {
+        hint: "the file differs from the one the configuration names: use the right file, or correct the digest in images[]",
+        details: { expected: formatDigest(digest), actual },
+      });
+    }
+    await chmod(temporary, CopyMode);
+    await rename(temporary, target);
+  } finally {
+    await rm(temporary, { force: true });
+  }
+}
+
+async function requireFile(path: string, what: string): Promise<void> {
+  try {
+    if ((await stat(path)).isFile()) return;
+    throw new DenError("IO", `Cannot copy ${what} "${path}": it is not a regular file`, { hint: `point the ${what} location at a file` });
+  } catch (error) {
+    if (error instanceof DenError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new DenError("IO", `Cannot read ${what} "${path}": ${code === "ENOENT" ? "no such file" : (code ?? String(error))}`, {
+      hint: `check the ${what} location in the instance's images[] (den.yaml)`,
+      cause: error,
+    });
+  }
+}
+
+async function readHead(path: string): Promise<Uint8Array> {
+  const handle = await open(path, "r");
+  try {
+    const head = new Uint8Array(MagicLength);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A copy-on-write clone through the system cp; false when cp or the file system cannot (then stream instead). */
+async function cloneFile(source: string, target: string): Promise<boolean> {
+  // GNU cp falls back to a plain copy itself with --reflink=auto; macOS cp -c clones or fails.
+  const argv = process.platform === "darwin" ? ["cp", "-c", source, target] : ["cp", "--reflink=auto", source, target];
+  const { code } = await run(argv, undefined);
+  if (code !== 0) await rm(target, { force: true });
+  return code === 0;
+}
+
+async function streamCopy(source: string, target: string, digest: Digest | undefined, signal: AbortSignal | undefined): Promise<string | undefined> {
+  const hash = digest ? digestHasher(digest.algorithm) : undefined;
+  const handle = await open(target, "w", CopyMode);
+  try {
+    for await (const chunk of createReadStream(source)) {
+      signal?.throwIfAborted();
+      const bytes = chunk as Buffer;
+      hash?.update(bytes);
+      let offset = 0;
+      while (offset < bytes.byteLength) offset += (await handle.write(bytes, offset, bytes.byteLength - offset)).bytesWritten;
+    }
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return hash && digest ? `${digest.algorithm}:${hash.digest("hex")}` : undefined;
+}
+
+async function hashFile(path: string, digest: Digest, signal: AbortSignal | undefined): Promise<string> {
+  const hash = digestHasher(digest.algorithm);
+  for await (const chunk of createReadStream(path)) {
+    signal?.throwIfAborted();
+    hash.update(chunk as Buffer);
+  }
+  return `${digest.algorithm}:${hash.digest("hex")}`;
+}
+
+/** Feeds `source` through the decompressor into `target`, hashing the compressed bytes on the way. */
+async function decompressTo(
+  source: string,
+  target: string,
+  compression: Compression,
+  options: { what: string; digest: Digest | undefined; signal?: AbortSignal | undefined },
+): Promise<string | undefined> {
+  const { argv, packages } = decompressCommand(compression);
+  const [tool, ...args] = argv as [string, ...string[]];
+  const hash = options.digest ? digestHasher(options.digest.algorithm) : undefined;
+  const output = await open(target, "w", CopyMode);
+  try {
+    const child = spawn(tool, args, { stdio: ["pipe", output.fd, "pipe"], ...(options.signal && { signal: options.signal }) });
+    const { stdin, stderr: errorStream } = child;
+    if (!stdin || !errorStream) throw new DenError("INTERNAL", `Cannot talk to ${tool}: its pipes were not opened`);
+    let stderr = "";
+    errorStream.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const exited = new Promise<{ code: number | null; error?: NodeJS.ErrnoException }>((resolve) => {
+      child.once("error", (error: NodeJS.ErrnoException) => resolve({ code: null, error }));
+      child.once("close", (code) => resolve({ code }));
+    });
+    // A decompressor that dies early closes its stdin; the exit status below says why.
+    stdin.on("error", () => {});
+    const feed = (async () => {
+      for await (const chunk of createReadStream(source)) {
+        if (stdin.destroyed) break;
+        hash?.update(chunk as Buffer);
+        if (!stdin.write(chunk)) await Promise.race([new Promise((resolve) => stdin.once("drain", resolve)), exited]);
+      }
+      stdin.end();
+    })();
+    const [result] = await Promise.all([exited, feed]);
+    if (result.error?.code === "ENOENT") {
+      throw new DenError("HOST_TOOL_MISSING", `Cannot decompress ${options.what} "${source}": "${tool}" is not installed`, {
+        hint: `install ${packages}, or point the location at an uncompressed file`,
+      });
+    }
+    if (result.code !== 0) {
+      const reason = stderr.trim().split("\n").at(-1) || result.error?.message || `exit code ${result.code}`;
+      throw new DenError("IO", `Cannot decompress ${options.what} "${source}" with ${tool}: ${reason}`, {
+        hint: "check that the file is complete and really is compressed as its name says",
+      });
+    }
+    await output.sync();
+  } finally {
+    await output.close();
+  }
+  return hash && options.digest ? `${options.digest.algorithm}:${hash.digest("hex")}` : undefined;
+}
+
+function run(argv: string[], signal: AbortSignal | undefined): Promise<{ code: number | null }> {
+  return new Promise((resolve) => {
+    const [command, ...args] = argv as [string, ...string[]];
+    const child = spawn(command, args, { stdio: "ignore", ...(signal && { signal }) });
+    child.once("error", () => resolve({ code: null }));
+    child.once("close", (code) => resolve({ code }));
+  });
+}

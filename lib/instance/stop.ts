@@ -1,0 +1,201 @@
+// `den stop`: ask the host agent to shut the VM down and wait until it has, or (force) kill both processes and
+// clear what they leave behind. Lima's sequence and timeouts, each replaceable for tests.
+import { readdir, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { DenError } from "../errors.ts";
+import { hostAgentRequest } from "../hostagent/api-client.ts";
+import { followEvents } from "../hostagent/follow-events.ts";
+import type { Logger } from "../log.ts";
+import { HostAgentPid, HostAgentStderrLog, HostAgentStdoutLog, QemuPid, TmpFileSuffixes } from "../store/filenames.ts";
+import { inspectInstance } from "../store/inspect.ts";
+import type { InstanceInfo } from "../store/instance-info.ts";
+import { isProcessAlive, readPidFile } from "../store/pid-file.ts";
+
+export interface StopTimeouts {
+  /** How long to wait for the host agent's `exiting` event; Lima: 3 m 10 s (the VM's own shutdown takes up to 3 m). */
+  exitingTimeoutMs?: number | undefined;
+  /** How long to wait, after that, for the status to become Stopped; Lima: 3 m. */
+  stoppedTimeoutMs?: number | undefined;
+  /** Status poll interval; Lima: 500 ms. */
+  pollMs?: number | undefined;
+  /** Timeout of the POST /v1/stop request itself. */
+  requestTimeoutMs?: number | undefined;
+}
+
+export interface StopOptions extends StopTimeouts {
+  logger: Logger;
+  /** Kill instead of asking: works on a Broken instance, loses what the guest had not written to disk. */
+  force?: boolean | undefined;
+}
+
+export type StopOutcome = "stopped" | "already-stopped";
+
+/** Stops instance `name`; returns "already-stopped" (and does nothing) when it is not running. */
+export async function stopInstance(denHome: string, name: string, options: StopOptions): Promise<StopOutcome> {
+  const dir = join(denHome, name);
+  await requireInstance(dir, name);
+  const info = await inspectInstance(denHome, name);
+  if (options.force) {
+    if (info.status === "Stopped") {
+      // Nothing runs, but a crash may have left sockets and temporary files: clear them as Lima does.
+      await removeRuntimeFiles(dir);
+      return "already-stopped";
+    }
+    await forceStopInstance(dir, { logger: options.logger });
+    return "stopped";
+  }
+  if (info.status === "Stopped") return "already-stopped";
+  if (info.status === "Broken") {
+    throw new DenError("INSTANCE_STATE", `Cannot stop instance "${name}" gracefully: it is Broken (${(info.errors ?? []).join("; ")})`, {
+      hint: `force it: den stop -f ${name}`,
+    });
+  }
+  await stopGracefully(denHome, info, options);
+  return "stopped";
+}
+
+/**
+ * SIGKILLs the VM process and the host agent (in that order, so the host agent cannot restart anything), waits
+ * until they are gone, then removes every `*.pid`, `*.sock` and `*.tmp` left in the folder.
+ */
+export async function forceStopInstance(instanceDir: string, options: { logger: Logger; waitMs?: number | undefined }): Promise<void> {
+  const pids: number[] = [];
+  for (const file of await driverPidFiles(instanceDir)) {
+    const pid = await readPidFile(join(instanceDir, file));
+    if (pid) pids.push(pid);
+  }
+  const hostAgentPid = await readPidFile(join(instanceDir, HostAgentPid));
+  if (hostAgentPid) pids.push(hostAgentPid);
+  for (const pid of pids) {
+    options.logger.info(`Sending SIGKILL to process ${pid}`);
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw killError(instanceDir, pid, error);
+    }
+  }
+  const deadline = Date.now() + (options.waitMs ?? 10_000);
+  while (pids.some(isProcessAlive)) {
+    if (Date.now() > deadline) {
+      const alive = pids.filter(isProcessAlive);
+      throw new DenError("STOP_TIMEOUT", `Cannot stop instance in "${instanceDir}": process ${alive.join(", ")} survived SIGKILL`, {
+        hint: "the process may be stuck in the kernel (e.g. on a hung disk); check it with ps",
+      });
+    }
+    await Bun.sleep(20);
+  }
+  await removeRuntimeFiles(instanceDir);
+}
+
+async function stopGracefully(denHome: string, info: InstanceInfo, options: StopOptions): Promise<void> {
+  const name = info.name;
+  const dir = info.dir;
+  const exitingTimeoutMs = options.exitingTimeoutMs ?? 190_000;
+  const stoppedTimeoutMs = options.stoppedTimeoutMs ?? 180_000;
+  const pollMs = options.pollMs ?? 500;
+  // Events of an earlier run of the host agent are in the same log only if it was not truncated; skip them.
+  const begin = new Date(Date.now() - 1000);
+  try {
+    await hostAgentRequest(dir, { method: "POST", path: "/v1/stop", timeoutMs: options.requestTimeoutMs ?? 3000 });
+  } catch (error) {
+    const pid = info.hostAgentPID;
+    if (!pid) throw error;
+    options.logger.debug(`POST /v1/stop failed, sending SIGINT to the host agent (PID ${pid})`, { error: (error as Error).message });
+    try {
+      process.kill(pid, "SIGINT");
+    } catch (killFailure) {
+      if ((killFailure as NodeJS.ErrnoException).code !== "ESRCH") throw killError(dir, pid, killFailure);
+    }
+  }
+  options.logger.info("Waiting for the host agent and the VM to shut down");
+  const exited = await waitForExiting(dir, { since: begin, timeoutMs: exitingTimeoutMs, pollMs: Math.min(pollMs, 100), hostAgentPid: info.hostAgentPID });
+  if (exited === "timeout") {
+    throw new DenError("STOP_TIMEOUT", `Cannot stop instance "${name}": the host agent did not finish within ${formatMs(exitingTimeoutMs)}`, {
+      hint: `see ${join(dir, HostAgentStderrLog)}; force it with den stop -f ${name}`,
+    });
+  }
+  for (const message of exited === "gone" ? [] : exited.errors) options.logger.warn(message);
+  const deadline = Date.now() + stoppedTimeoutMs;
+  for (;;) {
+    const now = await inspectInstance(denHome, name);
+    if (now.status === "Stopped") return;
+    if (now.status === "Broken" && !now.hostAgentPID) {
+      throw new DenError("STOP_TIMEOUT", `Cannot stop instance "${name}": the host agent exited but ${(now.errors ?? []).join("; ")}`, {
+        hint: `force it: den stop -f ${name}`,
+      });
+    }
+    if (Date.now() >= deadline) {
+      throw new DenError("STOP_TIMEOUT", `Cannot stop instance "${name}": still ${now.status} after ${formatMs(stoppedTimeoutMs)}`, {
+        hint: `see ${join(dir, HostAgentStderrLog)}; force it with den stop -f ${name}`,
+      });
+    }
+    await Bun.sleep(pollMs);
+  }
+}
+
+/**
+ * Follows ha.stdout.log until an `exiting` event (its errors are worth showing), the host agent's process is
+ * gone without one (a crash: the status poll that follows tells the rest), or the timeout.
+ */
+async function waitForExiting(
+  dir: string,
+  options: { since: Date; timeoutMs: number; pollMs: number; hostAgentPid: number | undefined },
+): Promise<{ errors: string[] } | "gone" | "timeout"> {
+  const controller = new AbortController();
+  let why: "gone" | "timeout" | undefined;
+  const timer = setTimeout(() => {
+    why = "timeout";
+    controller.abort();
+  }, options.timeoutMs);
+  let goneAt: number | undefined;
+  const watcher = setInterval(() => {
+    if (!options.hostAgentPid || isProcessAlive(options.hostAgentPid)) return;
+    goneAt ??= Date.now();
+    // Give the follower two more polls to read an `exiting` line written just before the exit.
+    if (Date.now() - goneAt >= options.pollMs * 2) {
+      why ??= "gone";
+      controller.abort();
+    }
+  }, options.pollMs);
+  try {
+    for await (const event of followEvents(join(dir, HostAgentStdoutLog), { signal: controller.signal, since: options.since, pollMs: options.pollMs })) {
+      if (event.status.exiting) return { errors: event.status.errors };
+    }
+    return why ?? "timeout";
+  } finally {
+    clearTimeout(timer);
+    clearInterval(watcher);
+  }
+}
+
+/** `qemu.pid` and any other `<vmType>.pid`: every PID file but the host agent's. */
+async function driverPidFiles(dir: string): Promise<string[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const others = names.filter((file) => file.endsWith(".pid") && file !== HostAgentPid && file !== QemuPid).sort();
+  return [QemuPid, ...others];
+}
+
+async function removeRuntimeFiles(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const file of names) {
+    if (TmpFileSuffixes.some((suffix) => file.endsWith(suffix))) await rm(join(dir, file), { force: true, recursive: true });
+  }
+}
+
+async function requireInstance(dir: string, name: string): Promise<void> {
+  const found = await stat(dir).catch(() => undefined);
+  if (!found?.isDirectory()) {
+    throw new DenError("INSTANCE_NOT_FOUND", `Cannot find instance "${name}": "${dir}" does not exist`, { hint: "see den list for the instances" });
+  }
+}
+
+function killError(dir: string, pid: number, error: unknown): DenError {
+  return new DenError("IO", `Cannot signal process ${pid} of instance "${dir}": ${(error as Error).message}`, {
+    cause: error,
+    hint: "the process belongs to another user; stop it as that user",
+  });
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`;
+}

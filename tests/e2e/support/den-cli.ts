@@ -1,0 +1,63 @@
+// Runs the den CLI from source in a test's own DEN_HOME, as a user would from a shell. Always TCG (DEN_QEMU_ACCEL):
+// end-to-end results must not depend on a host's /dev/kvm.
+import { readdir, readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { GuestImage } from "./guest-image.ts";
+
+const mainTs = resolve(import.meta.dir, "../../../main.ts");
+
+export interface DenResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export async function den(denHome: string, args: string[], options: { timeoutMs?: number; cwd?: string } = {}): Promise<DenResult> {
+  const started = performance.now();
+  const child = Bun.spawn([process.execPath, mainTs, ...args], {
+    cwd: options.cwd ?? denHome,
+    env: { ...process.env, DEN_HOME: denHome, DEN_QEMU_ACCEL: "tcg" },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 600_000);
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  clearTimeout(timer);
+  return { exitCode, stdout, stderr, ms: performance.now() - started };
+}
+
+/** A den template for the Debian test guest (direct kernel boot), as YAML text. */
+export function guestTemplate(image: GuestImage, extra = ""): string {
+  return [
+    "images:",
+    `- location: ${image.disk}`,
+    "  arch: x86_64",
+    "  kernel:",
+    `    location: ${image.kernel}`,
+    `    cmdline: ${JSON.stringify(image.cmdline)}`,
+    "  initrd:",
+    `    location: ${image.initrd}`,
+    "cpus: 2",
+    "memory: 1GiB",
+    "mounts: []",
+    extra,
+  ].join("\n");
+}
+
+/** PIDs of live processes whose command line contains `text` (a leaked QEMU or host agent names its DEN_HOME). */
+export async function processesMentioning(text: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
+    const state = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    if (cmdline.replaceAll("\0", " ").includes(text) && !/^\d+ \(.*\) Z/.test(state)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+export function instanceFile(denHome: string, name: string, file: string): string {
+  return join(denHome, name, file);
+}

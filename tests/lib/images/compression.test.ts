@@ -1,0 +1,26 @@
+import { expect, test } from "bun:test";
+import { compressionOf, decompressCommand } from "../../../lib/images/compression.ts";
+
+test.each([
+  { name: "a .gz name", file: "disk.img.gz", head: [], want: "gzip" },
+  { name: "a .bz2 name", file: "disk.img.bz2", head: [], want: "bzip2" },
+  { name: "an .xz name in upper case", file: "DISK.IMG.XZ", head: [], want: "xz" },
+  { name: "a .zst name", file: "disk.raw.zst", head: [], want: "zstd" },
+  { name: "gzip magic without an extension", file: "image", head: [0x1f, 0x8b, 8, 0], want: "gzip" },
+  { name: "bzip2 magic", file: "image", head: [0x42, 0x5a, 0x68, 0x39], want: "bzip2" },
+  { name: "xz magic", file: "image", head: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], want: "xz" },
+  { name: "zstd magic", file: "image", head: [0x28, 0xb5, 0x2f, 0xfd, 0, 0], want: "zstd" },
+  { name: "a qcow2 image", file: "disk.qcow2", head: [0x51, 0x46, 0x49, 0xfb], want: undefined },
+  { name: "a file too short for xz magic", file: "image", head: [0xfd, 0x37], want: undefined },
+])("compressionOf() recognises $name", ({ file, head, want }) => {
+  expect(compressionOf(file, Uint8Array.from(head))).toBe(want as ReturnType<typeof compressionOf>);
+});
+
+test.each([
+  { compression: "gzip", argv: ["gzip", "-dc"] },
+  { compression: "bzip2", argv: ["bzip2", "-dc"] },
+  { compression: "xz", argv: ["xz", "-dc"] },
+  { compression: "zstd", argv: ["zstd", "-dc"] },
+] as const)("decompressCommand() runs $compression to stdout", ({ compression, argv }) => {
+  expect(decompressCommand(compression).argv).toEqual([...argv]);
+});
