@@ -1,0 +1,67 @@
+// Time to ready for den's first and second boot of the Debian test guest, against a raw QEMU boot of the same image
+// with a den seed (tests/e2e/support/qemu-launch.ts: same machine shape, no host agent) to sshd, in the same run.
+// The ratio is the figure; absolute seconds depend on this machine (TCG, 2 cores) and its load.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeSeed } from "../cidata/write-seed.ts";
+import { loadConfig } from "../lib/config/load.ts";
+import { parseEvent } from "../lib/hostagent/events.ts";
+import { ensureUserKey } from "../lib/ssh/user-key.ts";
+import { den, guestTemplate } from "../tests/e2e/support/den-cli.ts";
+import { ensureGuestImage } from "../tests/e2e/support/guest-image.ts";
+import { launchGuest } from "../tests/e2e/support/qemu-launch.ts";
+import { renderTable } from "./table.ts";
+
+const image = await ensureGuestImage();
+const dir = await mkdtemp(join(tmpdir(), "den-boot-bench-"));
+try {
+  // 1. Raw QEMU with a den seed, to the first successful ssh login.
+  const rawHome = join(dir, "raw");
+  const instanceDir = join(rawHome, "raw");
+  await mkdir(instanceDir, { recursive: true });
+  const config = await loadConfig(guestTemplate(image), { file: "bench.yaml", instanceName: "raw", instanceDir, denHome: rawHome });
+  const key = await ensureUserKey(rawHome);
+  const mac = "52:55:55:be:0c:01";
+  const seed = await writeSeed(instanceDir, { config, facts: { instanceName: "raw", iid: "iid-1", sshPublicKeys: [key.publicKey], macAddress: mac, hostHome: "/root" } });
+  const rawStarted = performance.now();
+  let rawSshMs = 0;
+  {
+    await using guest = await launchGuest({ image, seedIso: seed.path, runDir: join(dir, "raw-run"), mac });
+    await guest.waitForSsh({ user: config.user.name, identityFile: key.privateKeyPath, timeoutMs: 400_000 });
+    rawSshMs = performance.now() - rawStarted;
+    await guest.stop();
+  }
+
+  // 2. den create + den start (first boot), den stop, den start (second boot).
+  const home = join(dir, "den");
+  await mkdir(home);
+  await writeFile(join(dir, "guest.yaml"), guestTemplate(image));
+  if ((await den(home, ["create", join(dir, "guest.yaml"), "--name", "bench"])).exitCode !== 0) throw new Error("den create failed");
+  const boots: { name: string; readyMs: number; sshMs: number; stages: string }[] = [];
+  for (const name of ["den start (first boot)", "den start (second boot)"]) {
+    const start = await den(home, ["start", "bench"]);
+    if (start.exitCode !== 0) throw new Error(`den start failed:\n${start.stderr}`);
+    const events = (await readFile(join(home, "bench", "ha.stdout.log"), "utf8")).split("\n").flatMap((line) => parseEvent(line) ?? []);
+    const entered = new Map<string, number>();
+    for (const event of events) if (event.status.stage && !entered.has(event.status.stage)) entered.set(event.status.stage, event.status.stageElapsedMs ?? 0);
+    const stages = [...entered].map(([stage, ms]) => `${stage}@${(ms / 1000).toFixed(1)}`).join(" ");
+    boots.push({ name, readyMs: start.ms, sshMs: entered.get("boot-scripts") ?? 0, stages });
+    if ((await den(home, ["stop", "bench"])).exitCode !== 0) throw new Error("den stop failed");
+  }
+  await den(home, ["delete", "bench"]);
+
+  console.log(
+    renderTable(
+      ["case", "to sshd s", "to ready s", "ready / raw sshd"],
+      [
+        ["raw QEMU + den seed (baseline)", rawSshMs / 1000, rawSshMs / 1000, 1],
+        ...boots.map((boot) => [boot.name, boot.sshMs / 1000, boot.readyMs / 1000, boot.readyMs / rawSshMs]),
+      ],
+    ),
+  );
+  console.log("\nstage entered at (s since the host agent started):");
+  for (const boot of boots) console.log(`  ${boot.name}: ${boot.stages}`);
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
