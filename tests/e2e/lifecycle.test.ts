@@ -83,6 +83,16 @@ test("den shell runs a command in the guest and passes its exit code back", asyn
   expect(workdir.stdout).toBe("/tmp\n");
 }, 120_000);
 
+test("den copy moves files into the guest and back with scp", async () => {
+  const local = join(home, "to guest.txt");
+  await writeFile(local, "hello from the host\n");
+  expect((await den(home, ["copy", local, "life:/tmp/copied.txt"])).exitCode).toBe(0);
+  expect((await den(home, ["shell", "life", "--", "cat", "/tmp/copied.txt"])).stdout).toBe("hello from the host\n");
+  const back = join(home, "back.txt");
+  expect((await den(home, ["cp", "life:/tmp/copied.txt", back])).exitCode).toBe(0);
+  expect(await readFile(back, "utf8")).toBe("hello from the host\n");
+}, 60_000);
+
 test("the generated ssh.config works with the system ssh", async () => {
   const child = Bun.spawnSync(["ssh", "-F", join(home, "life", "ssh.config"), "den-life", "--", "id", "-un"], { stdout: "pipe", stderr: "pipe" });
   expect({ exitCode: child.exitCode, stdout: child.stdout.toString() }).toEqual({ exitCode: 0, stdout: expect.stringMatching(/^\S+\n$/) });
@@ -108,6 +118,21 @@ test(
     timings.secondBoot = start.ms;
     expect(start.exitCode).toBe(0);
     expect((await den(home, ["shell", "life", "--", "cat", "/run/den-boot-done"])).stdout).toMatch(/^iid-\d+\n$/);
+  },
+  { timeout: 600_000 },
+);
+
+test(
+  "den restart stops and boots the instance again",
+  async () => {
+    const before = (await den(home, ["shell", "life", "--", "cat", "/run/den-boot-done"])).stdout;
+    const restart = await den(home, ["restart", "life"]);
+    timings.restart = restart.ms;
+    expect(restart.exitCode).toBe(0);
+    expect((await status("life")).status).toBe("Running");
+    const after = (await den(home, ["shell", "life", "--", "cat", "/run/den-boot-done"])).stdout;
+    expect(after).toMatch(/^iid-\d+\n$/);
+    expect(after).not.toBe(before);
   },
   { timeout: 600_000 },
 );
