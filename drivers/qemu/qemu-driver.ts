@@ -3,7 +3,7 @@
 // QEMU is not daemonized, so its exit is seen at once; it gets its own session, so a Ctrl-C meant for a
 // foreground host agent reaches only the host agent, which then stops the guest gracefully.
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, statSync } from "node:fs";
 import { copyFile, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -452,18 +452,17 @@ class QemuDriver implements Driver {
   /** The PID of this instance's QEMU when it is alive: the child this driver started, else `qemu.pid`. */
   async #livePid(): Promise<number | undefined> {
     if (this.#run && !this.#run.exit) return this.#run.pid;
-    const pid = await readPidFile(join(this.#dir, QemuPid));
-    return pid !== undefined && !isZombie(pid) ? pid : undefined;
+    return readPidFile(join(this.#dir, QemuPid));
   }
 
   async #waitGone(pid: number, timeoutMs: number): Promise<boolean> {
     const run = this.#run && this.#run.pid === pid ? this.#run : undefined;
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (run ? run.exit !== undefined : !isProcessAlive(pid) || isZombie(pid)) return true;
+      if (run ? run.exit !== undefined : !isProcessAlive(pid)) return true;
       await Bun.sleep(PollMs);
     }
-    return run ? run.exit !== undefined : !isProcessAlive(pid) || isZombie(pid);
+    return run ? run.exit !== undefined : !isProcessAlive(pid);
   }
 
   async #cleanUp(): Promise<void> {
@@ -545,17 +544,6 @@ function fileSize(path: string): number {
     return statSync(path).size;
   } catch {
     return 0;
-  }
-}
-
-/** A process that has exited but was not yet reaped still answers kill(0); on Linux /proc tells it apart. */
-function isZombie(pid: number): boolean {
-  if (process.platform !== "linux") return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-  } catch {
-    return false;
   }
 }
 
