@@ -5,6 +5,7 @@ import { z } from "zod";
 import { DenError } from "../errors.ts";
 import { HostAgentSock, HostAgentStderrLog } from "../store/filenames.ts";
 import { BootStages } from "./boot-stage.ts";
+import { GuestServiceReportSchema } from "./events.ts";
 
 export interface HostAgentRequest {
   method: "GET" | "POST";
@@ -23,6 +24,8 @@ export const HostAgentInfoSchema = z.object({
   stage: z.enum(BootStages).optional(),
   degraded: z.boolean().default(false),
   errors: z.array(z.string()).default([]),
+  /** Guest services by name (mounts, ports, guest agent), as in ha.stdout.log. */
+  services: z.record(z.string(), GuestServiceReportSchema).default({}),
 });
 export type HostAgentInfo = z.output<typeof HostAgentInfoSchema>;
 

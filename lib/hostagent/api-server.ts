@@ -3,6 +3,7 @@
 import { rm } from "node:fs/promises";
 import { DenError } from "../errors.ts";
 import type { BootStage } from "./boot-stage.ts";
+import type { HostAgentStatus } from "./events.ts";
 
 export interface HostAgentInfo {
   sshLocalPort: number;
@@ -11,6 +12,7 @@ export interface HostAgentInfo {
   stage?: BootStage;
   degraded: boolean;
   errors: string[];
+  services: NonNullable<HostAgentStatus["services"]>;
 }
 
 export interface ApiHandlers {

@@ -1,7 +1,7 @@
 // The boot stages `den start` reports, and how each is recognised in the guest's serial console. Reading the console
 // is what lets a timeout name the stage that did not finish instead of saying "waiting for ssh".
 
-export const BootStages = ["qemu", "kernel", "systemd", "cloud-init", "sshd", "boot-scripts", "ready"] as const;
+export const BootStages = ["qemu", "kernel", "systemd", "cloud-init", "sshd", "boot-scripts", "services", "ready"] as const;
 export type BootStage = (typeof BootStages)[number];
 
 export interface BootStageInfo {
@@ -29,6 +29,10 @@ export const BootStageInfo: Readonly<Record<BootStage, BootStageInfo>> = {
   "boot-scripts": {
     waitingFor: "den's boot scripts",
     hint: 'see /var/log/cloud-init-output.log in the guest ("den shell NAME sudo cat /var/log/cloud-init-output.log")',
+  },
+  services: {
+    waitingFor: "den's guest services (guest agent, mounts, port forwarding)",
+    hint: "see ha.stdout.log in the instance folder: each service reports what it waits for under services",
   },
   ready: { waitingFor: "the instance to become ready", hint: "see ha.stdout.log in the instance folder" },
 };

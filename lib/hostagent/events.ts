@@ -3,6 +3,13 @@
 import { z } from "zod";
 import { BootStages } from "./boot-stage.ts";
 
+/** One guest service's report (see guest-service.ts); `data` is the service's own JSON. */
+export const GuestServiceReportSchema = z.object({
+  state: z.enum(["starting", "ready", "degraded"]),
+  message: z.string().optional(),
+  data: z.unknown().optional(),
+});
+
 export const HostAgentStatusSchema = z.object({
   running: z.boolean().default(false),
   /** Running, but something the user asked for (a mount, a port) does not work; `errors` says what. */
@@ -18,6 +25,8 @@ export const HostAgentStatusSchema = z.object({
   warnings: z.array(z.string()).optional(),
   /** Last lines of serial.log when the boot failed (den). */
   serialTail: z.array(z.string()).optional(),
+  /** Guest services by name: mounts, ports, guest agent… (den). */
+  services: z.record(z.string(), GuestServiceReportSchema).optional(),
 });
 export type HostAgentStatus = z.output<typeof HostAgentStatusSchema>;
 

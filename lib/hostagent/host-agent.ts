@@ -25,6 +25,9 @@ import { isProcessAlive, readPidFile } from "../store/pid-file.ts";
 import { startApiServer, type HostAgentInfo } from "./api-server.ts";
 import { BootStages, fatalConsoleLine, stagesInConsole, type BootStage } from "./boot-stage.ts";
 import { formatEvent, type HostAgentStatus } from "./events.ts";
+import type { GuestAgentClient } from "../guestagent/guest-agent-client.ts";
+import type { GuestServiceReport, RunningGuestService } from "./guest-service.ts";
+import { guestServices } from "./guest-services.ts";
 import { watchSerial } from "./serial-watch.ts";
 
 export interface HostAgentOptions {
@@ -60,6 +63,10 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
   let driver: Driver | undefined;
   let vm: StartedVm | undefined;
   let session: SshSession | undefined;
+  // Set once the guest agent connection is opened (right after QEMU starts); see connect-guest-agent.ts.
+  let agent: GuestAgentClient | undefined;
+  const runningServices: RunningGuestService[] = [];
+  const servicesStopped = new AbortController();
   let serial: ReturnType<typeof watchSerial> | undefined;
   const shutdown = Promise.withResolvers<string>();
   const onSignal = (signal: string) => () => shutdown.resolve(`received ${signal}`);
@@ -73,6 +80,7 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
       ...(status.stage && { stage: status.stage }),
       degraded: status.degraded,
       errors: status.errors,
+      services: status.services ?? {},
     }),
     pause: async () => {
       if (!driver || !vm) throw new DenError("USAGE", "Cannot pause: the VM has not started yet");
@@ -117,6 +125,21 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
       emit({ errors: [...status.errors, outcome.reason], serialTail: serial.tail(SerialTailLines) });
     } else if (outcome.kind === "ready") {
       session = outcome.session;
+      const key = await ensureUserKey(options.denHome);
+      const servicesUp = startServices({
+        instanceName: options.name,
+        instanceDir: dir,
+        denHome: options.denHome,
+        config,
+        driver,
+        ssh: { port: sshLocalPort, user: prepared.user, privateKey: prepared.privateKey, privateKeyPath: key.privateKeyPath, session },
+        agent,
+        env: options.env,
+        log,
+        signal: servicesStopped.signal,
+      }, { emit, status, running: runningServices });
+      const stopped = await Promise.race([servicesUp.then(() => false), shutdown.promise.then(() => true)]);
+      if (stopped) throw new DenError("BOOT_FAILED", "stopped while the guest services were starting");
       emit({ running: true, stage: undefined, stageElapsedMs: elapsed() });
       log.info(`instance "${options.name}" is ready after ${(elapsed() / 1000).toFixed(1)} s`);
       const end = await Promise.race([
@@ -139,6 +162,10 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
     log.error(message);
     emit({ errors: [...status.errors, message], ...(serial && { serialTail: serial.tail(SerialTailLines) }) });
   } finally {
+    servicesStopped.abort();
+    // Newest first: a service may rely on one started before it.
+    for (const service of runningServices.reverse()) await service.stop();
+    await agent?.close();
     serial?.stop();
     session?.close();
     await closeSshMaster(dir);
@@ -256,6 +283,35 @@ function bootSequence(input: BootSequenceInput) {
     /** Marks a stage reached by an outside event (QEMU started). */
     reached: (stage: BootStage) => reached(stage),
   };
+}
+
+type ServiceContextBase = Omit<import("./guest-service.ts").GuestServiceContext, "report">;
+
+/**
+ * Starts the guest services this instance needs, one after another, each reporting under `services.<name>`. A service
+ * that fails to start leaves the instance degraded with its reason; the boot goes on.
+ */
+async function startServices(
+  base: ServiceContextBase,
+  state: { emit: (patch: Partial<HostAgentStatus>) => void; status: HostAgentStatus; running: RunningGuestService[] },
+): Promise<void> {
+  const publish = (name: string, report: GuestServiceReport) => {
+    const services = { ...state.status.services, [name]: report };
+    const degraded = Object.values(services).some((entry) => entry.state === "degraded");
+    state.emit({ services, degraded });
+  };
+  for (const service of guestServices) {
+    if (!service.enabled(base.config)) continue;
+    publish(service.name, { state: "starting", message: `waiting for ${service.waitingFor}` });
+    try {
+      state.running.push(await service.start({ ...base, report: (report) => publish(service.name, report) }));
+      if (state.status.services?.[service.name]?.state === "starting") publish(service.name, { ...state.status.services[service.name], state: "ready", message: undefined });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      base.log.error(`${service.name}: ${message}`);
+      publish(service.name, { state: "degraded", message });
+    }
+  }
 }
 
 /** Ends the user's `ssh` ControlMaster (ControlPersist=yes keeps it alive otherwise), as Lima does on stop. */

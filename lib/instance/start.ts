@@ -117,6 +117,12 @@ async function followBoot(logPath: string, options: { signal: AbortSignal; since
       if (!warned.has(warning)) options.progress(`WARNING: ${warning}`);
       warned.add(warning);
     }
+    // Guest services (mounts, ports) speak up as soon as something does not work, not only at the end.
+    for (const [service, report] of Object.entries(status.services ?? {})) {
+      const line = report.state === "degraded" ? `WARNING: ${service}: ${report.message ?? "degraded"}` : undefined;
+      if (line && !warned.has(line)) options.progress(line);
+      if (line) warned.add(line);
+    }
     if (status.sshLocalPort && status.sshLocalPort !== port) {
       port = status.sshLocalPort;
       options.progress(`SSH local port: ${port}`);

@@ -88,7 +88,7 @@ describe("getHostAgentInfo()", () => {
   test("parses and fills the info answer", async () => {
     const dir = await instanceDir();
     await using _agent = serveStandInHostAgent(dir, { "GET /v1/info": () => Response.json({ sshLocalPort: 1234, status: "Starting", stage: "kernel" }) });
-    expect(await getHostAgentInfo(dir, { timeoutMs: 2000 })).toEqual({ sshLocalPort: 1234, status: "Starting", stage: "kernel", degraded: false, errors: [] });
+    expect(await getHostAgentInfo(dir, { timeoutMs: 2000 })).toEqual({ sshLocalPort: 1234, status: "Starting", stage: "kernel", degraded: false, errors: [], services: {} });
   });
 
   test("rejects an answer of the wrong shape", async () => {

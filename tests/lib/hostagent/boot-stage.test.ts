@@ -29,7 +29,7 @@ test("bootDoneInConsole() only counts this boot's instance id", () => {
 test("nextStage() is the first stage not reached, in boot order", () => {
   expect(nextStage(new Set<BootStage>())).toBe("qemu");
   expect(nextStage(new Set<BootStage>(["qemu", "kernel", "cloud-init"]))).toBe("systemd");
-  expect(nextStage(new Set<BootStage>(["qemu", "kernel", "systemd", "cloud-init", "sshd", "boot-scripts", "ready"]))).toBeUndefined();
+  expect(nextStage(new Set<BootStage>(["qemu", "kernel", "systemd", "cloud-init", "sshd", "boot-scripts", "services", "ready"]))).toBeUndefined();
 });
 
 test.each([
