@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(qemu-system-x86 qemu-utils genisoimage xorriso debootstrap e2fsprogs openssh-client openssh-sftp-server shellcheck curl python3-yaml)
+packages=(qemu-system-x86 qemu-utils genisoimage xorriso debootstrap e2fsprogs openssh-client openssh-sftp-server shellcheck curl python3-yaml inotify-tools)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -20,10 +20,12 @@ export function buildProgram(): Command {
     .description("A Linux virtual machine that feels local (Lima-compatible)")
     .version(versionLine(), "-v, --version", "print the version and the commit den was built from")
     .option("--debug", "debug logging and stack traces on errors")
-    .addOption(new Option("--log-format <format>", "log format").choices(["text", "json"]).default("text"))
+    .addOption(new Option("--log-format <format>", "log format (default: text)").choices(["text", "json"]))
     .option("-y, --yes", "never ask: answer prompts with their defaults (same as --tty=false)")
     .option("--tty", "allow prompts and editors (default: when stdout is a terminal)")
     .showHelpAfterError("(run with --help for usage)")
+    // den's own flags go before the command; after it they belong to the command (`den shell vm ls -v`).
+    .enablePositionalOptions()
     .configureOutput({ outputError: (text, write) => write(text) });
 
   program.commandsGroup("Basic commands:");
@@ -46,5 +48,21 @@ export function buildProgram(): Command {
   program.addCommand(createResumeCommand());
   program.addCommand(createCompletionCommand(() => program));
   program.addCommand(createHostAgentCommand(), { hidden: true });
+  for (const command of program.commands) acceptGlobalOptions(command as unknown as Command);
   return program as unknown as Command;
+}
+
+/**
+ * Lets den's own flags also follow a command (`den list --debug`), as Lima's do. `den shell` is the exception: what
+ * follows its instance name belongs to the guest command. Neither copy has a default: optsWithGlobals() lets an
+ * ancestor's value win, so a default on the program would hide the flag given after the command.
+ */
+function acceptGlobalOptions(command: Command): void {
+  if (command.name() === "shell") return;
+  command
+    .option("--debug", "debug logging and stack traces on errors")
+    .addOption(new Option("--log-format <format>", "log format").choices(["text", "json"]))
+    .option("-y, --yes", "never ask: answer prompts with their defaults (same as --tty=false)")
+    .option("--tty", "allow prompts and editors (default: when stdout is a terminal)");
+  for (const sub of command.commands) acceptGlobalOptions(sub as Command);
 }

@@ -81,6 +81,7 @@ export function createShellCommand() {
     .helpOption(false)
     .allowUnknownOption()
     .allowExcessArguments()
+    .passThroughOptions()
     .argument("[instance]")
     .argument("[command...]")
     .action(async (instance, command, _options, self) => {

@@ -56,6 +56,16 @@ describe("den shell", () => {
     expect(run.stdout.trim().split("\n").at(-1)).toBe("exec /bin/bash -l -c 'grep --debug x'");
   });
 
+  test("passes -v and --version after the instance name to the command instead of printing den's version", async () => {
+    const denHome = await makeDenHome();
+    await using _vm = await makeRunningInstance(denHome, "vm");
+    const bin = await fakeSshBin(denHome);
+    const run = await runDen(["shell", "vm", "ls", "-v", "--version"], { denHome, env: { PATH: `${bin}:${process.env.PATH}` } });
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).not.toContain("den version");
+    expect(run.stdout.trim().split("\n").at(-1)).toBe("exec /bin/bash -l -c 'ls -v --version'");
+  });
+
   test.each([
     { name: "a stopped instance", running: false, hint: "hint: start it: den start vm" },
     { name: "a paused instance", running: true, hint: "hint: resume it: den resume vm" },

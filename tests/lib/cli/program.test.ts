@@ -1,0 +1,20 @@
+import { expect, test } from "bun:test";
+import { makeDenHome, runDen } from "./support/run-den.ts";
+
+test.each([
+  { name: "before the command", args: ["--log-format", "json", "list"] },
+  { name: "after the command", args: ["list", "--log-format", "json"] },
+  { name: "after a subcommand's subcommand", args: ["template", "list", "--debug", "--log-format=json", "--json"] },
+])("den accepts its global flags $name", async ({ args }) => {
+  const denHome = await makeDenHome();
+  const run = await runDen(args, { denHome });
+  expect(run.exitCode).toBe(0);
+  if (args[0] !== "template") expect(JSON.parse(run.stderr.trim().split("\n")[0] ?? "")).toMatchObject({ level: "warn" });
+});
+
+test("a global flag given before the command is kept when the command repeats another one", async () => {
+  const denHome = await makeDenHome();
+  const run = await runDen(["--log-format", "json", "list", "--debug"], { denHome });
+  expect(run.exitCode).toBe(0);
+  expect(run.stderr).toContain('"level":"warn"');
+});
