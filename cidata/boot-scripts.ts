@@ -9,6 +9,7 @@ import guestHome from "./boot/linux/05-guest-home.sh" with { type: "text" };
 import etcHosts from "./boot/linux/06-etc-hosts.sh" with { type: "text" };
 import etcEnvironment from "./boot/linux/07-etc-environment.sh" with { type: "text" };
 import rootlessBase from "./boot/linux/20-rootless-base.sh" with { type: "text" };
+import guestAgent from "./boot/linux/25-guestagent.sh" with { type: "text" };
 import installPackages from "./boot/linux/30-install-packages.sh" with { type: "text" };
 import setupPackages from "./boot/linux/35-setup-packages.sh" with { type: "text" };
 import mountsReady from "./boot/linux/40-mounts-ready.sh" with { type: "text" };
@@ -23,6 +24,7 @@ const SCRIPTS: ReadonlyArray<readonly [path: string, text: string]> = [
   ["boot/linux/06-etc-hosts.sh", etcHosts],
   ["boot/linux/07-etc-environment.sh", etcEnvironment],
   ["boot/linux/20-rootless-base.sh", rootlessBase],
+  ["boot/linux/25-guestagent.sh", guestAgent],
   ["boot/linux/30-install-packages.sh", installPackages],
   ["boot/linux/35-setup-packages.sh", setupPackages],
   ["boot/linux/40-mounts-ready.sh", mountsReady],

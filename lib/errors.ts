@@ -31,7 +31,8 @@ export type ErrorCode =
   | "HOST_TOOL_MISSING" // a program or file den needs on the host (QEMU, qemu-img, UEFI firmware, a decompressor) is absent
   | "QEMU_FAILED" // QEMU could not be launched, did not come up, or exited while the VM should run
   | "DIGEST_MISMATCH" // a file's content does not match the digest the configuration gives
-  | "BOOT_FAILED"; // the guest did not become ready: a named boot stage failed or timed out
+  | "BOOT_FAILED" // the guest did not become ready: a named boot stage failed or timed out
+  | "GUEST_AGENT"; // the guest agent is not connected, refused a stream (with the guest's errno) or is missing
 
 export interface DenErrorOptions {
   /** Where the user should look next, printed on its own `hint:` line. */

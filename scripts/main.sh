@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job from a fresh clone: install what is needed, build den's binaries, build (or reuse) the Debian test
-# guest, then boot it with den, run a command in it over `den shell`, and stop it again.
+# guest, then boot it with den (with this checkout's .cache/shared folder mounted writable), run a command in it over
+# `den shell`, reach a web server started in the guest from the host through den's port forwarding, and stop it.
 # Env: DEN_HOME (default: a folder under .cache/ in this checkout, so your ~/.den is left alone), KEEP=1 keeps the VM
 # running at the end.
 set -euo pipefail
@@ -34,14 +35,24 @@ images:
     location: $image/initrd.img
 cpus: 2
 memory: 1GiB
-mounts: []
+mounts:
+- location: $PWD/.cache/shared
+  writable: true
 YAML
+mkdir -p .cache/shared
+date >.cache/shared/hello-from-host.txt
 
 name=main-job
 "$den" list -q | grep -qx "$name" || "$den" create "$template" --name "$name"
 "$den" start "$name"
 "$den" list "$name"
 "$den" shell "$name" -- uname -a
+"$den" shell "$name" -- cat "$PWD/.cache/shared/hello-from-host.txt"
+# A guest program listening on 127.0.0.1 shows up on the host's 127.0.0.1 (same port by default).
+"$den" shell "$name" -- sh -c 'cd /tmp && nohup python3 -m http.server 18080 --bind 127.0.0.1 >/dev/null 2>&1 &'
+for _ in $(seq 50); do curl -fsS -o /dev/null http://127.0.0.1:18080/ && break; sleep 0.2; done
+curl -fsS http://127.0.0.1:18080/ | head -n 3
+"$den" ports "$name"
 if [[ ${KEEP:-0} != 1 ]]; then
   "$den" stop "$name"
 fi

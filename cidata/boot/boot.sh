@@ -124,10 +124,67 @@ if [ -d "$DEN_CIDATA_MNT/provision.data" ]; then
 	done
 fi
 
+# Each den-guestagent output line (errors, the unknown-extension warning) is logged, so it reaches the console.
+log_lines() {
+	local line
+	while IFS= read -r line; do
+		den_log "$line"
+	done <<<"$1"
+}
+
+# The guest agent (multi-call, at the seed root) evaluates the expression: it edits the file in place keeping
+# comments, or creates it from null input, writing atomically; then owner and permissions are applied as for data.
+apply_yq_provision() {
+	local src="$1" index="$2" path owner permissions format dest user out rc=0
+	local agent="$DEN_CIDATA_MNT/den-guestagent"
+	path="$(field YQ_PROVISION "$index" PATH)"
+	owner="$(field YQ_PROVISION "$index" OWNER)"
+	permissions="$(field YQ_PROVISION "$index" PERMISSIONS)"
+	format="$(field YQ_PROVISION "$index" FORMAT)"
+	if [ -z "$path" ]; then
+		den_log "WARNING provision.yq/$index has no DEN_CIDATA_YQ_PROVISION_${index}_PATH"
+		return 1
+	fi
+	if [ ! -x "$agent" ]; then
+		den_log "WARNING yq provisioning needs the den guest agent, which this seed does not carry; skipped $path"
+		return 1
+	fi
+	dest="$root$path"
+	user="${owner%%:*}"
+	if [ -e "$dest" ]; then
+		# As in Lima: an entry owned by a user may only change a file that user can already write.
+		if den_real_guest && [ -n "$user" ] && ! sudo -n -u "$user" test -w "$dest"; then
+			den_log "WARNING $path is not writable by $user, the entry's owner"
+			return 1
+		fi
+		den_log "updating $path with provision.yq/$index"
+	else
+		# Folders are made as the owner, so a new file under the user's home does not leave root-owned folders
+		# there; where the owner may not create them (a user's file under /etc), root makes them.
+		if den_real_guest && [ -n "$user" ]; then
+			sudo -n -u "$user" mkdir -p "$(dirname "$dest")" 2>/dev/null || mkdir -p "$(dirname "$dest")" || return 1
+		fi
+		den_log "creating $path with provision.yq/$index"
+	fi
+	out="$("$agent" yq --expression-file "$src" --format "${format:-auto}" --in-place "$dest" 2>&1)" || rc=$?
+	if [ -n "$out" ]; then
+		log_lines "$out"
+	fi
+	[ "$rc" = 0 ] || return 1
+	if [ -n "$owner" ] && den_real_guest; then
+		chown "$owner" "$dest" || return 1
+	fi
+	if [ -n "$permissions" ]; then
+		chmod "$permissions" "$dest" || return 1
+	fi
+}
+
 if [ -d "$DEN_CIDATA_MNT/provision.yq" ]; then
 	for f in "$DEN_CIDATA_MNT"/provision.yq/*; do
 		[ -f "$f" ] || continue
-		warn "yq provisioning needs the den guest agent, which this version does not ship; skipped $(field YQ_PROVISION "$(basename "$f")" PATH)"
+		if ! apply_yq_provision "$f" "$(basename "$f")"; then
+			warn "provision.yq/$(basename "$f") failed"
+		fi
 	done
 fi
 

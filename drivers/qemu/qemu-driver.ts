@@ -4,7 +4,7 @@
 // foreground host agent reaches only the host agent, which then stops the guest gracefully.
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync, statSync } from "node:fs";
-import { copyFile, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { copyFile, mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { macAddress as deriveMacAddress } from "../../lib/config/defaults.ts";
@@ -15,11 +15,12 @@ import { DenError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import { Disk, GuestAgentSock, HostAgentStderrLog, Image, Initrd, Iso, Kernel, KernelCmdline, QemuPid, QmpSock, SerialSock } from "../../lib/store/filenames.ts";
 import { isProcessAlive, readPidFile } from "../../lib/store/pid-file.ts";
+import { virtiofsdCandidates, virtiofsdCommand, virtiofsdFlavour, type VirtiofsdBinary } from "../../lib/mounts/virtiofsd-command.ts";
 import type { CallOptions, Driver, DriverInfo, GuestAgentConnection, SnapshotManager, StartedVm, VmExit } from "../driver.ts";
 import { type Accelerator, chooseAccelerator, resolveAccelerator } from "./accel.ts";
 import { createEmptyDisk, createOverlay, detectImageFormat, growDisk, qemuImgInfo, snapshotDisk } from "./disk.ts";
 import { findFirmware, firmwareCandidates, firmwarePackageHint, type FirmwareFiles } from "./firmware.ts";
-import { GuestAgentPortName, qemuArgs, qemuBinary, type QemuArgsContext } from "./qemu-args.ts";
+import { GuestAgentPortName, qemuArgs, qemuBinary, virtiofsdSock, type QemuArgsContext } from "./qemu-args.ts";
 import { checkQemuVersion, parseQemuVersion, type QemuVersion } from "./qemu-version.ts";
 import { connectQmp, type QmpClient, shutdownGracefully } from "./qmp-client.ts";
 
@@ -57,6 +58,8 @@ export const EfiVarsFile = "efi-vars.fd";
 
 const DefaultShutdownTimeoutMs = 3 * 60_000;
 const DefaultQmpReadyTimeoutMs = 30_000;
+/** How long a virtiofsd may take to create its socket (Lima waits 5 × 200 ms; TCG hosts are slower). */
+const VirtiofsdReadyTimeoutMs = 10_000;
 /** After `quit` or SIGTERM, how long QEMU may take to exit before it is killed. */
 const ExitGraceMs = 10_000;
 const PollMs = 100;
@@ -73,6 +76,14 @@ interface Run {
   stopping: boolean;
 }
 
+/** One virtiofsd serving one virtiofs mount; it lives exactly as long as the QEMU it serves. */
+interface VirtiofsdRun {
+  child: ChildProcess;
+  location: string;
+  exited: Promise<void>;
+  stopping: boolean;
+}
+
 /** Creates the QEMU driver for one instance; nothing is read or started until a method is called. */
 export function createQemuDriver(ctx: QemuDriverContext): Driver & { warnings(): string[]; snapshots: SnapshotManager } {
   return new QemuDriver(ctx);
@@ -85,6 +96,7 @@ class QemuDriver implements Driver {
   readonly #warnings: string[] = [];
   #run: Run | undefined;
   #version: QemuVersion | undefined;
+  #virtiofsds: VirtiofsdRun[] = [];
 
   constructor(ctx: QemuDriverContext) {
     this.#ctx = ctx;
@@ -127,9 +139,12 @@ class QemuDriver implements Driver {
     const check = checkQemuVersion(version, { hostOs: host.os, hostArch: host.arch, minimumVersion: config.vmOpts.qemu.minimumVersion });
     if (check.warning) this.#warn(check.warning);
     requireTool("qemu-img", env, "install qemu-img (Debian: apt-get install qemu-utils; macOS: brew install qemu)");
+    if (this.#virtiofsMounts().length > 0 && host.os === "Linux") await this.#findVirtiofsd(options);
     // A forced accelerator this host cannot have fails here rather than at start; nothing is probed.
     chooseAccelerator({ hostOs: host.os, hostArch: host.arch, guestArch: config.arch, envAccel: env.DEN_QEMU_ACCEL, vmOptsAccel: config.vmOpts.qemu.accel, kvm: "absent", hvf: "absent" });
-    const plan = this.#bootPlan({ kernelExpected: selectedImageHasKernel(config) });
+    // Once the image is in place, what it brought decides (den may have fallen back to a later images[] entry).
+    const prepared = existsSync(join(this.#dir, Image)) || existsSync(join(this.#dir, Disk));
+    const plan = this.#bootPlan({ kernelExpected: !prepared && selectedImageHasKernel(config) });
     // The whole command line once with placeholder facts, so configuration QEMU cannot run is refused now.
     const boot: PreparedBoot = plan.kind === "kernel" ? { kernel: { kernel: join(this.#dir, Kernel), cmdline: "" } } : plan.kind === "uefi" ? { firmware: plan.firmware } : {};
     qemuArgs(config, this.#argsContext({ accel: "tcg", version, mac: "52:55:55:00:00:00", boot }));
@@ -209,16 +224,22 @@ class QemuDriver implements Driver {
     await Promise.all([QmpSock, SerialSock, GuestAgentSock].map((name) => rm(join(this.#dir, name), { force: true })));
     const logPath = this.#ctx.qemuLogPath ?? join(this.#dir, HostAgentStderrLog);
     const logOffset = fileSize(logPath);
+    const errors = errorChannel();
+    // QEMU refuses a -virtfs path that does not exist, and virtiofsd a missing source: as Lima, create the folders.
+    for (const mount of config.mountType === "9p" || config.mountType === "virtiofs" ? config.mounts : []) await mkdir(mount.location, { recursive: true });
+    await this.#startVirtiofsds(logPath, errors, options);
     const logFd = openSync(logPath, "a");
     logger.info("Starting QEMU", { accel: choice.accel, command: [binary, ...command.args].join(" ") });
     let child: ChildProcess;
     try {
       child = spawn(binary, command.args, { stdio: ["ignore", logFd, logFd], detached: true });
+    } catch (error) {
+      await this.#stopVirtiofsds();
+      throw error;
     } finally {
       closeSync(logFd);
     }
     const run = this.#track(child);
-    const errors = errorChannel();
     void run.exited.then(async (exit) => {
       if (!run.stopping && (exit.code !== 0 || exit.signal !== null)) {
         const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
@@ -229,6 +250,7 @@ class QemuDriver implements Driver {
       } else if (!run.stopping) {
         logger.info("The guest powered off", { instance: this.#ctx.instanceName });
       }
+      await this.#stopVirtiofsds();
       errors.close();
     });
 
@@ -238,6 +260,7 @@ class QemuDriver implements Driver {
       run.stopping = true;
       if (!run.exit) child.kill("SIGKILL");
       await run.exited;
+      await this.#stopVirtiofsds();
       throw error;
     }
     return { errors: errors.iterable, exited: run.exited };
@@ -468,6 +491,94 @@ class QemuDriver implements Driver {
   async #cleanUp(): Promise<void> {
     if (this.#run) await this.#run.exited;
     await readPidFile(join(this.#dir, QemuPid));
+    await this.#stopVirtiofsds();
+  }
+
+  #virtiofsMounts(): FilledDenYaml["mounts"] {
+    return this.#ctx.config.mountType === "virtiofs" ? this.#ctx.config.mounts : [];
+  }
+
+  /** The virtiofsd to run, with its flavour (the Rust and C daemons take different flags). */
+  async #findVirtiofsd(options: CallOptions): Promise<VirtiofsdBinary> {
+    const path = virtiofsdCandidates(this.#ctx.env).find(isExecutable);
+    if (!path) {
+      throw new DenError("HOST_TOOL_MISSING", 'Cannot find virtiofsd, which mountType "virtiofs" needs on a Linux host', {
+        hint: "install it (Debian 13/Ubuntu: apt-get install virtiofsd; Debian 12: apt-get install qemu-system-common), or use `mountType: 9p`",
+        details: { searched: virtiofsdCandidates(this.#ctx.env) },
+      });
+    }
+    const { stdout, stderr } = await runCommand(path, ["--version"], options.signal);
+    return { path, flavour: virtiofsdFlavour(`${stdout}${stderr}`) };
+  }
+
+  /**
+   * Starts one virtiofsd per virtiofs mount and waits for each socket, before QEMU (which connects at once). A
+   * daemon that dies while the VM runs is reported on `errors`: the guest's mount then hangs or fails.
+   */
+  async #startVirtiofsds(logPath: string, errors: ReturnType<typeof errorChannel>, options: CallOptions): Promise<void> {
+    const mounts = this.#virtiofsMounts();
+    if (mounts.length === 0) return;
+    const binary = await this.#findVirtiofsd(options);
+    const unshare = Bun.which("unshare", { PATH: this.#ctx.env.PATH ?? process.env.PATH ?? "" }) ?? undefined;
+    const { uid } = this.#ctx.config.user;
+    try {
+      for (const [i, mount] of mounts.entries()) {
+        const socketPath = join(this.#dir, virtiofsdSock(i));
+        await rm(socketPath, { force: true });
+        // The guest user's group is assumed to share its uid (useradd's default for a new user group).
+        const argv = virtiofsdCommand({ binary, socketPath, location: mount.location, guest: { uid, gid: uid }, unshare });
+        const offset = fileSize(logPath);
+        const logFd = openSync(logPath, "a");
+        let child: ChildProcess;
+        try {
+          this.#ctx.logger.info("Starting virtiofsd", { mount: mount.location, command: argv.join(" ") });
+          child = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", logFd, logFd], detached: true });
+        } finally {
+          closeSync(logFd);
+        }
+        const entry: VirtiofsdRun = { child, location: mount.location, stopping: false, exited: new Promise((resolve) => child.once("exit", () => resolve())) };
+        child.once("error", () => {});
+        this.#virtiofsds.push(entry);
+        void entry.exited.then(async () => {
+          if (entry.stopping || this.#run?.stopping) return;
+          const how = child.signalCode ? `was killed by ${child.signalCode}` : `exited with code ${child.exitCode}`;
+          errors.push(new DenError("QEMU_FAILED", withTail(`virtiofsd for mount "${mount.location}" ${how}; the guest can no longer use that mount`, await readTail(logPath, offset)), {
+            hint: `see ${logPath}; restart the instance to get the mount back`,
+          }));
+        });
+        const deadline = Date.now() + VirtiofsdReadyTimeoutMs;
+        while (!existsSync(socketPath)) {
+          if (child.exitCode !== null || child.signalCode !== null) {
+            entry.stopping = true;
+            throw new DenError("QEMU_FAILED", withTail(`virtiofsd for mount "${mount.location}" exited before it was ready`, await readTail(logPath, offset)), {
+              hint: `see ${logPath}; virtiofsd needs root or user namespaces (unshare), and the folder must be readable`,
+            });
+          }
+          if (Date.now() > deadline) throw new DenError("QEMU_FAILED", `virtiofsd for mount "${mount.location}" did not create ${socketPath} within ${VirtiofsdReadyTimeoutMs / 1000} s`, { hint: `see ${logPath}` });
+          await Bun.sleep(PollMs);
+        }
+      }
+    } catch (error) {
+      await this.#stopVirtiofsds();
+      throw error;
+    }
+  }
+
+  /** Ends the virtiofsd processes (they usually exit by themselves when QEMU closes their socket). */
+  async #stopVirtiofsds(): Promise<void> {
+    const running = this.#virtiofsds;
+    this.#virtiofsds = [];
+    for (const entry of running) {
+      entry.stopping = true;
+      if (entry.child.exitCode === null && entry.child.signalCode === null) entry.child.kill("SIGTERM");
+    }
+    await Promise.all(
+      running.map(async (entry) => {
+        if (await Promise.race([entry.exited.then(() => true), Bun.sleep(ExitGraceMs).then(() => false)])) return;
+        entry.child.kill("SIGKILL");
+        await entry.exited;
+      }),
+    );
   }
 
   async #withQmp<T>(action: string, use: (client: QmpClient) => Promise<T>): Promise<T> {

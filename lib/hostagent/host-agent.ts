@@ -25,7 +25,10 @@ import { isProcessAlive, readPidFile } from "../store/pid-file.ts";
 import { startApiServer, type HostAgentInfo } from "./api-server.ts";
 import { BootStages, fatalConsoleLine, stagesInConsole, type BootStage } from "./boot-stage.ts";
 import { formatEvent, type HostAgentStatus } from "./events.ts";
+import { connectGuestAgent } from "../guestagent/connect-guest-agent.ts";
+import { findGuestAgent, type GuestAgentBinary } from "../guestagent/embedded-agent.ts";
 import type { GuestAgentClient } from "../guestagent/guest-agent-client.ts";
+import { guestAgentSeedEntry } from "../guestagent/guest-agent-seed-entry.ts";
 import type { GuestServiceReport, RunningGuestService } from "./guest-service.ts";
 import { guestServices } from "./guest-services.ts";
 import { watchSerial } from "./serial-watch.ts";
@@ -112,6 +115,11 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
     // start() adds what it learned while launching, e.g. the fallback from a broken KVM to TCG.
     const moreWarnings = driver.warnings?.() ?? [];
     if (moreWarnings.length > warnings.length) emit({ warnings: moreWarnings });
+    if (!config.plain && prepared.guestAgent) {
+      agent = connectGuestAgent(await driver.guestAgentConnection(), { log });
+    } else if (!config.plain) {
+      emit({ warnings: [...moreWarnings, `this den has no guest agent for ${config.arch}: port forwarding and file events are unavailable`] });
+    }
     boot.reached("qemu");
     const vmGone = vm.exited.then((exit) => `the VM exited unexpectedly (exit code ${exit.code ?? "none"}${exit.signal ? `, signal ${exit.signal}` : ""})`);
     const outcome = await Promise.race([
@@ -185,6 +193,8 @@ interface PreparedBoot {
   iid: string;
   privateKey: string;
   user: string;
+  /** The agent put into the seed; undefined in plain mode or when this den has none for the guest arch. */
+  guestAgent: GuestAgentBinary | undefined;
 }
 
 /** Writes what the guest reads at boot (the seed) and what the user's ssh reads (ssh.config). */
@@ -194,7 +204,12 @@ async function prepareBoot(dir: string, config: FilledDenYaml, options: HostAgen
   const iid = `iid-${Math.floor(Date.now() / 1000)}`;
   // QEMU appends to the serial log; an old boot's lines would make this boot's stages look reached at once.
   await rm(join(dir, SerialLog), { force: true });
+  // A damaged agent must not stop the boot: the instance comes up without one, with the warning emitted after start.
+  const guestAgent = config.plain
+    ? undefined
+    : await findGuestAgent(config.arch, { denHome: options.denHome }).catch((error: unknown) => void options.logger.error(error instanceof Error ? error.message : String(error)));
   await writeSeed(dir, {
+    ...(guestAgent && { guestAgent: guestAgentSeedEntry(guestAgent) }),
     config,
     facts: {
       instanceName: options.name,
@@ -209,7 +224,7 @@ async function prepareBoot(dir: string, config: FilledDenYaml, options: HostAgen
     dir,
     sshOptions({ identityFile: key.privateKeyPath, user: config.user.name, controlPath: join(dir, SshSock), port: options.sshLocalPort }),
   );
-  return { iid, privateKey: await readFile(key.privateKeyPath, "utf8"), user: config.user.name };
+  return { iid, privateKey: await readFile(key.privateKeyPath, "utf8"), user: config.user.name, guestAgent };
 }
 
 interface BootSequenceInput {

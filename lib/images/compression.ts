@@ -1,5 +1,6 @@
-// Compressed image files, recognised as Lima does: by extension (.gz .bz2 .xz .zst) or else by magic bytes, and
-// decompressed with the system's own tool rather than a JavaScript port (these files are gigabytes).
+// Compressed image files, recognised as Lima does: by extension (.gz .bz2 .xz .zst) or else by magic bytes. gzip and
+// zstd are decoded in-process (node:zlib, native in Bun); xz and bzip2 have no native decoder there, so the
+// system's own tool runs rather than a JavaScript port (these files are gigabytes).
 
 export const Compressions = ["gzip", "bzip2", "xz", "zstd"] as const;
 export type Compression = (typeof Compressions)[number];
@@ -24,16 +25,17 @@ export function compressionOf(name: string, head: Uint8Array = new Uint8Array())
   return Magics.find(({ bytes }) => bytes.length <= head.length && bytes.every((byte, i) => head[i] === byte))?.compression;
 }
 
-/** The command that decompresses stdin to stdout, and the package that provides it. */
-export function decompressCommand(compression: Compression): { argv: string[]; packages: string } {
+export type DecompressMethod = { kind: "zlib" } | { kind: "tool"; argv: string[]; packages: string };
+
+/** How `compression` is undone: in-process, or by a command that decompresses stdin to stdout (and its package). */
+export function decompressMethod(compression: Compression): DecompressMethod {
   switch (compression) {
     case "gzip":
-      return { argv: ["gzip", "-dc"], packages: "gzip" };
-    case "bzip2":
-      return { argv: ["bzip2", "-dc"], packages: "bzip2" };
-    case "xz":
-      return { argv: ["xz", "-dc"], packages: "xz-utils (macOS: brew install xz)" };
     case "zstd":
-      return { argv: ["zstd", "-dc"], packages: "zstd" };
+      return { kind: "zlib" };
+    case "bzip2":
+      return { kind: "tool", argv: ["bzip2", "-dc"], packages: "bzip2" };
+    case "xz":
+      return { kind: "tool", argv: ["xz", "-dc"], packages: "xz-utils (macOS: brew install xz)" };
   }
 }

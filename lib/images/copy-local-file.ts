@@ -6,7 +6,8 @@ import { spawn } from "node:child_process";
 import { createReadStream } from "node:fs";
 import { chmod, open, rename, rm, stat } from "node:fs/promises";
 import { DenError } from "../errors.ts";
-import { compressionOf, decompressCommand, MagicLength, type Compression } from "./compression.ts";
+import { compressionOf, MagicLength, type Compression } from "./compression.ts";
+import { decompressFile } from "./decompress-file.ts";
 import { type Digest, digestHasher, formatDigest, parseDigest } from "./digest.ts";
 
 export interface CopyLocalFileOptions {
@@ -16,6 +17,8 @@ export interface CopyLocalFileOptions {
   digest?: string | null | undefined;
   /** Decompress .gz/.bz2/.xz/.zst (by extension or magic bytes) while copying. */
   decompress?: boolean;
+  /** The name whose extension tells the compression, when `source` has none (a cache entry's `data`). */
+  name?: string | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -26,7 +29,7 @@ const CopyMode = 0o644;
 export async function copyLocalFile(source: string, target: string, options: CopyLocalFileOptions): Promise<void> {
   const digest = options.digest ? parseDigest(options.digest) : undefined;
   await requireFile(source, options.what);
-  const compression = options.decompress ? compressionOf(source, await readHead(source)) : undefined;
+  const compression = options.decompress ? compressionOf(options.name ?? source, await readHead(source)) : undefined;
   const temporary = `${target}.${process.pid}.tmp`;
   try {
     let actual: string | undefined;
@@ -111,53 +114,15 @@ async function hashFile(path: string, digest: Digest, signal: AbortSignal | unde
   return `${digest.algorithm}:${hash.digest("hex")}`;
 }
 
-/** Feeds `source` through the decompressor into `target`, hashing the compressed bytes on the way. */
+/** Decompresses `source` into `target`, hashing the compressed bytes on the way. */
 async function decompressTo(
   source: string,
   target: string,
   compression: Compression,
   options: { what: string; digest: Digest | undefined; signal?: AbortSignal | undefined },
 ): Promise<string | undefined> {
-  const { argv, packages } = decompressCommand(compression);
-  const [tool, ...args] = argv as [string, ...string[]];
   const hash = options.digest ? digestHasher(options.digest.algorithm) : undefined;
-  const output = await open(target, "w", CopyMode);
-  try {
-    const child = spawn(tool, args, { stdio: ["pipe", output.fd, "pipe"], ...(options.signal && { signal: options.signal }) });
-    const { stdin, stderr: errorStream } = child;
-    if (!stdin || !errorStream) throw new DenError("INTERNAL", `Cannot talk to ${tool}: its pipes were not opened`);
-    let stderr = "";
-    errorStream.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    const exited = new Promise<{ code: number | null; error?: NodeJS.ErrnoException }>((resolve) => {
-      child.once("error", (error: NodeJS.ErrnoException) => resolve({ code: null, error }));
-      child.once("close", (code) => resolve({ code }));
-    });
-    // A decompressor that dies early closes its stdin; the exit status below says why.
-    stdin.on("error", () => {});
-    const feed = (async () => {
-      for await (const chunk of createReadStream(source)) {
-        if (stdin.destroyed) break;
-        hash?.update(chunk as Buffer);
-        if (!stdin.write(chunk)) await Promise.race([new Promise((resolve) => stdin.once("drain", resolve)), exited]);
-      }
-      stdin.end();
-    })();
-    const [result] = await Promise.all([exited, feed]);
-    if (result.error?.code === "ENOENT") {
-      throw new DenError("HOST_TOOL_MISSING", `Cannot decompress ${options.what} "${source}": "${tool}" is not installed`, {
-        hint: `install ${packages}, or point the location at an uncompressed file`,
-      });
-    }
-    if (result.code !== 0) {
-      const reason = stderr.trim().split("\n").at(-1) || result.error?.message || `exit code ${result.code}`;
-      throw new DenError("IO", `Cannot decompress ${options.what} "${source}" with ${tool}: ${reason}`, {
-        hint: "check that the file is complete and really is compressed as its name says",
-      });
-    }
-    await output.sync();
-  } finally {
-    await output.close();
-  }
+  await decompressFile(source, target, compression, { what: options.what, mode: CopyMode, signal: options.signal, onInput: hash && ((chunk) => hash.update(chunk)) });
   return hash && options.digest ? `${options.digest.algorithm}:${hash.digest("hex")}` : undefined;
 }
 

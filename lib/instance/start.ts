@@ -12,7 +12,8 @@ import { DenError } from "../errors.ts";
 import { BootStageInfo, type BootStage } from "../hostagent/boot-stage.ts";
 import type { HostAgentEvent } from "../hostagent/events.ts";
 import { followEvents } from "../hostagent/follow-events.ts";
-import { prepareInstanceImage } from "../images/prepare-local.ts";
+import { prepareInstanceImage } from "../images/prepare-instance-image.ts";
+import { createProgressReporter } from "../images/progress-reporter.ts";
 import type { Logger } from "../log.ts";
 import { instanceDir } from "../store/dirs.ts";
 import { HostAgentPid, HostAgentStderrLog, HostAgentStdoutLog, SerialLog } from "../store/filenames.ts";
@@ -38,7 +39,8 @@ export interface StartResult {
   started: boolean;
 }
 
-const HostAgentPidWaitMs = 5_000;
+// Generous: on a loaded machine a host agent run from source takes seconds just to load its modules.
+const HostAgentPidWaitMs = 30_000;
 const SerialTailLines = 20;
 
 export async function startInstance(denHome: string, name: string, options: StartOptions): Promise<StartResult> {
@@ -63,7 +65,9 @@ export async function startInstance(denHome: string, name: string, options: Star
     await using _lock = await acquireInstanceLock(dir, { timeoutMs: 10_000, owner: "den start" });
     const config = await loadInstanceConfig(denHome, name);
     options.progress(`Starting "${name}" (${config.vmType}, ${config.arch}, ${config.cpus} CPUs, ${config.memory} memory)`);
-    await prepareInstanceImage(dir, config, { hostHome: options.env.HOME ?? homedir() });
+    // A redrawn bar only on a terminal; logs and pipes get a line every few seconds.
+    const terminal = process.stderr.isTTY ? { write: (text: string) => void process.stderr.write(text), columns: () => process.stderr.columns || 80 } : undefined;
+    await prepareInstanceImage(dir, config, { hostHome: options.env.HOME ?? homedir(), env: options.env, onEvent: createProgressReporter({ line: options.progress, terminal }) });
     const driver = createQemuDriver({ instanceName: name, instanceDir: dir, denHome, config, sshLocalPort: 0, env: options.env, logger: options.logger });
     await driver.validate();
     await driver.createDisk();

@@ -61,6 +61,7 @@ export async function inspectInstance(denHome: string, name: string, options: In
       if ("info" in answer) {
         if (answer.info.sshLocalPort > 0) info.sshLocalPort = answer.info.sshLocalPort;
         errors.push(...answer.info.errors);
+        if (Object.keys(answer.info.services).length > 0) info.services = answer.info.services;
       }
       if ("info" in answer && answer.info.status === "Broken") {
         info.status = "Broken";

@@ -1,6 +1,7 @@
 // What `den list` knows about an instance: the row schema of `list --json`, and the Go-style field
 // names Lima's `--format '{{.Dir}}'` templates use.
 import { z } from "zod";
+import { GuestServiceReportSchema } from "../hostagent/events.ts";
 
 /**
  * Stopped: neither the host agent nor the VM process lives. Starting / Running / Paused: both live (the host agent
@@ -33,6 +34,8 @@ export const InstanceInfoSchema = z
     protected: z.boolean().optional(),
     limaVersion: z.string().optional(),
     param: z.record(z.string(), z.string()).optional(),
+    /** What the host agent's guest services report (den): mounts, ports (active forwards and failures), … */
+    services: z.record(z.string(), GuestServiceReportSchema).optional(),
   })
   .refine((info) => info.status !== "Broken" || (info.errors?.length ?? 0) > 0, { message: "a Broken instance carries its errors" });
 export type InstanceInfo = z.infer<typeof InstanceInfoSchema>;

@@ -8,20 +8,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { den, guestTemplate, processesMentioning } from "./support/den-cli.ts";
 import { ensureGuestImage, type GuestImage } from "./support/guest-image.ts";
+import { type ImageServer, startImageServer } from "./support/image-server.ts";
 
 let image: GuestImage;
 let home: string;
+// The guest's files come over HTTP, so den start goes through the downloader and its cache as for a real template.
+let server: ImageServer;
 const timings: Record<string, number> = {};
 
 beforeAll(async () => {
   image = await ensureGuestImage();
   home = await mkdtemp(join(tmpdir(), "den-life-"));
+  server = await startImageServer({ "disk.qcow2": { path: image.disk }, vmlinuz: { path: image.kernel }, "initrd.img": { path: image.initrd } });
 }, 900_000);
 
 afterAll(async () => {
   // Whatever happened above, leave no VM behind.
   for (const name of ["life", "broken"]) await den(home, ["stop", "-f", name]);
   console.log(`lifecycle e2e timings (s): ${JSON.stringify(Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Number((v / 1000).toFixed(1))])))}`);
+  await server.stop();
   await rm(home, { recursive: true, force: true });
 }, 120_000);
 
@@ -55,11 +60,14 @@ test(
 test(
   "den create and den start boot the guest, reporting each stage, and den list shows it Running",
   async () => {
-    await writeFile(join(home, "guest.yaml"), guestTemplate(image));
+    const urls = { disk: server.url("disk.qcow2"), kernel: server.url("vmlinuz"), initrd: server.url("initrd.img") };
+    await writeFile(join(home, "guest.yaml"), guestTemplate(image, "", { urls }));
     expect((await den(home, ["create", join(home, "guest.yaml"), "--name", "life"])).exitCode).toBe(0);
     const start = await den(home, ["start", "life"]);
     timings.firstBoot = start.ms;
     expect({ exitCode: start.exitCode, stderr: start.stderr }).toMatchObject({ exitCode: 0 });
+    expect(start.stderr).toContain(`Downloaded image (disk.qcow2)`);
+    expect(["disk.qcow2", "vmlinuz", "initrd.img"].map((name) => server.requestCount(name))).toEqual([1, 1, 1]);
     for (const line of ["waiting for the guest kernel", "waiting for cloud-init", "waiting for sshd in the guest", "waiting for den's boot scripts", "READY."]) {
       expect(start.stderr).toContain(line);
     }

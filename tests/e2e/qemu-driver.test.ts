@@ -11,7 +11,7 @@ import { writeSeed } from "../../cidata/write-seed.ts";
 import { createQemuDriver } from "../../drivers/qemu/qemu-driver.ts";
 import { connectQmp } from "../../drivers/qemu/qmp-client.ts";
 import { loadConfig } from "../../lib/config/load.ts";
-import { prepareInstanceImage } from "../../lib/images/prepare-local.ts";
+import { prepareInstanceImage } from "../../lib/images/prepare-instance-image.ts";
 import { createMemoryLogger } from "../../lib/log.ts";
 import { ensureUserKey } from "../../lib/ssh/user-key.ts";
 import { waitForSsh } from "../../lib/ssh/wait-for-ssh.ts";

@@ -1,16 +1,21 @@
 // Issue 3 end to end: den's own seed ISO (cidata/write-seed.ts, with den's boot scripts) read by real cloud-init in the
 // Debian test guest. Everything is checked from the host over SSH with den's generated key.
 // Boots through the test-only launcher (tests/e2e/support/qemu-launch.ts); the lifecycle test boots through `den start`.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeSeed } from "../../cidata/write-seed.ts";
 import { loadConfig } from "../../lib/config/load.ts";
+import { findGuestAgent } from "../../lib/guestagent/embedded-agent.ts";
+import { guestAgentSeedEntry } from "../../lib/guestagent/guest-agent-seed-entry.ts";
 import type { FilledDenYaml } from "../../lib/config/schema.ts";
 import { ensureUserKey } from "../../lib/ssh/user-key.ts";
 import { ensureGuestImage } from "./support/guest-image.ts";
 import { launchGuest, type GuestHandle } from "./support/qemu-launch.ts";
+
+// One SSH round trip under TCG on a shared, busy machine can take longer than bun's 5 s default.
+setDefaultTimeout(60_000);
 
 const name = "seed-e2e";
 const mac = "52:55:55:aa:bb:01";
@@ -38,6 +43,26 @@ provision:
     hello data
   owner: "{{.User}}:{{.User}}"
   permissions: "640"
+- mode: data
+  path: /etc/den-e2e/app.yaml
+  content: |
+    # den e2e settings
+    name: app # keep this comment
+    list:
+      - a
+- mode: yq
+  path: /etc/den-e2e/app.yaml
+  expression: .name = "den" | .list += ["b"]
+  permissions: "600"
+- mode: yq
+  path: /etc/den-e2e/new/settings.json
+  expression: .port = 8080 | .user = "{{.User}}"
+  owner: "{{.User}}:{{.User}}"
+  permissions: "640"
+- mode: yq
+  path: "{{.Home}}/.config/den-e2e/settings.yaml"
+  expression: .greeting = "hello"
+  owner: "{{.User}}:{{.User}}"
 - mode: system
   script: |
     #!/bin/bash
@@ -68,8 +93,12 @@ beforeAll(async () => {
   await mkdir(instanceDir, { recursive: true, mode: 0o700 });
   const key = await ensureUserKey(denHome);
   identityFile = key.privateKeyPath;
+  // The yq provisioning runs the guest agent from the seed, as `den start` puts it there.
+  const agent = await findGuestAgent("x86_64", { denHome });
+  if (!agent) throw new Error("no guest agent for x86_64: run bun scripts/build.ts --agent-only");
   const started = performance.now();
   const seed = await writeSeed(instanceDir, {
+    guestAgent: guestAgentSeedEntry(agent),
     config,
     facts: { instanceName: name, iid, sshPublicKeys: [key.publicKey], macAddress: mac, hostHome: process.env.HOME ?? "/root" },
   });
@@ -131,6 +160,26 @@ test("env: values reach login sessions through /etc/environment unchanged", asyn
 test("a data file lands with its content, owner and permissions", async () => {
   const user = config.user.name;
   expect(await stdoutOf("stat -c '%U:%G %a' /etc/den-e2e/data.txt && cat /etc/den-e2e/data.txt")).toBe(`${user}:${user} 640\nhello data\n`);
+});
+
+test("a yq entry edited the data file in place, keeping its comments, and applied its permissions", async () => {
+  expect(await stdoutOf("sudo stat -c '%U:%G %a' /etc/den-e2e/app.yaml && sudo cat /etc/den-e2e/app.yaml")).toBe(
+    "root:root 600\n# den e2e settings\nname: den # keep this comment\nlist:\n  - a\n  - b\n",
+  );
+});
+
+test("a yq entry created a missing JSON file and its folder with owner and permissions", async () => {
+  const user = config.user.name;
+  expect(await stdoutOf("stat -c '%U:%G %a' /etc/den-e2e/new/settings.json && cat /etc/den-e2e/new/settings.json")).toBe(
+    `${user}:${user} 640\n{\n  "port": 8080,\n  "user": ${JSON.stringify(user)}\n}\n`,
+  );
+});
+
+test("a yq entry owned by the user created its folders under the user's home as that user", async () => {
+  const user = config.user.name;
+  expect(await stdoutOf("cd ~/.config && stat -c '%U %n' . den-e2e den-e2e/settings.yaml && cat den-e2e/settings.yaml")).toBe(
+    `${user} .\n${user} den-e2e\n${user} den-e2e/settings.yaml\ngreeting: hello\n`,
+  );
 });
 
 test("system then user provision scripts ran once each, in order, with PARAM_ values intact", async () => {

@@ -18,6 +18,9 @@ ensure_mounted() {
 		fi
 		den_real_guest || return 1
 		den_log "mounting $point (attempt $attempt)"
+		# cloud-init creates mount points from the fstab-escaped field, so one with a space in it is
+		# missing (a folder named with a literal \040 exists instead): mount needs the real one.
+		mkdir -p "$point"
 		mount "$point" || true
 		mountpoint -q "$point" && return 0
 		sleep 1

@@ -2,11 +2,19 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { shellQuote } from "../../../lib/shell/quote.ts";
 import { IID, makeBootFixture } from "./boot-fixture.ts";
 
 const script = (text: string) => ({ text: `#!/bin/bash\nset -eu\n${text}\n`, mode: 0o755 });
 // Each provision script appends its name to $DEN_BOOT_ROOT/order.
 const note = (name: string) => script(`echo ${name} >>"$DEN_BOOT_ROOT/order"`);
+// den.env keys of one yq entry.
+const yqEnv = (index: string, fields: Record<string, string>) =>
+  Object.fromEntries(Object.entries(fields).map(([field, value]) => [`YQ_PROVISION_${index}_${field}`, value]));
+// A seed-root den-guestagent that runs the real `yq` subcommand from the source tree, standing in for the compiled agent.
+const yqAgentSeed = {
+  "den-guestagent": script(`exec ${shellQuote(process.execPath)} ${shellQuote(join(import.meta.dir, "yq-agent-entry.ts"))} "$@"`),
+};
 
 describe("boot.sh", () => {
   test("a full boot in a fake root exits 0 and writes every progress marker with the IID", async () => {
@@ -52,6 +60,7 @@ describe("boot.sh", () => {
       "DEN| running boot/linux/06-etc-hosts.sh",
       "DEN| running boot/linux/07-etc-environment.sh",
       "DEN| running boot/linux/20-rootless-base.sh",
+      "DEN| running boot/linux/25-guestagent.sh",
       "DEN| running boot/linux/30-install-packages.sh",
       "DEN| running boot/linux/35-setup-packages.sh",
       "DEN| running boot/linux/40-mounts-ready.sh",
@@ -149,7 +158,7 @@ describe("boot.sh", () => {
     expect(fx.read("run/den-boot-done")).toBe(`${IID}\n`);
   });
 
-  test("yq provisioning is reported as unsupported, never skipped silently, and boot.sh exits 1", async () => {
+  test("yq provisioning fails loudly when the seed carries no den-guestagent, and boot.sh exits 1", async () => {
     await using fx = makeBootFixture({
       env: { YQ_PROVISION_00000000_PATH: "/etc/app/conf.yaml", YQ_PROVISION_00000000_FORMAT: "yaml" },
       seed: { "provision.yq/00000000": ".a = 1", "provision.system/00000001": note("system") },
@@ -157,9 +166,50 @@ describe("boot.sh", () => {
     const run = fx.boot();
     expect(run.exitCode).toBe(1);
     expect(run.console).toContain(
-      "DEN| WARNING yq provisioning needs the den guest agent, which this version does not ship; skipped /etc/app/conf.yaml\n",
+      "DEN| WARNING yq provisioning needs the den guest agent, which this seed does not carry; skipped /etc/app/conf.yaml\n",
     );
+    expect(run.console).toContain("DEN| WARNING provision.yq/00000000 failed\n");
     expect(fx.read("etc/app/conf.yaml")).toBeUndefined();
+    expect(fx.read("order")).toBe("system\n");
+  });
+
+  test("yq provisioning runs den-guestagent yq from the seed after data and before system scripts", async () => {
+    await using fx = makeBootFixture({
+      env: {
+        ...yqEnv("00000001", { PATH: "/etc/app/conf.yaml", FORMAT: "auto", PERMISSIONS: "600" }),
+        ...yqEnv("00000002", { PATH: "/etc/new/app.json", FORMAT: "auto", PERMISSIONS: "640" }),
+        DATAFILE_00000000_PATH: "/etc/app/conf.yaml",
+        DATAFILE_00000000_OVERWRITE: "1",
+      },
+      seed: {
+        ...yqAgentSeed,
+        "provision.data/00000000": "# written by data\nname: app # keep me\nlist:\n  - a\n",
+        "provision.yq/00000001": '.list += ["b"] | .name = "den"\n',
+        "provision.yq/00000002": '.port = 8080 | .hosts = ["x"]',
+        "provision.system/00000003": script(`stat -c 'system %a' "$DEN_BOOT_ROOT/etc/app/conf.yaml" >>"$DEN_BOOT_ROOT/order"`),
+      },
+    });
+    const run = fx.boot();
+    expect({ exitCode: run.exitCode, warnings: run.console.split("\n").filter((line) => line.includes("WARNING")) }).toEqual({ exitCode: 0, warnings: [] });
+    expect(run.console).toContain("DEN| updating /etc/app/conf.yaml with provision.yq/00000001\n");
+    expect(run.console).toContain("DEN| creating /etc/new/app.json with provision.yq/00000002\n");
+    expect(fx.read("etc/app/conf.yaml")).toBe("# written by data\nname: den # keep me\nlist:\n  - a\n  - b\n");
+    expect(fx.read("etc/new/app.json")).toBe('{\n  "port": 8080,\n  "hosts": [\n    "x"\n  ]\n}\n');
+    expect(statSync(join(fx.root, "etc/new/app.json")).mode & 0o777).toBe(0o640);
+    expect(fx.read("order")).toBe("system 600\n");
+  });
+
+  test("a yq expression den-guestagent rejects logs its error, leaves the file, the next step runs and boot.sh exits 1", async () => {
+    await using fx = makeBootFixture({
+      env: yqEnv("00000000", { PATH: "/etc/app.yaml", FORMAT: "yaml", PERMISSIONS: "644" }),
+      seed: { ...yqAgentSeed, "provision.yq/00000000": ".a = ", "provision.system/00000001": note("system") },
+      rootFiles: { "etc/app.yaml": "a: 1\n" },
+    });
+    const run = fx.boot();
+    expect(run.exitCode).toBe(1);
+    expect(run.console).toContain('DEN| error: Cannot evaluate yq expression ".a = ": unexpected end of expression at column 6\n');
+    expect(run.console).toContain("DEN| WARNING provision.yq/00000000 failed\n");
+    expect(fx.read("etc/app.yaml")).toBe("a: 1\n");
     expect(fx.read("order")).toBe("system\n");
   });
 

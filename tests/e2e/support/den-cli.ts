@@ -17,7 +17,8 @@ export async function den(denHome: string, args: string[], options: { timeoutMs?
   const started = performance.now();
   const child = Bun.spawn([process.execPath, mainTs, ...args], {
     cwd: options.cwd ?? denHome,
-    env: { ...process.env, DEN_HOME: denHome, DEN_QEMU_ACCEL: "tcg" },
+    // Downloads go to a cache inside the test's DEN_HOME, never the user's ~/.cache/den.
+    env: { DEN_CACHE_DIR: join(denHome, "_cache"), ...process.env, DEN_HOME: denHome, DEN_QEMU_ACCEL: "tcg" },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -28,20 +29,31 @@ export async function den(denHome: string, args: string[], options: { timeoutMs?
   return { exitCode, stdout, stderr, ms: performance.now() - started };
 }
 
-/** A den template for the Debian test guest (direct kernel boot), as YAML text. */
-export function guestTemplate(image: GuestImage, extra = ""): string {
+/** Where a test serves the guest's files over HTTP. */
+export interface GuestImageUrls {
+  disk: string;
+  kernel: string;
+  initrd: string;
+}
+
+/**
+ * A den template for the Debian test guest (direct kernel boot), as YAML text. `mounts: []` keeps the host's home
+ * out of test guests; pass `{ mounts: false }` to leave the key out when `extra` brings its own `mounts:`, and
+ * `urls` to fetch the disk, kernel and initrd over HTTP (e.g. from image-server.ts) instead of reading the files.
+ */
+export function guestTemplate(image: GuestImage, extra = "", options: { mounts?: boolean; urls?: GuestImageUrls } = {}): string {
   return [
     "images:",
-    `- location: ${image.disk}`,
+    `- location: ${options.urls?.disk ?? image.disk}`,
     "  arch: x86_64",
     "  kernel:",
-    `    location: ${image.kernel}`,
+    `    location: ${options.urls?.kernel ?? image.kernel}`,
     `    cmdline: ${JSON.stringify(image.cmdline)}`,
     "  initrd:",
-    `    location: ${image.initrd}`,
+    `    location: ${options.urls?.initrd ?? image.initrd}`,
     "cpus: 2",
     "memory: 1GiB",
-    "mounts: []",
+    ...(options.mounts === false ? [] : ["mounts: []"]),
     extra,
   ].join("\n");
 }

@@ -104,14 +104,49 @@ describe("copyLocalFile()", () => {
   });
 
   test("copyLocalFile() names the decompressor that is not installed", async () => {
-    const compressed = await compress("zstd", "zst");
+    const compressed = await compress("xz", "xz");
     const path = process.env.PATH;
     process.env.PATH = join(dir, "no-tools-here");
     try {
       const promise = copyLocalFile(compressed.path, join(dir, "no-tool"), { what: "image", decompress: true });
-      await expect(promise).rejects.toMatchObject({ code: "HOST_TOOL_MISSING", message: `Cannot decompress image "${compressed.path}": "zstd" is not installed` });
+      await expect(promise).rejects.toMatchObject({ code: "HOST_TOOL_MISSING", message: `Cannot decompress image "${compressed.path}": "xz" is not installed` });
     } finally {
       process.env.PATH = path;
     }
+  });
+
+  test.each([
+    { tool: "gzip", extension: "gz" },
+    { tool: "zstd", extension: "zst" },
+  ])("copyLocalFile() decompresses $tool in-process, without the $tool command", async ({ tool, extension }) => {
+    const compressed = await compress(tool, extension);
+    const path = process.env.PATH;
+    process.env.PATH = join(dir, "no-tools-here");
+    const target = join(dir, `in-process-${extension}`);
+    try {
+      await copyLocalFile(compressed.path, target, { what: "image", decompress: true, digest: compressed.digest });
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(readFileSync(target).equals(content)).toBe(true);
+  });
+
+  test("copyLocalFile() reads the compression from the given name when the file has none", async () => {
+    const compressed = await compress("gzip", "gz");
+    const bare = join(dir, "data");
+    writeFileSync(bare, readFileSync(compressed.path));
+    const target = join(dir, "from-name");
+    await copyLocalFile(bare, target, { what: "image", decompress: true, name: "disk.img.gz" });
+    expect(readFileSync(target).equals(content)).toBe(true);
+  });
+
+  test("copyLocalFile() reports a corrupt gzip file", async () => {
+    const broken = join(dir, "broken.img.gz");
+    writeFileSync(broken, Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.alloc(100, 7)]));
+    await expect(copyLocalFile(broken, join(dir, "broken-out"), { what: "image", decompress: true })).rejects.toMatchObject({
+      code: "IO",
+      message: expect.stringContaining(`Cannot decompress image "${broken}" with gzip:`),
+    });
+    expect(leftovers()).toEqual([]);
   });
 });

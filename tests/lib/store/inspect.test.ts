@@ -100,3 +100,15 @@ test("inspectInstance() sees the protected marker", async () => {
   await writeFile(join(dir, "protected"), "");
   expect((await inspectInstance(home, "vm")).protected).toBe(true);
 });
+
+test("inspectInstance() carries the host agent's guest service reports as services", async () => {
+  const home = await makeHome();
+  const dir = await makeInstance(home, "vm");
+  await pidFile(dir, "ha.pid", "live");
+  await pidFile(dir, "qemu.pid", "live");
+  const ports = { state: "ready" as const, data: { forwards: [{ proto: "tcp", guest: "127.0.0.1:80", host: "127.0.0.1:8080", since: "2026-01-01T00:00:00.000Z", connections: 0 }], failures: [] } };
+  await using _agent = serveStandInHostAgent(dir, { "GET /v1/info": () => infoResponse("Running", { services: { ports } }) });
+  const info = await inspectInstance(home, "vm");
+  expect(info.services).toEqual({ ports });
+  expect(InstanceInfoSchema.safeParse(info).success).toBe(true);
+});

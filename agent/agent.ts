@@ -1,0 +1,182 @@
+// The guest agent's main loop: waits for the host on the port, greets it (so a host already connected learns that a
+// new agent process started), answers each HELLO with a WELCOME and a fresh session, and serves the session until
+// the host goes away, then waits again. Nothing here exits on bad input: garbage is logged, reported to the host
+// and skipped up to the next HELLO.
+import type { GuestFsEvent, GuestListener } from "../lib/guestagent/guest-agent-client.ts";
+import type { AgentPort, PortConnection } from "./port/agent-port.ts";
+import { decodeHandshake, decodeJson, encodeFrame, encodeHandshake, encodeJson, type Frame, FrameParser, FrameType, MaxControlPayloadBytes } from "./protocol/frame.ts";
+import { createFrameSender } from "./protocol/frame-sender.ts";
+import { type Control, ControlSchema, HelloSchema, ProtocolVersion, type Welcome } from "./protocol/messages.ts";
+import { splice } from "./protocol/splice.ts";
+import { StreamMux } from "./protocol/stream-mux.ts";
+import { openTarget } from "./open-target.ts";
+import { UnixListeners } from "./unix-listeners.ts";
+
+export interface AgentDeps {
+  port: AgentPort;
+  version: string;
+  /** `uname -m`. */
+  arch: string;
+  log(line: string): void;
+  /** Calls back with the full list at once and on every change (agent/ports/watch-listeners.ts). */
+  watchListeners?(onChange: (listeners: GuestListener[]) => void): { stop(): void };
+  applyFsEvents?(events: readonly GuestFsEvent[]): Promise<void>;
+}
+
+/** Serves hosts until `signal` aborts. */
+export async function serveAgent(deps: AgentDeps, signal: AbortSignal): Promise<void> {
+  let listeners: GuestListener[] = [];
+  let current: Session | undefined;
+  const watch = deps.watchListeners?.((next) => {
+    listeners = next;
+    current?.sendListeners(listeners);
+  });
+  try {
+    while (!signal.aborted) {
+      const announce: Welcome = { nonce: null, version: deps.version, protocol: ProtocolVersion, arch: deps.arch };
+      let connection: PortConnection;
+      try {
+        connection = await deps.port.accept(encodeFrame({ type: FrameType.Welcome, stream: 0, payload: encodeHandshake(announce) }), signal);
+      } catch (error) {
+        if (signal.aborted) break;
+        throw error;
+      }
+      deps.log("host connected");
+      current = new Session(connection, deps, () => listeners);
+      const session = current;
+      const onAbort = () => session.end("the agent is stopping");
+      signal.addEventListener("abort", onAbort, { once: true });
+      await session.run();
+      signal.removeEventListener("abort", onAbort);
+      current = undefined;
+      deps.log("host disconnected");
+    }
+  } finally {
+    watch?.stop();
+  }
+}
+
+class Session {
+  readonly #connection: PortConnection;
+  readonly #deps: AgentDeps;
+  readonly #listeners: () => GuestListener[];
+  readonly #parser = new FrameParser(FrameType.Hello);
+  readonly #send: (frame: Frame) => void;
+  readonly #unix = new UnixListeners();
+  #mux: StreamMux | undefined;
+
+  constructor(connection: PortConnection, deps: AgentDeps, listeners: () => GuestListener[]) {
+    this.#connection = connection;
+    this.#deps = deps;
+    this.#listeners = listeners;
+    this.#send = createFrameSender((bytes) => connection.write(bytes));
+  }
+
+  async run(): Promise<void> {
+    for await (const chunk of this.#connection.chunks) {
+      for (const item of this.#parser.push(chunk)) {
+        if (item.kind === "garbage") this.#garbage(item.reason);
+        else this.#frame(item.frame);
+      }
+    }
+    this.end("the host disconnected");
+  }
+
+  end(reason: string): void {
+    this.#mux?.resetAll({ errno: "ECONNRESET", message: reason });
+    this.#mux = undefined;
+    void this.#unix.closeAll();
+  }
+
+  sendListeners(listeners: GuestListener[]): void {
+    if (this.#mux) this.#control({ type: "listeners", listeners });
+  }
+
+  #frame(frame: Frame): void {
+    if (frame.type === FrameType.Hello) return this.#hello(frame);
+    if (!this.#mux) return;
+    if (frame.type === FrameType.Control) return this.#controlFrame(frame);
+    if (frame.type === FrameType.Welcome) return this.#garbage("a WELCOME from the host");
+    this.#mux.handle(frame);
+  }
+
+  #hello(frame: Frame): void {
+    const parsed = HelloSchema.safeParse(decodeHandshake(frame.payload));
+    if (!parsed.success) return this.#garbage("a HELLO that does not parse");
+    // A new HELLO is a new session: whatever the previous one had open is gone on the host's side too.
+    this.end("the host started a new session");
+    const { nonce, protocol } = parsed.data;
+    const agreed = protocol.min <= ProtocolVersion && ProtocolVersion <= protocol.max;
+    const welcome: Welcome = { nonce, version: this.#deps.version, protocol: agreed ? ProtocolVersion : 0, arch: this.#deps.arch };
+    if (!agreed) welcome.error = `the agent speaks protocol ${ProtocolVersion}, the host ${protocol.min}..${protocol.max}`;
+    this.#send({ type: FrameType.Welcome, stream: 0, payload: encodeHandshake(welcome) });
+    if (!agreed) return this.#deps.log(welcome.error ?? "");
+    const mux = new StreamMux({
+      side: "agent",
+      send: this.#send,
+      onOpenRequest: (request) => openTarget(request, this.#deps.log),
+      onViolation: (message) => this.#deps.log(`protocol violation: ${message}`),
+    });
+    this.#mux = mux;
+    this.#control({ type: "listeners", listeners: this.#listeners() });
+  }
+
+  #controlFrame(frame: Frame): void {
+    const parsed = ControlSchema.safeParse(decodeJson(frame.payload));
+    if (!parsed.success) return this.#reportError("a control message that does not parse");
+    const message = parsed.data;
+    switch (message.type) {
+      case "fs-events":
+        if (this.#deps.applyFsEvents) this.#deps.applyFsEvents(message.events).catch((error: unknown) => this.#deps.log(`fs-events: ${String(error)}`));
+        return;
+      case "listen-unix":
+        return void this.#listenUnix(message);
+      case "unlisten-unix":
+        return void this.#unix.close(message.id);
+      case "error":
+        return this.#deps.log(`the host reports: ${message.message}`);
+      case "ping":
+        return this.#control({ type: "pong", id: message.id });
+      default:
+        return this.#reportError(`unexpected control message "${message.type}"`);
+    }
+  }
+
+  async #listenUnix(request: Extract<Control, { type: "listen-unix" }>): Promise<void> {
+    const mux = this.#mux;
+    try {
+      await this.#unix.listen(request, (socket) => {
+        if (this.#mux !== mux || !mux) return socket.destroy();
+        mux.open({ kind: "listener", id: request.id }).then(
+          (stream) => splice(socket, stream).catch(() => undefined),
+          () => socket.destroy(),
+        );
+      });
+      this.#control({ type: "listen-unix-result", id: request.id, ok: true });
+    } catch (error) {
+      const { code, message } = error as NodeJS.ErrnoException;
+      this.#deps.log(`listen-unix ${request.path}: ${message}`);
+      this.#control({ type: "listen-unix-result", id: request.id, ok: false, errno: code ?? "EIO", message });
+    }
+  }
+
+  #garbage(reason: string): void {
+    this.#deps.log(`discarding input from the host: ${reason}; waiting for the next HELLO`);
+    this.#send({ type: FrameType.Control, stream: 0, payload: encodeJson({ type: "error", message: `the agent could not parse its input (${reason})`, reset: true }) });
+    this.end("the session was reset after bad input");
+    this.#parser.resync();
+  }
+
+  #reportError(message: string): void {
+    this.#send({ type: FrameType.Control, stream: 0, payload: encodeJson({ type: "error", message }) });
+  }
+
+  #control(message: Control): void {
+    let payload = encodeJson(message);
+    if (payload.byteLength > MaxControlPayloadBytes) {
+      this.#deps.log(`cannot send a ${message.type} message of ${payload.byteLength} bytes`);
+      payload = encodeJson({ type: "error", message: `the agent cannot send a ${message.type} message of ${payload.byteLength} bytes` });
+    }
+    this.#send({ type: FrameType.Control, stream: 0, payload });
+  }
+}

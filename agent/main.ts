@@ -1,0 +1,78 @@
+// den-guestagent: the program den installs in every (non-plain) guest as /usr/local/bin/den-guestagent, run by
+// den-guestagent.service. Subcommands:
+//   den-guestagent [serve] [--port PATH]   serve the host over the virtio-serial port (the default)
+//   den-guestagent serve --socket PATH     serve on a unix socket instead (trying the agent outside a guest)
+//   den-guestagent --version
+//   den-guestagent yq ...                  boot.sh's yq provisioning (agent/yq-command.ts)
+// Logs go to stderr, which systemd puts in the journal.
+import { applyFsEvents } from "./fs-events.ts";
+import { serveAgent } from "./agent.ts";
+import type { AgentPort } from "./port/agent-port.ts";
+import { listenSocketPort } from "./port/socket-port.ts";
+import { openVirtioPort } from "./port/virtio-port.ts";
+import { watchListeners } from "./ports/watch-listeners.ts";
+import { agentArch, agentVersion } from "./version.ts";
+import { runYqCommand } from "./yq-command.ts";
+
+const DefaultPort = "/dev/virtio-ports/io.den.agent.0";
+const usage = "usage: den-guestagent [serve [--port PATH | --socket PATH]] | --version | yq ...";
+
+async function main(args: string[]): Promise<number> {
+  const [command = "serve", ...rest] = args;
+  if (command === "--version" || command === "version") {
+    process.stdout.write(`den-guestagent ${agentVersion()}\n`);
+    return 0;
+  }
+  if (command === "yq") return runYqCommand(rest);
+  if (command === "--help" || command === "-h") {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  if (command !== "serve") {
+    process.stderr.write(`error: Unknown command "${command}"\n${usage}\n`);
+    return 2;
+  }
+  const [option = "--port", path = DefaultPort, ...extra] = rest;
+  if ((option !== "--port" && option !== "--socket") || extra.length > 0) {
+    process.stderr.write(`error: Cannot parse "serve ${rest.join(" ")}"\n${usage}\n`);
+    return 2;
+  }
+  return serve(path, option === "--socket");
+}
+
+async function serve(path: string, socket: boolean): Promise<number> {
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  // Nothing in the agent needs flushing on exit: the host re-syncs from scratch with the next process.
+  for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => process.exit(0));
+  let port: AgentPort;
+  try {
+    port = socket ? await listenSocketPort(path) : openVirtioPort(path);
+  } catch (error) {
+    log(`error: Cannot open "${path}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    return 1;
+  }
+  log(`den-guestagent ${agentVersion()} serving ${path}`);
+  try {
+    await serveAgent(
+      {
+        port,
+        version: agentVersion(),
+        arch: agentArch(),
+        log,
+        watchListeners: (onChange) => watchListeners(onChange, { onError: (error) => log(`listeners: ${error instanceof Error ? error.message : String(error)}`) }),
+        applyFsEvents,
+      },
+      new AbortController().signal,
+    );
+  } finally {
+    port.close();
+  }
+  return 0;
+}
+
+// An unexpected error is logged and ends the process; systemd restarts it (Restart=always).
+process.on("uncaughtException", (error) => {
+  process.stderr.write(`fatal: ${error.stack ?? String(error)}\n`);
+  process.exit(1);
+});
+process.exit(await main(process.argv.slice(2)));

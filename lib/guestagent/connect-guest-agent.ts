@@ -1,0 +1,347 @@
+// The host side of den's guest agent protocol (agent/PROTOCOL.md). One client per running instance: it dials the
+// transport, says HELLO, and keeps a session until the connection drops, then dials again. Every new session starts
+// from nothing on both sides, so the agent re-sends its full listener list and the client re-creates its guest unix
+// sockets; callers only ever see state changes and lists, never a half-synced session.
+import type { Duplex } from "node:stream";
+import { decodeHandshake, decodeJson, encodeHandshake, encodeJson, type Frame, FrameParser, FrameType, MaxControlPayloadBytes } from "../../agent/protocol/frame.ts";
+import { createFrameSender } from "../../agent/protocol/frame-sender.ts";
+import { type Control, ControlSchema, ProtocolVersion, WelcomeSchema } from "../../agent/protocol/messages.ts";
+import { StreamMux, StreamResetError } from "../../agent/protocol/stream-mux.ts";
+import type { GuestAgentConnection } from "../../drivers/driver.ts";
+import { DenError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { type GuestAgentTransport, transportFor } from "./agent-transport.ts";
+import type { GuestAgentClient, GuestAgentState, GuestFsEvent, GuestListener, GuestStreamTarget, GuestUnixListenSpec } from "./guest-agent-client.ts";
+
+export interface ConnectGuestAgentOptions {
+  log: Logger;
+  /** Replaces the transport derived from the connection (tests, VZ's vsock later). */
+  transport?: GuestAgentTransport;
+  /** Delay before re-dialing after a failed dial or a dropped connection; doubles up to 8× (default 250 ms). */
+  retryMs?: number;
+  /** Interval of liveness pings; a session with an unanswered ping at the next one is started over (default 10 s). */
+  pingMs?: number;
+}
+
+/** Returns at once; connects and reconnects in the background until `close()`. */
+export function connectGuestAgent(connection: GuestAgentConnection, options: ConnectGuestAgentOptions): GuestAgentClient {
+  return new AgentClient(options.transport ?? transportFor(connection), options);
+}
+
+interface Registration {
+  spec: GuestUnixListenSpec;
+  onConnection: (stream: Duplex) => void;
+  /** Settles the listenInGuest() call on the first answer. */
+  first?: { resolve: () => void; reject: (error: Error) => void };
+}
+
+class AgentClient implements GuestAgentClient {
+  readonly #transport: GuestAgentTransport;
+  readonly #log: Logger;
+  readonly #retryMs: number;
+  readonly #pingMs: number;
+  readonly #closed = new AbortController();
+  readonly #stateListeners = new Set<(state: GuestAgentState) => void>();
+  readonly #listListeners = new Set<(listeners: readonly GuestListener[]) => void>();
+  readonly #registrations = new Map<number, Registration>();
+  #state: GuestAgentState = { state: "connecting" };
+  #listeners: readonly GuestListener[] = [];
+  #session: HostSession | undefined;
+  #nextRegistration = 1;
+  readonly #loop: Promise<void>;
+
+  constructor(transport: GuestAgentTransport, options: ConnectGuestAgentOptions) {
+    this.#transport = transport;
+    this.#log = options.log;
+    this.#retryMs = options.retryMs ?? 250;
+    this.#pingMs = options.pingMs ?? 10_000;
+    this.#loop = this.#run();
+  }
+
+  get state(): GuestAgentState {
+    return this.#state;
+  }
+
+  onState(listener: (state: GuestAgentState) => void): () => void {
+    this.#stateListeners.add(listener);
+    return () => this.#stateListeners.delete(listener);
+  }
+
+  onListeners(listener: (listeners: readonly GuestListener[]) => void): () => void {
+    this.#listListeners.add(listener);
+    listener(this.#listeners);
+    return () => this.#listListeners.delete(listener);
+  }
+
+  async openStream(target: GuestStreamTarget): Promise<Duplex> {
+    const name = target.kind === "unix" ? `unix ${target.path}` : `${target.kind} ${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`;
+    const mux = this.#session?.mux;
+    if (!mux) throw new DenError("GUEST_AGENT", `Cannot open ${name} in the guest: no guest agent is connected`, { hint: "see ha.stderr.log in the instance folder for the agent's connection state" });
+    try {
+      return await mux.open(target);
+    } catch (error) {
+      const errno = error instanceof StreamResetError ? error.code : "EIO";
+      throw new DenError("GUEST_AGENT", `Cannot open ${name} in the guest: ${errno}`, { cause: error, details: { errno } });
+    }
+  }
+
+  listenInGuest(spec: GuestUnixListenSpec, onConnection: (stream: Duplex) => void): Promise<{ close(): Promise<void> }> {
+    const session = this.#session;
+    if (!session?.mux) return Promise.reject(new DenError("GUEST_AGENT", `Cannot listen on "${spec.path}" in the guest: no guest agent is connected`));
+    const id = this.#nextRegistration++;
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.#registrations.set(id, { spec, onConnection, first: { resolve, reject } });
+    session.control({ type: "listen-unix", id, ...spec });
+    return promise.then(() => ({
+      close: async () => {
+        this.#registrations.delete(id);
+        this.#session?.control({ type: "unlisten-unix", id });
+      },
+    }));
+  }
+
+  sendFsEvents(events: readonly GuestFsEvent[]): void {
+    const session = this.#session;
+    if (!session?.mux || events.length === 0) return;
+    // Each control frame must stay under MaxControlPayloadBytes: ~4 KiB per path at most, so batches of 200 fit.
+    for (let i = 0; i < events.length; i += 200) session.control({ type: "fs-events", events: events.slice(i, i + 200) });
+  }
+
+  async close(): Promise<void> {
+    this.#closed.abort();
+    this.#session?.socket.destroy();
+    await this.#loop;
+  }
+
+  #setState(state: GuestAgentState): void {
+    this.#state = state;
+    for (const listener of this.#stateListeners) listener(state);
+  }
+
+  #setListeners(listeners: readonly GuestListener[]): void {
+    this.#listeners = listeners;
+    for (const listener of this.#listListeners) listener(listeners);
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#closed.signal;
+    let failures = 0;
+    let lastReason = "";
+    while (!signal.aborted) {
+      if (this.#state.state !== "connecting") this.#setState({ state: "connecting" });
+      let socket: Duplex;
+      try {
+        socket = await this.#transport.dial(signal);
+      } catch (error) {
+        if (signal.aborted) break;
+        const reason = `cannot connect to ${this.#transport.description}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+        if (reason !== lastReason) this.#log.debug(`guest agent: ${reason}`);
+        lastReason = reason;
+        this.#setState({ state: "disconnected", reason });
+        await sleep(this.#retryMs * 2 ** Math.min(failures++, 3), signal);
+        continue;
+      }
+      failures = 0;
+      const session = new HostSession(socket, this.#pingMs, {
+        log: this.#log,
+        connected: (info) => {
+          this.#log.info(`guest agent connected: den-guestagent ${info.version}, protocol ${info.protocol}, ${info.arch}`);
+          this.#setState({ state: "connected", info });
+          this.#restoreRegistrations(session);
+        },
+        reset: (reason) => {
+          this.#log.info(`guest agent: ${reason}; starting a new session`);
+          this.#setListeners([]);
+          this.#setState({ state: "connecting" });
+        },
+        listeners: (listeners) => this.#setListeners(listeners),
+        listenResult: (message) => this.#listenResult(message),
+        openRequest: (id) => this.#registrations.get(id)?.onConnection,
+      });
+      this.#session = session;
+      const reason = await session.closed;
+      this.#session = undefined;
+      if (this.#state.state === "connected") this.#log.warn(`guest agent disconnected: ${reason}`);
+      this.#setListeners([]);
+      this.#setState({ state: "disconnected", reason });
+      await sleep(this.#retryMs, signal);
+    }
+    this.#setState({ state: "disconnected", reason: "the client was closed" });
+  }
+
+  #restoreRegistrations(session: HostSession): void {
+    for (const [id, registration] of this.#registrations) session.control({ type: "listen-unix", id, ...registration.spec });
+  }
+
+  #listenResult(message: Extract<Control, { type: "listen-unix-result" }>): void {
+    const registration = this.#registrations.get(message.id);
+    if (!registration) return;
+    const first = registration.first;
+    registration.first = undefined;
+    if (message.ok) return first?.resolve();
+    const error = new DenError("GUEST_AGENT", `Cannot listen on "${registration.spec.path}" in the guest: ${message.errno ?? "EIO"}`, {
+      details: { errno: message.errno },
+      ...(message.message && { hint: message.message }),
+    });
+    if (first) {
+      this.#registrations.delete(message.id);
+      first.reject(error);
+    } else {
+      this.#log.warn(error.message);
+    }
+  }
+}
+
+interface SessionHooks {
+  log: Logger;
+  connected(info: { version: string; protocol: number; arch: string }): void;
+  /** The agent restarted, lost track or stopped answering: the session starts over on the same connection. */
+  reset(reason: string): void;
+  listeners(listeners: GuestListener[]): void;
+  listenResult(message: Extract<Control, { type: "listen-unix-result" }>): void;
+  openRequest(listenerId: number): ((stream: Duplex) => void) | undefined;
+}
+
+/** One connection to the agent: HELLO/WELCOME, then control messages and streams; started over on a new WELCOME. */
+class HostSession {
+  readonly socket: Duplex;
+  readonly closed: Promise<string>;
+  mux: StreamMux | undefined;
+  readonly #hooks: SessionHooks;
+  readonly #parser = new FrameParser(FrameType.Welcome);
+  readonly #send: (frame: Frame) => void;
+  #nonce = "";
+  #pingTimer: ReturnType<typeof setInterval> | undefined;
+  #pingId = 0;
+  #pongId = 0;
+
+  constructor(socket: Duplex, pingMs: number, hooks: SessionHooks) {
+    this.socket = socket;
+    this.#hooks = hooks;
+    this.#send = createFrameSender((bytes) => {
+      if (!socket.destroyed) socket.write(bytes);
+    });
+    const { promise, resolve } = Promise.withResolvers<string>();
+    this.closed = promise;
+    socket.on("data", (chunk: Buffer) => this.#input(chunk));
+    socket.on("error", (error: NodeJS.ErrnoException) => resolve(`the connection failed: ${error.code ?? error.message}`));
+    socket.on("close", () => {
+      clearInterval(this.#pingTimer);
+      this.mux?.resetAll({ errno: "ECONNRESET", message: "the guest agent connection closed" });
+      this.mux = undefined;
+      resolve("the connection closed");
+    });
+    this.#pingTimer = setInterval(() => this.#ping(), pingMs);
+    this.#hello();
+  }
+
+  control(message: Control): void {
+    const payload = encodeJson(message);
+    if (payload.byteLength > MaxControlPayloadBytes) throw new RangeError(`control message of ${payload.byteLength} bytes`);
+    this.#send({ type: FrameType.Control, stream: 0, payload });
+  }
+
+  #hello(): void {
+    this.#nonce = crypto.randomUUID();
+    this.#parser.resync();
+    this.#send({ type: FrameType.Hello, stream: 0, payload: encodeHandshake({ nonce: this.#nonce, protocol: { min: ProtocolVersion, max: ProtocolVersion } }) });
+  }
+
+  #restart(reason: string): void {
+    this.mux?.resetAll({ errno: "ECONNRESET", message: `the guest agent session was reset: ${reason}` });
+    this.mux = undefined;
+    this.#hooks.reset(reason);
+    this.#hello();
+  }
+
+  #ping(): void {
+    if (!this.mux) return;
+    if (this.#pongId !== this.#pingId) return this.#restart("the agent did not answer a ping");
+    this.control({ type: "ping", id: ++this.#pingId });
+  }
+
+  #input(chunk: Uint8Array): void {
+    for (const item of this.#parser.push(chunk)) {
+      if (item.kind === "garbage") {
+        this.#hooks.log.warn(`guest agent: discarding unreadable input (${item.reason})`);
+        this.#restart("the agent's output could not be parsed");
+        return;
+      }
+      this.#frame(item.frame);
+    }
+  }
+
+  #frame(frame: Frame): void {
+    if (frame.type === FrameType.Welcome) return this.#welcome(frame);
+    if (frame.type === FrameType.Hello) return this.#restart("the agent sent a HELLO");
+    if (!this.mux) return;
+    if (frame.type === FrameType.Control) return this.#controlFrame(frame);
+    this.mux.handle(frame);
+  }
+
+  #welcome(frame: Frame): void {
+    const parsed = WelcomeSchema.safeParse(decodeHandshake(frame.payload));
+    if (!parsed.success) return this.#restart("the agent sent a WELCOME that does not parse");
+    const welcome = parsed.data;
+    // An announcement: a new agent process started behind the same connection. A WELCOME with another nonce answers
+    // an older HELLO of ours and is skipped.
+    if (welcome.nonce === null) {
+      if (this.mux) return this.#restart(`a new agent process started (${welcome.version})`);
+      // Still waiting for our answer: the new process may never have seen that HELLO, so it gets another one.
+      this.#hooks.log.debug("guest agent: an agent process announced itself; saying HELLO again");
+      return this.#hello();
+    }
+    if (welcome.nonce !== this.#nonce) return;
+    if (welcome.protocol !== ProtocolVersion) {
+      this.#hooks.log.error(`guest agent: ${welcome.error ?? `it speaks protocol ${welcome.protocol}, den ${ProtocolVersion}`}`);
+      this.socket.destroy();
+      return;
+    }
+    this.#pingId = this.#pongId = 0;
+    this.mux = new StreamMux({
+      side: "host",
+      send: this.#send,
+      onOpenRequest: (request) => {
+        const handler = request.target.kind === "listener" ? this.#hooks.openRequest(request.target.id) : undefined;
+        if (!handler) return request.reject({ errno: "ENOENT", message: "no such listener on the host" });
+        handler(request.accept());
+      },
+      onViolation: (message) => this.#hooks.log.warn(`guest agent: ${message}`),
+    });
+    this.#hooks.connected({ version: welcome.version, protocol: welcome.protocol, arch: welcome.arch });
+  }
+
+  #controlFrame(frame: Frame): void {
+    const parsed = ControlSchema.safeParse(decodeJson(frame.payload));
+    if (!parsed.success) return this.#hooks.log.warn("guest agent: dropped a control message that does not parse");
+    const message = parsed.data;
+    switch (message.type) {
+      case "listeners":
+        return this.#hooks.listeners(message.listeners);
+      case "listen-unix-result":
+        return this.#hooks.listenResult(message);
+      case "pong":
+        this.#pongId = Math.max(this.#pongId, message.id);
+        return;
+      case "error":
+        this.#hooks.log.warn(`guest agent: ${message.message}`);
+        if (message.reset) this.#restart("the agent dropped the session");
+        return;
+      default:
+        return this.#hooks.log.warn(`guest agent: unexpected control message "${message.type}"`);
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}

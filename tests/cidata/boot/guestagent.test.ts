@@ -1,0 +1,37 @@
+// cidata/boot/linux/25-guestagent.sh through boot.sh in a fake root (see boot-fixture.ts); the systemctl steps need a
+// real guest and are covered by tests/e2e/guest-agent.test.ts.
+import { expect, test } from "bun:test";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { makeBootFixture } from "./boot-fixture.ts";
+
+const scripts = ["boot/linux/25-guestagent.sh"];
+
+test("25-guestagent.sh installs the agent and its unit, and the second boot changes nothing", async () => {
+  await using fx = makeBootFixture({ scripts, seed: { "den-guestagent": { text: "#!/bin/sh\necho agent v1\n", mode: 0o755 } } });
+  const first = fx.boot();
+  expect(first.exitCode).toBe(0);
+  expect(first.console).toContain("installed /usr/local/bin/den-guestagent");
+  expect(fx.read("usr/local/bin/den-guestagent")).toBe("#!/bin/sh\necho agent v1\n");
+  expect(statSync(join(fx.root, "usr/local/bin/den-guestagent")).mode & 0o777).toBe(0o755);
+  const unit = fx.read("etc/systemd/system/den-guestagent.service") ?? "";
+  for (const line of ["ExecStart=/usr/local/bin/den-guestagent serve", "Restart=always", "OOMScoreAdjust=-500", "WantedBy=multi-user.target"]) expect(unit).toContain(line);
+  const second = fx.boot();
+  expect(second.exitCode).toBe(0);
+  expect(second.console).not.toContain("installed");
+  expect(second.console).not.toContain("wrote den-guestagent.service");
+});
+
+test("25-guestagent.sh replaces an agent that differs from the seed's", async () => {
+  await using fx = makeBootFixture({ scripts, seed: { "den-guestagent": { text: "new", mode: 0o755 } }, rootFiles: { "usr/local/bin/den-guestagent": "old" } });
+  expect(fx.boot().console).toContain("installed /usr/local/bin/den-guestagent");
+  expect(fx.read("usr/local/bin/den-guestagent")).toBe("new");
+});
+
+test("25-guestagent.sh skips quietly when the seed has no agent", async () => {
+  await using fx = makeBootFixture({ scripts });
+  const run = fx.boot();
+  expect(run.exitCode).toBe(0);
+  expect(run.console).toContain("no den-guestagent in the seed: skipped");
+  expect(fx.read("etc/systemd/system/den-guestagent.service")).toBeUndefined();
+});

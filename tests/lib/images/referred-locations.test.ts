@@ -1,0 +1,37 @@
+import { afterAll, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { configLocations, referredLocations } from "../../../lib/images/referred-locations.ts";
+
+const root = mkdtempSync(join(tmpdir(), "den-referred-test-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+test.each([
+  { name: "nothing for an empty configuration", config: {}, want: [] },
+  { name: "nothing for something that is not a configuration", config: "images", want: [] },
+  {
+    name: "images with their kernel and initrd",
+    config: { images: [{ location: "https://a/disk", kernel: { location: "https://a/k" }, initrd: { location: "https://a/i" } }, { location: "/local" }] },
+    want: ["https://a/disk", "https://a/k", "https://a/i", "/local"],
+  },
+  { name: "firmware images and containerd archives", config: { firmware: { images: [{ location: "https://f/code.fd" }] }, containerd: { archives: [{ location: "https://c/n.tgz" }] } }, want: ["https://f/code.fd", "https://c/n.tgz"] },
+  { name: "nothing for entries without a location", config: { images: [{ arch: "x86_64" }, null, { location: "" }] }, want: [] },
+])("configLocations() finds $name", ({ config, want }) => {
+  expect(configLocations(config)).toEqual([...want]);
+});
+
+test("referredLocations() collects instances (even one whose den.yaml no longer loads), built-in templates and user templates", async () => {
+  const denHome = join(root, "home");
+  mkdirSync(join(denHome, "vm"), { recursive: true });
+  writeFileSync(join(denHome, "vm", "den.yaml"), "images:\n- location: https://example.org/vm.img\n  arch: x86_64\n");
+  mkdirSync(join(denHome, "broken"), { recursive: true });
+  writeFileSync(join(denHome, "broken", "den.yaml"), "images:\n- location: https://example.org/broken.img\ncpus: many\n");
+  mkdirSync(join(denHome, "_templates", "sub"), { recursive: true });
+  writeFileSync(join(denHome, "_templates", "sub", "mine.yaml"), "images:\n- location: https://example.org/mine.img\n");
+  const locations = await referredLocations(denHome);
+  expect(locations.has("https://example.org/vm.img")).toBe(true);
+  expect(locations.has("https://example.org/broken.img")).toBe(true);
+  expect(locations.has("https://example.org/mine.img")).toBe(true);
+  expect([...locations].some((location) => location.startsWith("https://cloud.debian.org/images/cloud/trixie/"))).toBe(true);
+});
