@@ -8,7 +8,7 @@ import { chmod, open, rename, rm, stat } from "node:fs/promises";
 import { DenError } from "../errors.ts";
 import { compressionOf, MagicLength, type Compression } from "./compression.ts";
 import { decompressFile } from "./decompress-file.ts";
-import { type Digest, digestHasher, formatDigest, parseDigest } from "./digest.ts";
+import { type Digest, digestHasher, formatDigest, hashFile, parseDigest } from "./digest.ts";
 
 export interface CopyLocalFileOptions {
   /** What the file is, for messages: "image", "kernel", "initrd". */
@@ -36,7 +36,7 @@ export async function copyLocalFile(source: string, target: string, options: Cop
     if (compression) {
       actual = await decompressTo(source, temporary, compression, { ...options, digest });
     } else if (await cloneFile(source, temporary)) {
-      if (digest) actual = await hashFile(temporary, digest, options.signal);
+      if (digest) actual = await hashFile(temporary, digest.algorithm, options.signal);
     } else {
       actual = await streamCopy(source, temporary, digest, options.signal);
     }
@@ -103,15 +103,6 @@ async function streamCopy(source: string, target: string, digest: Digest | undef
     await handle.close();
   }
   return hash && digest ? `${digest.algorithm}:${hash.digest("hex")}` : undefined;
-}
-
-async function hashFile(path: string, digest: Digest, signal: AbortSignal | undefined): Promise<string> {
-  const hash = digestHasher(digest.algorithm);
-  for await (const chunk of createReadStream(path)) {
-    signal?.throwIfAborted();
-    hash.update(chunk as Buffer);
-  }
-  return `${digest.algorithm}:${hash.digest("hex")}`;
 }
 
 /** Decompresses `source` into `target`, hashing the compressed bytes on the way. */

@@ -1,6 +1,7 @@
 // The `digest:` of an images[] entry: OCI go-digest notation, `<algorithm>:<hex>`, as Lima accepts it
 // (sha256 and sha512).
 import { createHash, type Hash } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { DenError } from "../errors.ts";
 
 export const DigestAlgorithms = ["sha256", "sha512"] as const;
@@ -40,4 +41,14 @@ export function formatDigest(digest: Digest): string {
 /** A running hash for `algorithm`. */
 export function digestHasher(algorithm: DigestAlgorithm): Hash {
   return createHash(algorithm);
+}
+
+/** The digest of a file's contents in `<algorithm>:<hex>` form, read as a stream (images are gigabytes). */
+export async function hashFile(path: string, algorithm: DigestAlgorithm, signal?: AbortSignal): Promise<string> {
+  const hash = digestHasher(algorithm);
+  for await (const chunk of createReadStream(path)) {
+    signal?.throwIfAborted();
+    hash.update(chunk as Buffer);
+  }
+  return `${algorithm}:${hash.digest("hex")}`;
 }

@@ -1,13 +1,13 @@
 // A remote file in den's download cache, the way a careful package manager fetches: one process per cache entry
 // at a time (others wait and use its result), a hit checked by digest or revalidated with the server, interrupted
 // transfers resumed, and `data` replaced only by a complete, verified file.
-import { createReadStream, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { DenError } from "../errors.ts";
 import { acquireInstanceLock, type InstanceLock } from "../store/instance-lock.ts";
 import { type CacheEntry, cacheEntry, digestFile } from "./cache-layout.ts";
-import { type Digest, digestHasher, formatDigest, parseDigest } from "./digest.ts";
+import { type Digest, formatDigest, hashFile, parseDigest } from "./digest.ts";
 import type { DownloadListener } from "./download-event.ts";
 import { fetchToPartial } from "./fetch-to-partial.ts";
 import type { ProxyEnv } from "./proxy-for-url.ts";
@@ -87,7 +87,7 @@ async function cachedState(
     const recorded = await readOptional(digestFile(entry, digest.algorithm));
     if (recorded !== undefined) return recorded.trim() === formatDigest(digest) ? "current" : "stale";
     // Downloaded earlier without a digest: hash it once and remember.
-    const actual = await hashFile(entry.data, digest, options.signal);
+    const actual = await hashFile(entry.data, digest.algorithm, options.signal);
     if (actual !== formatDigest(digest)) return "stale";
     await writeAtomically(digestFile(entry, digest.algorithm), actual);
     return "current";
@@ -143,15 +143,6 @@ async function commit(
 async function writeOrRemove(path: string, text: string | undefined): Promise<void> {
   if (text === undefined) await rm(path, { force: true });
   else await writeAtomically(path, text);
-}
-
-async function hashFile(path: string, digest: Digest, signal: AbortSignal | undefined): Promise<string> {
-  const hash = digestHasher(digest.algorithm);
-  for await (const chunk of createReadStream(path)) {
-    signal?.throwIfAborted();
-    hash.update(chunk as Buffer);
-  }
-  return `${digest.algorithm}:${hash.digest("hex")}`;
 }
 
 async function readOptional(path: string): Promise<string | undefined> {
