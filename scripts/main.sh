@@ -50,7 +50,7 @@ name=main-job
 "$den" shell "$name" -- cat "$PWD/.cache/shared/hello-from-host.txt"
 # A guest program listening on 127.0.0.1 shows up on the host's 127.0.0.1 (same port by default).
 "$den" shell "$name" -- sh -c 'cd /tmp && nohup python3 -m http.server 18080 --bind 127.0.0.1 >/dev/null 2>&1 &'
-for _ in $(seq 50); do curl -fsS -o /dev/null http://127.0.0.1:18080/ && break; sleep 0.2; done
+for _ in $(seq 50); do curl -fs -o /dev/null http://127.0.0.1:18080/ && break; sleep 0.2; done
 curl -fsS http://127.0.0.1:18080/ | head -n 3
 "$den" ports "$name"
 if [[ ${KEEP:-0} != 1 ]]; then
