@@ -1,6 +1,7 @@
 // Port forwarding on the Debian test guest, all in one run against one VM:
-// - throughput guest → host and host → guest through den's forward (guest agent channel), through `ssh -L` via the
-//   instance's ssh.config, and through QEMU's own slirp hostfwd (added with hostfwd_add over QMP) as the direct path;
+// - throughput guest → host and host → guest through den's forwards (a data server on 0.0.0.0, which den has QEMU's
+//   slirp forward itself, and one on 127.0.0.1, which only the guest agent channel reaches), through `ssh -L` via the
+//   instance's ssh.config, and through a slirp hostfwd the bench adds by hand over QMP, as the direct path;
 // - listener detection: from a request to listen (sent over a forwarded control connection) until the host port
 //   accepts a connection, for 50 listeners one after another, p50 / p99, with the control round trip alongside;
 // - the guest agent's CPU use over 30 s while idle with those 50 listeners open.
@@ -19,6 +20,7 @@ import { renderTable } from "./table.ts";
 const Name = "bench";
 const DataPort = 17001;
 const ControlPort = 17002;
+const LoopbackDataPort = 17003;
 const FirstListenerPort = 17100;
 const Listeners = 50;
 const TransferBytes = 64 * 1024 * 1024;
@@ -58,10 +60,11 @@ def serve_control(conn):
         s.bind(("127.0.0.1", port)); s.listen(16); held.append(s)
         threading.Thread(target=accept_loop, args=(s, lambda c: c.close()), daemon=True).start()
         conn.sendall(b"ok\\n")
-def listen(port):
+def listen(port, host="0.0.0.0"):
     s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", port)); s.listen(64); return s
+    s.bind((host, port)); s.listen(64); return s
 threading.Thread(target=accept_loop, args=(listen(${DataPort}), serve_data), daemon=True).start()
+threading.Thread(target=accept_loop, args=(listen(${LoopbackDataPort}, "127.0.0.1"), serve_data), daemon=True).start()
 accept_loop(listen(${ControlPort}), serve_control)
 `;
 
@@ -82,7 +85,8 @@ try {
   const launched = ssh(`echo ${script} | base64 -d > /tmp/den-bench.py && (setsid nohup python3 /tmp/den-bench.py >/tmp/den-bench.log 2>&1 < /dev/null &)`);
   if (!launched.success) throw new Error(`cannot start the guest side: ${launched.stderr.toString()}`);
 
-  const denPort = await hostPortOf(DataPort);
+  const denWildcard = await hostPortOf(DataPort);
+  const denLoopback = await hostPortOf(LoopbackDataPort);
   const sshPort = await freePort();
   const sshForward = Bun.spawn(["ssh", "-F", join(instanceDir, SshConfig), "-N", "-o", "ControlPath=none", "-o", "ExitOnForwardFailure=yes", "-L", `127.0.0.1:${sshPort}:127.0.0.1:${DataPort}`, `den-${Name}`], { stdout: "ignore", stderr: "inherit" });
   children.push(sshForward);
@@ -94,7 +98,13 @@ try {
 
   const rows: (string | number)[][] = [];
   const results: Record<string, { down: number; up: number }> = {};
-  for (const [path, port] of [["direct (slirp hostfwd)", directPort], ["den forward (agent channel)", denPort], ["ssh -L", sshPort]] as const) {
+  const cases: [string, number][] = [
+    ["direct (slirp hostfwd by hand)", directPort],
+    [`den forward, guest 0.0.0.0 (via ${denWildcard.via})`, denWildcard.port],
+    [`den forward, guest 127.0.0.1 (via ${denLoopback.via})`, denLoopback.port],
+    ["ssh -L", sshPort],
+  ];
+  for (const [path, port] of cases) {
     await download(port, 4 * 1024 * 1024); // warm-up
     const down = await best(3, () => download(port, TransferBytes));
     const up = await best(3, () => upload(port, TransferBytes));
@@ -104,12 +114,12 @@ try {
   for (const [path, result] of Object.entries(results)) rows.push([path, result.down, result.up, result.down / sshResult.down, result.up / sshResult.up]);
   console.log(renderTable(["path", "guest→host MiB/s", "host→guest MiB/s", "down vs ssh -L", "up vs ssh -L"], rows));
 
-  // Detection: the request to listen is sent to the guest over a forwarded control connection; the clock runs until
-  // the host port accepts. Timing from the guest's acknowledgement instead would be wrong: the acknowledgement comes
-  // back over the same agent channel as the listener list, so the forward is often up before it arrives. The request
-  // travels host → guest first, so the control connection's round trip (a ping) is measured too: half of it is the
-  // share of the figure that is not detection.
-  const control = await openControl(await hostPortOf(ControlPort));
+  // Detection: the request to listen is sent to the guest over a forwarded control connection (its server is on
+  // 0.0.0.0, so that is QEMU's slirp forward; the 127.0.0.1 listeners it opens go over the agent); the clock runs until
+  // the host port accepts. Timing from the guest's acknowledgement instead would be wrong: it races the listener list
+  // on its way to the host, so the forward is often up before it arrives. The request travels host → guest first, so
+  // the control connection's round trip (a ping) is measured too: half of it is the share that is not detection.
+  const control = await openControl((await hostPortOf(ControlPort)).port);
   const latencies: number[] = [];
   const roundTrips: number[] = [];
   for (let i = 0; i < Listeners; i++) {
@@ -133,7 +143,7 @@ try {
   const cpu = ssh(`p=$(pidof den-guestagent | cut -d' ' -f1); a=$(awk '{print $14+$15}' /proc/$p/stat); sleep ${IdleSeconds}; b=$(awk '{print $14+$15}' /proc/$p/stat); echo $((b-a)) $(getconf CLK_TCK)`);
   const [ticks, hz] = cpu.stdout.toString().trim().split(" ").map(Number);
   if (!cpu.success || ticks === undefined || !hz) console.log(`\nagent idle CPU: cannot measure (${cpu.stderr.toString().trim()})`);
-  else console.log(`\nagent idle CPU with ${Listeners + 2} listeners: ${((ticks / hz / IdleSeconds) * 100).toFixed(2)} % of one core (${ticks} ticks in ${IdleSeconds} s)`);
+  else console.log(`\nagent idle CPU with ${Listeners + 3} listeners: ${((ticks / hz / IdleSeconds) * 100).toFixed(2)} % of one core (${ticks} ticks in ${IdleSeconds} s)`);
   control.close();
 } finally {
   for (const child of children) child.kill();
@@ -142,15 +152,15 @@ try {
   await rm(dir, { recursive: true, force: true });
 }
 
-/** The host port den forwards a guest port to, from `den ports --json` (waits for the forward to appear). */
-async function hostPortOf(guestPort: number): Promise<number> {
+/** The host port den forwards a guest port to and the path it uses, from `den ports --json` (waits for the forward). */
+async function hostPortOf(guestPort: number): Promise<{ port: number; via: string }> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const run = await den(home, ["ports", Name, "--json"]);
     if (run.exitCode === 0) {
       const report = PortForwardReportSchema.parse(JSON.parse(run.stdout));
       const forward = report.forwards.find((entry) => entry.proto === "tcp" && entry.guest.split(", ").some((guest) => guest.endsWith(`:${guestPort}`)));
-      if (forward) return Number(forward.host.slice(forward.host.lastIndexOf(":") + 1));
+      if (forward) return { port: Number(forward.host.slice(forward.host.lastIndexOf(":") + 1)), via: forward.via ?? "unknown" };
     }
     await Bun.sleep(200);
   }

@@ -120,6 +120,41 @@ export interface SnapshotManager {
   list(options?: CallOptions): Promise<string>;
 }
 
+/** One forward from a host address to a guest port, done by the VM's own network stack. */
+export interface HostForward {
+  /** Only TCP: slirp can forward UDP too, but den keeps UDP on the guest agent, which also counts its peers. */
+  proto: "tcp";
+  /** An IPv4 address of the host (usually 127.0.0.1): QEMU 7.2's hostfwd_add rejects IPv6 host addresses. */
+  hostIP: string;
+  hostPort: number;
+  guestPort: number;
+}
+
+/** How `HostForwarder.add` went; a failure is never swallowed, the caller reports or works around it. */
+export type HostForwardResult =
+  | { ok: true }
+  | {
+      ok: false;
+      /** port-in-use: the host port is taken, and no other path would do better. listen-failed: anything else. */
+      reason: "port-in-use" | "listen-failed";
+      /** Completes "…: <detail>", e.g. `QEMU answered "Could not set up host forwarding rule 'tcp:…'"`. */
+      detail: string;
+    };
+
+/**
+ * Port forwards the VM's network stack carries itself, without a hop through the guest agent (QEMU: slirp's
+ * `hostfwd_add`). It is several times faster than any tunnel, but the VM's network can only reach the guest's NIC
+ * address, so it serves only guest listeners on 0.0.0.0 or :: (a dual-stack :: socket accepts IPv4); a listener on
+ * 127.0.0.1 alone is unreachable that way and stays on the guest agent. The host agent also sees neither the
+ * connections nor their errors: a connection the guest refuses is simply reset.
+ */
+export interface HostForwarder {
+  /** Opens the host listener. Resolves with a failure instead of rejecting, so that the caller decides. */
+  add(forward: HostForward, options?: CallOptions): Promise<HostForwardResult>;
+  /** Closes the host listener; MUST succeed when the forward is already gone (or the VM has stopped). */
+  remove(forward: HostForward, options?: CallOptions): Promise<void>;
+}
+
 /** A VM backend bound to one instance. */
 export interface Driver extends Lifecycle, Pauser, GuestAgent {
   /** Static facts and feature flags; cheap and safe to call at any time, also concurrently. */
@@ -131,6 +166,8 @@ export interface Driver extends Lifecycle, Pauser, GuestAgent {
   sshAddress(options?: CallOptions): Promise<{ host: string; port: number }>;
   /** Present only when the backend supports snapshots. */
   snapshots?: SnapshotManager;
+  /** Present only when the backend can forward host ports to the guest itself (see HostForwarder). */
+  hostForwarder?: HostForwarder;
   /**
    * Non-fatal findings for the user, e.g. "KVM is broken, falling back to TCG" or "QEMU is older than
    * recommended", gathered by `validate()`, `createDisk()` and `start()`. The host agent emits each one once; the

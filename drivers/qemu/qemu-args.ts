@@ -19,6 +19,9 @@ import { checkQemuVersion, type QemuVersion } from "./qemu-version.ts";
 /** Name of the virtio-serial port the guest agent opens (/dev/virtio-ports/io.den.agent.0). */
 export const GuestAgentPortName = "io.den.agent.0";
 
+/** Id of the user-mode (slirp) netdev: the host forwarder names it in hostfwd_add / hostfwd_remove. */
+export const UserNetdevId = "net0";
+
 /** Socket of the i-th virtiofsd; not in lib/store/filenames.ts, whose names are Lima's (`virtiofsd-<i>.sock` is too). */
 export function virtiofsdSock(index: number): string {
   return `virtiofsd-${index}.sock`;
@@ -100,8 +103,8 @@ export function qemuArgs(config: FilledDenYaml, ctx: QemuArgsContext): QemuComma
   }
   args.push("-drive", `file=${join(dir, CidataIso)},if=virtio,format=raw,readonly=on`);
 
-  args.push("-netdev", `user,id=net0,hostfwd=tcp:127.0.0.1:${ctx.sshLocalPort}-:22`);
-  args.push("-device", `virtio-net-pci,netdev=net0,mac=${ctx.macAddress}`);
+  args.push("-netdev", `user,id=${UserNetdevId},hostfwd=tcp:127.0.0.1:${ctx.sshLocalPort}-:22`);
+  args.push("-device", `virtio-net-pci,netdev=${UserNetdevId},mac=${ctx.macAddress}`);
   args.push("-device", "virtio-rng-pci");
 
   args.push(...displayArgs(config, arch));

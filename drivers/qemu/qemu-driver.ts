@@ -16,13 +16,14 @@ import type { Logger } from "../../lib/log.ts";
 import { Disk, GuestAgentSock, HostAgentStderrLog, Image, Initrd, Iso, Kernel, KernelCmdline, QemuPid, QmpSock, SerialSock } from "../../lib/store/filenames.ts";
 import { isProcessAlive, readPidFile } from "../../lib/store/pid-file.ts";
 import { virtiofsdCandidates, virtiofsdCommand, virtiofsdFlavour, type VirtiofsdBinary } from "../../lib/mounts/virtiofsd-command.ts";
-import type { CallOptions, Driver, DriverInfo, GuestAgentConnection, SnapshotManager, StartedVm, VmExit } from "../driver.ts";
+import type { CallOptions, Driver, DriverInfo, GuestAgentConnection, HostForwarder, SnapshotManager, StartedVm, VmExit } from "../driver.ts";
 import { type Accelerator, chooseAccelerator, resolveAccelerator } from "./accel.ts";
 import { createEmptyDisk, createOverlay, detectImageFormat, growDisk, qemuImgInfo, snapshotDisk } from "./disk.ts";
 import { findFirmware, firmwareCandidates, firmwarePackageHint, type FirmwareFiles } from "./firmware.ts";
-import { GuestAgentPortName, qemuArgs, qemuBinary, virtiofsdSock, type QemuArgsContext } from "./qemu-args.ts";
+import { GuestAgentPortName, qemuArgs, qemuBinary, UserNetdevId, virtiofsdSock, type QemuArgsContext } from "./qemu-args.ts";
 import { checkQemuVersion, parseQemuVersion, type QemuVersion } from "./qemu-version.ts";
 import { connectQmp, type QmpClient, shutdownGracefully } from "./qmp-client.ts";
+import { probeHostPort, slirpHostForwarder } from "./slirp-host-forwarder.ts";
 
 export interface QemuDriverContext {
   instanceName: string;
@@ -85,12 +86,13 @@ interface VirtiofsdRun {
 }
 
 /** Creates the QEMU driver for one instance; nothing is read or started until a method is called. */
-export function createQemuDriver(ctx: QemuDriverContext): Driver & { warnings(): string[]; snapshots: SnapshotManager } {
+export function createQemuDriver(ctx: QemuDriverContext): Driver & { warnings(): string[]; snapshots: SnapshotManager; hostForwarder: HostForwarder } {
   return new QemuDriver(ctx);
 }
 
 class QemuDriver implements Driver {
   readonly snapshots: SnapshotManager;
+  readonly hostForwarder: HostForwarder;
   readonly #ctx: QemuDriverContext;
   readonly #dir: string;
   readonly #warnings: string[] = [];
@@ -107,6 +109,11 @@ class QemuDriver implements Driver {
       delete: async (tag, options) => void (await this.#snapshot("delete", tag, options)),
       list: (options) => this.#snapshot("list", undefined, options),
     };
+    this.hostForwarder = slirpHostForwarder({
+      netdevId: UserNetdevId,
+      monitor: (commandLine) => this.#withQmp("forward a port of", (client) => client.humanMonitorCommand(commandLine)),
+      probeHostPort,
+    });
   }
 
   info(): DriverInfo {

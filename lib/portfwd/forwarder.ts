@@ -1,13 +1,17 @@
 // The port forwarder: follows the guest's listener list (agent.onListeners), keeps one host listener per planned
-// forward, and carries every connection over the guest agent (agent.openStream). Unix-socket rules are set up once:
-// host → guest with a host socket, guest → host (`reverse`) with agent.listenInGuest. Whatever does not work becomes a
-// failure in the report, and a log line, at the moment it happens: nothing is dropped silently.
+// forward, and carries its connections over the guest agent (agent.openStream); for a TCP listener on 0.0.0.0 or ::
+// it has the VM's network stack forward the host port itself instead, when the driver can (options.hostForwarder,
+// forwardPath()), falling back to the agent when that fails for any reason but a taken host port. Unix-socket rules
+// are set up once: host → guest with a host socket, guest → host (`reverse`) with agent.listenInGuest. Whatever does
+// not work becomes a failure in the report, and a log line, at the moment it happens: nothing is dropped silently.
 import { connect } from "node:net";
 import type { Duplex } from "node:stream";
+import type { HostForward, HostForwarder, HostForwardResult } from "../../drivers/driver.ts";
 import type { FilledPortForward } from "../config/schema.ts";
 import type { GuestAgentClient, GuestAgentState, GuestListener } from "../guestagent/guest-agent-client.ts";
 import type { Logger } from "../log.ts";
-import { describeListenFailure, isNegligiblePort } from "./listen-failure.ts";
+import { forwardPath } from "./forward-path.ts";
+import { describeListenFailure, isNegligiblePort, type ListenFailure } from "./listen-failure.ts";
 import { guestAddressText, hostEndpointText } from "./match-port-rule.ts";
 import { pipeDuplex } from "./pipe-duplex.ts";
 import { dialAddress, guestListText, planForwards, type PlannedForward } from "./plan-forwards.ts";
@@ -30,6 +34,8 @@ export interface ForwarderOptions {
   /** How long the agent may stay "connecting" before that is reported as a failure; 5 s by default. */
   agentGraceMs?: number;
   udpIdleMs?: number;
+  /** The driver's own host forwarding (QEMU's slirp hostfwd), when it has one: used for what forwardPath() allows. */
+  hostForwarder?: HostForwarder;
   now?: () => Date;
 }
 
@@ -54,6 +60,7 @@ export function startForwarder(agent: GuestAgentClient, options: ForwarderOption
   const active = new Map<string, ActiveEntry>();
   const failures = new Map<string, ForwardFailure>();
   const loggedNotForwarded = new Set<string>();
+  const loggedFallbacks = new Set<string>();
   const cleanups: (() => void)[] = [];
   const synced = Promise.withResolvers<void>();
   let closed = false;
@@ -115,6 +122,10 @@ export function startForwarder(agent: GuestAgentClient, options: ForwarderOption
       });
       return;
     }
+    const path = forwardPath(planned, { hostForwarder: options.hostForwarder !== undefined });
+    if (path.via === "qemu-hostfwd" && options.hostForwarder) {
+      if ((await openHostForward(planned, path.forward, options.hostForwarder)) === "done") return;
+    }
     const open = (): Promise<Duplex> => {
       const target = active.get(key)?.planned?.target ?? planned.target;
       return agent.openStream({ kind: planned.proto, host: dialAddress(target), port: target.port });
@@ -127,21 +138,8 @@ export function startForwarder(agent: GuestAgentClient, options: ForwarderOption
           ? await listenForStreams(planned.host, { open, onTunnel })
           : await listenForDatagrams(planned.host, { open, onTunnel, ...(options.udpIdleMs !== undefined && { idleMs: options.udpIdleMs }) });
     } catch (error) {
-      const port = planned.host.kind === "inet" ? planned.host.port : undefined;
-      const described = describeListenFailure(error, planned.host.kind === "inet" ? { port } : { path: planned.host.path });
-      const negligible =
-        planned.ruleIndex === options.catchAllIndex &&
-        port !== undefined &&
-        (described.reason === "privileged-port" || (described.reason === "port-in-use" && isNegligiblePort(planned.proto, port)));
-      fail(`listen ${key}`, {
-        reason: described.reason,
-        proto: planned.proto,
-        guest: guest(),
-        host,
-        message: `Cannot forward guest ${proto} ${guest()} to host ${host}: ${described.detail}`,
-        hint: described.hint,
-        ...(negligible && { negligible: true }),
-      });
+      const described = describeListenFailure(error, planned.host.kind === "inet" ? { port: planned.host.port } : { path: planned.host.path });
+      listenFailed(planned, described);
       return;
     }
     if (closed) {
@@ -149,7 +147,7 @@ export function startForwarder(agent: GuestAgentClient, options: ForwarderOption
       return;
     }
     active.set(key, {
-      forward: { proto: planned.proto, guest: guest(), host, since: now() },
+      forward: { proto: planned.proto, guest: guest(), host, via: "agent", since: now() },
       listener,
       planned,
       close: () => listener.close(),
@@ -157,6 +155,61 @@ export function startForwarder(agent: GuestAgentClient, options: ForwarderOption
     failures.delete(`listen ${key}`);
     log.info(`Forwarding ${proto} from ${guest()} to ${host}`);
     emit();
+  };
+
+  const listenFailed = (planned: PlannedForward, described: ListenFailure) => {
+    const port = planned.host.kind === "inet" ? planned.host.port : undefined;
+    const negligible =
+      planned.ruleIndex === options.catchAllIndex &&
+      port !== undefined &&
+      (described.reason === "privileged-port" || (described.reason === "port-in-use" && isNegligiblePort(planned.proto, port)));
+    const guest = guestListText(planned.guests);
+    const host = hostEndpointText(planned.host);
+    fail(`listen ${planned.key}`, {
+      reason: described.reason,
+      proto: planned.proto,
+      guest,
+      host,
+      message: `Cannot forward guest ${planned.proto.toUpperCase()} ${guest} to host ${host}: ${described.detail}`,
+      hint: described.hint,
+      ...(negligible && { negligible: true }),
+    });
+  };
+
+  /** "done" when the forward is up or its failure reported; "fallback" when the agent should carry it instead. */
+  const openHostForward = async (planned: PlannedForward, forward: HostForward, hostForwarder: HostForwarder): Promise<"done" | "fallback"> => {
+    const key = planned.key;
+    const guest = guestListText(planned.guests);
+    const host = hostEndpointText(planned.host);
+    const result: HostForwardResult = await hostForwarder.add(forward).catch((error: unknown) => ({
+      ok: false,
+      reason: "listen-failed",
+      detail: error instanceof Error ? error.message : String(error),
+    }));
+    if (!result.ok) {
+      if (result.reason === "port-in-use") {
+        // The agent's listener would meet the same taken port: report it as it stands.
+        listenFailed(planned, { ...describeListenFailure({ code: "EADDRINUSE" }, { port: forward.hostPort }), detail: result.detail });
+        return "done";
+      }
+      const text = `Cannot forward guest TCP ${guest} to host ${host} through QEMU (${result.detail}): using the guest agent instead`;
+      if (!loggedFallbacks.has(text)) log.info(text);
+      loggedFallbacks.add(text);
+      return "fallback";
+    }
+    const remove = () =>
+      hostForwarder.remove(forward).catch((error: unknown) => {
+        log.warn(`Cannot stop forwarding host ${host} through QEMU: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    if (closed) {
+      await remove();
+      return "done";
+    }
+    active.set(key, { forward: { proto: "tcp", guest, host, via: "qemu-hostfwd", since: now() }, listener: undefined, planned, close: remove });
+    failures.delete(`listen ${key}`);
+    log.info(`Forwarding TCP from ${guest} to ${host} (through QEMU)`);
+    emit();
+    return "done";
   };
 
   const apply = async (listeners: readonly GuestListener[]): Promise<void> => {
@@ -180,6 +233,16 @@ export function startForwarder(agent: GuestAgentClient, options: ForwarderOption
     }
     for (const planned of plan.forwards) {
       const entry = active.get(planned.key);
+      if (entry?.forward.via === "qemu-hostfwd" && forwardPath(planned, { hostForwarder: true }).via !== "qemu-hostfwd") {
+        // The wildcard listener went while a loopback one on the same port stayed: QEMU cannot reach that one.
+        active.delete(planned.key);
+        await entry.close();
+        log.info(`Stopped forwarding TCP from ${entry.forward.guest} to ${entry.forward.host} through QEMU: guest ${guestListText(planned.guests)} is reachable only over the guest agent`);
+        emit();
+        await openForward(planned);
+        if (closed) return;
+        continue;
+      }
       if (entry) {
         const guests = guestListText(planned.guests);
         entry.planned = planned;
@@ -261,7 +324,7 @@ export function startForwarder(agent: GuestAgentClient, options: ForwarderOption
       try {
         const listener = await listenForStreams({ kind: "unix", path: hostSocket }, { open: () => agent.openStream({ kind: "unix", path: guestSocket }), onTunnel });
         if (closed) return void (await listener.close());
-        active.set(key, { forward: { proto: "unix", guest: guestSocket, host: hostSocket, since: now() }, listener, close: () => listener.close() });
+        active.set(key, { forward: { proto: "unix", guest: guestSocket, host: hostSocket, via: "agent", since: now() }, listener, close: () => listener.close() });
         log.info(`Forwarding unix socket from ${guestSocket} to ${hostSocket}`);
         emit();
       } catch (error) {
@@ -301,7 +364,7 @@ export function startForwarder(agent: GuestAgentClient, options: ForwarderOption
         entry.handle = handle;
         if (closed) return void (await handle.close());
         active.set(entry.key, {
-          forward: { proto: "unix", guest: guestSocket, host: hostSocket, reverse: true, since: now() },
+          forward: { proto: "unix", guest: guestSocket, host: hostSocket, reverse: true, via: "agent", since: now() },
           listener: { get connections() { return connections; }, close: () => handle.close() },
           close: () => handle.close(),
         });

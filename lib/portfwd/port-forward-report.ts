@@ -4,6 +4,14 @@ import { z } from "zod";
 
 export const ForwardProtos = ["tcp", "udp", "unix"] as const;
 
+/**
+ * What carries a forward's connections. agent: the guest agent channel. qemu-hostfwd: the VM's own network stack
+ * (QEMU's slirp hostfwd), for TCP listeners on 0.0.0.0 or :: only, several times faster. ssh: an SSH channel
+ * (static rules).
+ */
+export const ForwardPaths = ["agent", "qemu-hostfwd", "ssh"] as const;
+export type ForwardPath = (typeof ForwardPaths)[number];
+
 export const ActiveForwardSchema = z.object({
   proto: z.enum(ForwardProtos),
   /** Guest side: `127.0.0.1:8080`, `[::]:8080`, or a socket path. With several guest listeners on one host address
@@ -15,9 +23,11 @@ export const ActiveForwardSchema = z.object({
   reverse: z.boolean().optional(),
   /** Set up at boot from a `static: true` rule, over SSH, whatever listens in the guest. */
   static: z.boolean().optional(),
+  /** Absent only in reports of host agents older than the choice of path. */
+  via: z.enum(ForwardPaths).optional(),
   /** ISO time the forward started. */
   since: z.string(),
-  /** Connections (TCP, unix) or peers (UDP) carried so far. */
+  /** Connections (TCP, unix) or peers (UDP) carried so far; always 0 via qemu-hostfwd, whose connections den does not see. */
   connections: z.number().int().nonnegative(),
 });
 export type ActiveForward = z.output<typeof ActiveForwardSchema>;

@@ -1,5 +1,5 @@
-// The "ports" guest service: static rules over SSH at start, every other rule through the guest agent as listeners
-// come and go. Its report lists the active forwards and the failures, and turns degraded while any failure that is
+// The "ports" guest service: static rules over SSH at start, every other rule as listeners come and go, through the
+// guest agent or, for wildcard TCP listeners, the driver's own host forwarding (see forwarder.ts). Its report lists the active forwards and the failures, and turns degraded while any failure that is
 // not negligible stands, so `den start`, `den list --json` and `den ports` all show what does not work and why.
 import type { FilledDenYaml, FilledPortForward } from "../config/schema.ts";
 import type { GuestService, GuestServiceContext, RunningGuestService } from "../hostagent/guest-service.ts";
@@ -48,6 +48,7 @@ async function startPortForwards(ctx: GuestServiceContext): Promise<RunningGuest
         // cloud-init's useradd gives the user a group of its own name; on the test images its gid equals the uid.
         guestUser: { uid: ctx.config.user.uid, gid: ctx.config.user.uid },
         log: ctx.log,
+        ...(ctx.driver.hostForwarder && { hostForwarder: ctx.driver.hostForwarder }),
         onChange: (report) => {
           agentReport = report;
           publish();
@@ -123,7 +124,7 @@ function startStaticForwards(ctx: GuestServiceContext, rules: readonly FilledPor
             },
           },
         );
-        forwards.push({ forward: { proto: "tcp", guest, host, static: true, since: new Date().toISOString() }, listener });
+        forwards.push({ forward: { proto: "tcp", guest, host, static: true, via: "ssh", since: new Date().toISOString() }, listener });
         ctx.log.info(`Forwarding TCP from ${guest} to ${host} (static, over SSH)`);
       } catch (error) {
         const described = describeListenFailure(error, { port: rule.hostPortRange[0] });

@@ -1,16 +1,18 @@
-// `den ports NAME` as text (pure): the active forwards as a table padded like `den list`, then each failure with its
-// hint, so a port that does not work is never just missing from the list.
+// `den ports NAME` as text (pure): the active forwards as a table padded like `den list` (VIA: which path carries
+// them), then each failure with its hint, so a port that does not work is never just missing from the list.
 import type { PortForwardReport } from "./port-forward-report.ts";
 
-const Columns = ["PROTO", "GUEST", "HOST", "SINCE", "CONNECTIONS"] as const;
+const Columns = ["PROTO", "GUEST", "HOST", "VIA", "SINCE", "CONNECTIONS"] as const;
 
 export function renderPortForwards(report: PortForwardReport, options: { now: Date }): string {
   const rows = report.forwards.map((forward) => [
     forward.proto + (forward.reverse ? " (reverse)" : "") + (forward.static ? " (static)" : ""),
     forward.guest,
     forward.host,
+    forward.via ?? "-",
     ago(forward.since, options.now),
-    String(forward.connections),
+    // QEMU carries those connections without den seeing them.
+    forward.via === "qemu-hostfwd" ? "-" : String(forward.connections),
   ]);
   const lines: string[] = [];
   if (rows.length === 0) lines.push("No active port forwards.");

@@ -259,7 +259,7 @@ test("den start warns that a guest server's host port is taken, and den ports --
 test("a guest server on 127.0.0.1 is reachable with curl on the host through den's forward", async () => {
   await guestUnit("den-e2e-loopback", `python3 -m http.server ${LoopbackPort} --bind 127.0.0.1`);
   const forward = await forwardOf("tcp", LoopbackPort);
-  expect(forward).toMatchObject({ guest: `127.0.0.1:${LoopbackPort}`, host: `127.0.0.1:${LoopbackPort}` });
+  expect(forward).toMatchObject({ guest: `127.0.0.1:${LoopbackPort}`, host: `127.0.0.1:${LoopbackPort}`, via: "agent" });
   const response = curl(["-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${hostPort(forward)}/`]);
   expect(response).toEqual({ exitCode: 0, stdout: "200" });
 }, 120_000);
@@ -303,7 +303,8 @@ test("a guest server on 0.0.0.0 is reachable with curl on the host soon after li
     );
     expect(response).toEqual({ exitCode: 0, stdout: "200" });
     expect(elapsed).toBeLessThan(5_000);
-    expect(await forwardOf("tcp", WildcardPort)).toMatchObject({ guest: `0.0.0.0:${WildcardPort}`, host: `127.0.0.1:${WildcardPort}` });
+    // A wildcard listener is forwarded by QEMU's slirp itself (hostfwd_add), the fast path.
+    expect(await forwardOf("tcp", WildcardPort)).toMatchObject({ guest: `0.0.0.0:${WildcardPort}`, host: `127.0.0.1:${WildcardPort}`, via: "qemu-hostfwd" });
 
     guest.stdin.end();
     await guest.exited;

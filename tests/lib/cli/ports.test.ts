@@ -20,7 +20,7 @@ test("den ports prints the active forwards and the failures", async () => {
   await using _vm = await makeRunningInstance(denHome, "vm", { routes });
   const run = await runDen(["ports", "vm"], { denHome });
   expect(run.exitCode).toBe(0);
-  expect(run.stdout).toMatch(/^PROTO +GUEST +HOST +SINCE +CONNECTIONS\ntcp +127\.0\.0\.1:8000 +127\.0\.0\.1:8000 +\d+s ago +2\n\nFailures:\n/);
+  expect(run.stdout).toMatch(/^PROTO +GUEST +HOST +VIA +SINCE +CONNECTIONS\ntcp +127\.0\.0\.1:8000 +127\.0\.0\.1:8000 +- +\d+s ago +2\n\nFailures:\n/);
   expect(run.stdout).toContain("  port-in-use: Cannot forward guest TCP 127.0.0.1:3000 to host 127.0.0.1:3000: host port 3000 is already in use (");
   expect(run.stdout).toContain("    hint: free it\n");
 });

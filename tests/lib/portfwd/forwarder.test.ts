@@ -10,6 +10,7 @@ import { defaultedRule, effectiveRules } from "../../../lib/portfwd/effective-ru
 import { type Forwarder, startForwarder } from "../../../lib/portfwd/forwarder.ts";
 import type { PortForwardReport } from "../../../lib/portfwd/port-forward-report.ts";
 import { type StandInGuestAgent, standInGuestAgent } from "./support/stand-in-guest-agent.ts";
+import { type StandInHostForwarder, standInHostForwarder } from "./support/stand-in-host-forwarder.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -51,7 +52,7 @@ interface Started {
   log: ReturnType<typeof createMemoryLogger>;
 }
 
-function start(user: Partial<FilledPortForward>[], options: { agent?: StandInGuestAgent; agentGraceMs?: number } = {}): Started {
+function start(user: Partial<FilledPortForward>[], options: { agent?: StandInGuestAgent; agentGraceMs?: number; hostForwarder?: StandInHostForwarder } = {}): Started {
   const agent = options.agent ?? standInGuestAgent();
   const rules = effectiveRules({ portForwards: user.map(defaultedRule) }, { sshLocalPort: 60022 });
   const reports: PortForwardReport[] = [];
@@ -64,7 +65,10 @@ function start(user: Partial<FilledPortForward>[], options: { agent?: StandInGue
     onChange: (report) => reports.push(report),
     udpIdleMs: 1_000,
     ...(options.agentGraceMs !== undefined && { agentGraceMs: options.agentGraceMs }),
+    ...(options.hostForwarder && { hostForwarder: options.hostForwarder }),
   });
+  const hostForwarder = options.hostForwarder;
+  if (hostForwarder) cleanups.push(() => hostForwarder.closeAll());
   cleanups.push(() => forwarder.close());
   return { agent, forwarder, reports, log };
 }
@@ -88,7 +92,7 @@ test("startForwarder() carries a TCP connection from the host port to the guest 
   await until(() => forwarder.report().forwards.length === 1);
   expect(await request({ port: hostPort }, "hello")).toBe("echo hello");
   expect(forwarder.report().forwards).toEqual([
-    { proto: "tcp", guest: `127.0.0.1:${guest.port}`, host: `127.0.0.1:${hostPort}`, since: expect.any(String), connections: 1 },
+    { proto: "tcp", guest: `127.0.0.1:${guest.port}`, host: `127.0.0.1:${hostPort}`, via: "agent", since: expect.any(String), connections: 1 },
   ]);
   expect(forwarder.report().failures).toEqual([]);
   expect(agent.opened).toEqual([{ kind: "tcp", host: "127.0.0.1", port: guest.port }]);
@@ -265,4 +269,114 @@ test("startForwarder() reports an agent that never connects", async () => {
   const { forwarder } = start([], { agent: standInGuestAgent({ state: "connecting" }), agentGraceMs: 20 });
   await forwarder.synced;
   expect(forwarder.report().failures).toMatchObject([{ reason: "no-agent", message: "Cannot forward guest ports: the guest agent has not connected yet" }]);
+});
+
+test("startForwarder() has the driver forward a 0.0.0.0 TCP listener, and removes the forward when the listener goes", async () => {
+  const guest = await guestTcpServer((text) => `fast ${text}`);
+  const hostPort = await freePort();
+  const hostForwarder = standInHostForwarder();
+  const { agent, forwarder, log } = start([{ guestPort: guest.port, hostPort }], { hostForwarder });
+  agent.setListeners([{ proto: "tcp", ip: "0.0.0.0", port: guest.port }]);
+  await until(() => forwarder.report().forwards.length === 1);
+  expect(await request({ port: hostPort }, "hello")).toBe("fast hello");
+  expect(forwarder.report().forwards).toEqual([
+    { proto: "tcp", guest: `0.0.0.0:${guest.port}`, host: `127.0.0.1:${hostPort}`, via: "qemu-hostfwd", since: expect.any(String), connections: 0 },
+  ]);
+  expect(agent.opened).toEqual([]);
+  expect(log.lines).toContainEqual({ level: "info", message: `Forwarding TCP from 0.0.0.0:${guest.port} to 127.0.0.1:${hostPort} (through QEMU)` });
+  agent.setListeners([]);
+  await until(() => forwarder.report().forwards.length === 0);
+  const forward = { proto: "tcp" as const, hostIP: "127.0.0.1", hostPort, guestPort: guest.port };
+  expect(hostForwarder.calls).toEqual([
+    { call: "add", forward },
+    { call: "remove", forward },
+  ]);
+  await expect(request({ port: hostPort }, "x")).rejects.toMatchObject({ code: "ECONNREFUSED" });
+});
+
+test.each([
+  { name: "a 127.0.0.1 listener", listener: { proto: "tcp" as const, ip: "127.0.0.1" }, rule: {} },
+  { name: "a UDP listener on 0.0.0.0", listener: { proto: "udp" as const, ip: "0.0.0.0" }, rule: { proto: "udp" as const } },
+  { name: "a 0.0.0.0 listener forwarded to host ::1", listener: { proto: "tcp" as const, ip: "0.0.0.0" }, rule: { hostIP: "::1" } },
+])("startForwarder() keeps $name on the guest agent even when the driver can forward", async ({ listener, rule }) => {
+  const guestPort = await freePort();
+  const hostPort = await freePort();
+  const hostForwarder = standInHostForwarder();
+  const { agent, forwarder } = start([{ guestPort, hostPort, ...rule }], { hostForwarder });
+  agent.setListeners([{ ...listener, port: guestPort }]);
+  await until(() => forwarder.report().forwards.length === 1 || forwarder.report().failures.length > 0);
+  expect(forwarder.report().forwards).toMatchObject([{ proto: listener.proto, via: "agent" }]);
+  expect(hostForwarder.calls).toEqual([]);
+});
+
+test("startForwarder() falls back to the guest agent when the driver cannot forward for another reason than a taken port", async () => {
+  const guest = await guestTcpServer((text) => `slow ${text}`);
+  const hostPort = await freePort();
+  const hostForwarder = standInHostForwarder();
+  hostForwarder.failWith = { ok: false, reason: "listen-failed", detail: `QEMU answered "unrecognized netdev id 'net0'"` };
+  const { agent, forwarder, log } = start([{ guestPort: guest.port, hostPort }], { hostForwarder });
+  agent.setListeners([{ proto: "tcp", ip: "0.0.0.0", port: guest.port }]);
+  await until(() => forwarder.report().forwards.length === 1);
+  expect(await request({ port: hostPort }, "hello")).toBe("slow hello");
+  expect(forwarder.report()).toEqual({
+    forwards: [{ proto: "tcp", guest: `0.0.0.0:${guest.port}`, host: `127.0.0.1:${hostPort}`, via: "agent", since: expect.any(String), connections: 1 }],
+    failures: [],
+  });
+  expect(log.lines).toContainEqual({
+    level: "info",
+    message: `Cannot forward guest TCP 0.0.0.0:${guest.port} to host 127.0.0.1:${hostPort} through QEMU (QEMU answered "unrecognized netdev id 'net0'"): using the guest agent instead`,
+  });
+});
+
+test("startForwarder() reports a host port the driver finds taken, without falling back", async () => {
+  const guest = await guestTcpServer((text) => text);
+  const squatter = createServer();
+  await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
+  cleanups.push(() => new Promise<void>((resolve) => squatter.close(() => resolve())));
+  const hostPort = (squatter.address() as { port: number }).port;
+  const hostForwarder = standInHostForwarder();
+  const { agent, forwarder, log } = start([{ guestPort: guest.port, hostPort }], { hostForwarder });
+  agent.setListeners([{ proto: "tcp", ip: "0.0.0.0", port: guest.port }]);
+  const failure = await until(() => forwarder.report().failures[0]);
+  expect(failure).toEqual({
+    reason: "port-in-use",
+    proto: "tcp",
+    guest: `0.0.0.0:${guest.port}`,
+    host: `127.0.0.1:${hostPort}`,
+    message: `Cannot forward guest TCP 0.0.0.0:${guest.port} to host 127.0.0.1:${hostPort}: host port ${hostPort} is already in use`,
+    hint: "stop what holds the port on the host, or map the guest port elsewhere with a portForwards rule (hostPort)",
+    since: expect.any(String),
+  });
+  expect(log.lines).toContainEqual({ level: "warn", message: failure.message });
+  expect(forwarder.report().forwards).toEqual([]);
+  expect(agent.opened).toEqual([]);
+});
+
+test("startForwarder() moves a forward to the guest agent when only a loopback listener on its port stays", async () => {
+  const guest = await guestTcpServer((text) => `ok ${text}`);
+  const hostPort = await freePort();
+  const hostForwarder = standInHostForwarder();
+  const { agent, forwarder } = start([{ guestPort: guest.port, hostPort }], { hostForwarder });
+  agent.setListeners([
+    { proto: "tcp", ip: "0.0.0.0", port: guest.port },
+    { proto: "tcp", ip: "127.0.0.1", port: guest.port },
+  ]);
+  await until(() => forwarder.report().forwards[0]?.via === "qemu-hostfwd");
+  agent.setListeners([{ proto: "tcp", ip: "127.0.0.1", port: guest.port }]);
+  await until(() => forwarder.report().forwards[0]?.via === "agent");
+  expect(hostForwarder.active).toEqual([]);
+  expect(await request({ port: hostPort }, "again")).toBe("ok again");
+  expect(agent.opened).toEqual([{ kind: "tcp", host: "127.0.0.1", port: guest.port }]);
+});
+
+test("startForwarder() removes the driver's forwards when it closes", async () => {
+  const guest = await guestTcpServer((text) => text);
+  const hostPort = await freePort();
+  const hostForwarder = standInHostForwarder();
+  const { agent, forwarder } = start([{ guestPort: guest.port, hostPort }], { hostForwarder });
+  agent.setListeners([{ proto: "tcp", ip: "::", port: guest.port }]);
+  await until(() => forwarder.report().forwards.length === 1);
+  expect(hostForwarder.active).toEqual([hostPort]);
+  await forwarder.close();
+  expect(hostForwarder.active).toEqual([]);
 });

@@ -34,6 +34,7 @@ async function startService(rules: Partial<FilledPortForward>[], agent: GuestAge
     instanceName: "vm",
     config: config(rules),
     ssh: { port: 60022 },
+    driver: {},
     agent,
     log,
     report: (report: GuestServiceReport) => reports.push(report),

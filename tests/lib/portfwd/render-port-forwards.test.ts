@@ -10,19 +10,26 @@ test.each<{ name: string; report: PortForwardReport; want: string }>([
     name: "forwards of each kind",
     report: {
       forwards: [
-        { proto: "tcp", guest: "0.0.0.0:8080, [::]:8080", host: "127.0.0.1:8080", since: "2026-03-01T11:59:15.000Z", connections: 3 },
-        { proto: "unix", guest: "/run/user/1000/docker.sock", host: "/home/u/.den/vm/sock/docker.sock", since: "2026-03-01T10:00:00.000Z", connections: 0 },
-        { proto: "tcp", guest: "127.0.0.1:9080", host: "127.0.0.1:9080", static: true, since: "2026-02-27T12:00:00.000Z", connections: 1 },
+        { proto: "tcp", guest: "0.0.0.0:8080, [::]:8080", host: "127.0.0.1:8080", via: "qemu-hostfwd", since: "2026-03-01T11:59:15.000Z", connections: 0 },
+        { proto: "tcp", guest: "127.0.0.1:3000", host: "127.0.0.1:3000", via: "agent", since: "2026-03-01T11:59:15.000Z", connections: 3 },
+        { proto: "unix", guest: "/run/user/1000/docker.sock", host: "/home/u/.den/vm/sock/docker.sock", via: "agent", since: "2026-03-01T10:00:00.000Z", connections: 0 },
+        { proto: "tcp", guest: "127.0.0.1:9080", host: "127.0.0.1:9080", static: true, via: "ssh", since: "2026-02-27T12:00:00.000Z", connections: 1 },
       ],
       failures: [],
     },
     want: [
-      "PROTO          GUEST                        HOST                               SINCE     CONNECTIONS",
-      "tcp            0.0.0.0:8080, [::]:8080      127.0.0.1:8080                     45s ago   3",
-      "unix           /run/user/1000/docker.sock   /home/u/.den/vm/sock/docker.sock   2h ago    0",
-      "tcp (static)   127.0.0.1:9080               127.0.0.1:9080                     2d ago    1",
+      "PROTO          GUEST                        HOST                               VIA            SINCE     CONNECTIONS",
+      "tcp            0.0.0.0:8080, [::]:8080      127.0.0.1:8080                     qemu-hostfwd   45s ago   -",
+      "tcp            127.0.0.1:3000               127.0.0.1:3000                     agent          45s ago   3",
+      "unix           /run/user/1000/docker.sock   /home/u/.den/vm/sock/docker.sock   agent          2h ago    0",
+      "tcp (static)   127.0.0.1:9080               127.0.0.1:9080                     ssh            2d ago    1",
       "",
     ].join("\n"),
+  },
+  {
+    name: "a forward from an older host agent without a path",
+    report: { forwards: [{ proto: "tcp", guest: "127.0.0.1:80", host: "127.0.0.1:8080", since: "2026-03-01T11:59:00.000Z", connections: 2 }], failures: [] },
+    want: ["PROTO   GUEST          HOST             VIA   SINCE    CONNECTIONS", "tcp     127.0.0.1:80   127.0.0.1:8080   -     1m ago   2", ""].join("\n"),
   },
   {
     name: "failures with hints",
