@@ -16,6 +16,7 @@ import { QmpSock, SshConfig } from "../lib/store/filenames.ts";
 import { den, guestTemplate } from "../tests/e2e/support/den-cli.ts";
 import { ensureGuestImage } from "../tests/e2e/support/guest-image.ts";
 import { renderTable } from "./table.ts";
+import { percentile } from "../lib/mounts/inotify/measure-inotify-latency.ts";
 
 const Name = "bench";
 const DataPort = 17001;
@@ -132,8 +133,8 @@ try {
     await waitForPort(port, 10_000, 1);
     latencies.push(performance.now() - requested);
   }
-  const detection = percentiles(latencies);
-  const roundTrip = percentiles(roundTrips);
+  const detection = (q: number) => percentile(latencies, q);
+  const roundTrip = (q: number) => percentile(roundTrips, q);
   console.log(
     `\nlistener detection (request to listen sent → host port accepts), ${Listeners} listeners: p50 ${detection(0.5).toFixed(1)} ms, p99 ${detection(0.99).toFixed(1)} ms, max ${detection(1).toFixed(1)} ms` +
       `\n  (control round trip through the forward: p50 ${roundTrip(0.5).toFixed(1)} ms, p99 ${roundTrip(0.99).toFixed(1)} ms)`,
@@ -165,12 +166,6 @@ async function hostPortOf(guestPort: number): Promise<{ port: number; via: strin
     await Bun.sleep(200);
   }
   throw new Error(`den did not forward guest port ${guestPort} within 30 s`);
-}
-
-/** The q-quantile (0..1) of the samples. */
-function percentiles(samples: readonly number[]): (q: number) => number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
 }
 
 function freePort(): Promise<number> {

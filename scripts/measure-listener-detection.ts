@@ -22,6 +22,7 @@ import type { GuestListener } from "../lib/guestagent/guest-agent-client.ts";
 import { scanProcNet } from "../agent/ports/scan-proc-net.ts";
 import { openSockDiagScanner } from "../agent/ports/scan-sock-diag.ts";
 import { watchListeners, type WatchListenersOptions } from "../agent/ports/watch-listeners.ts";
+import { percentile } from "../lib/mounts/inotify/measure-inotify-latency.ts";
 
 export interface MechanismResult {
   mechanism: string;
@@ -221,8 +222,7 @@ function latencies(started: Map<string, bigint>, seen: Map<string, bigint>): Mec
     if (at === undefined) missed++;
     else values.push(Math.max(0, Number(at - t) / 1e6));
   }
-  values.sort((a, b) => a - b);
-  const pick = (q: number): number => Number((values[Math.min(values.length - 1, Math.ceil(q * values.length) - 1)] ?? Number.NaN).toFixed(1));
+  const pick = (q: number): number => Number(percentile(values, q).toFixed(1));
   return { p50: pick(0.5), p99: pick(0.99), max: pick(1), missed };
 }
 
