@@ -2,13 +2,14 @@
 // den's entry point: argv → command → run. The only place that prints errors and sets the exit code.
 import { CommanderError } from "@commander-js/extra-typings";
 import { ExitError, renderError } from "./lib/errors.ts";
-import { buildProgram } from "./lib/cli/program.ts";
+import { buildProgram, normalizeTtyFlags } from "./lib/cli/program.ts";
+import { denHome } from "./lib/store/dirs.ts";
 
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   program.exitOverride();
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(normalizeTtyFlags(argv));
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -17,7 +18,7 @@ async function main(argv: string[]): Promise<number> {
     }
     if (error instanceof ExitError) return error.exitCode;
     const debug = argv.includes("--debug");
-    process.stderr.write(`${renderError(error, { debug })}\n`);
+    process.stderr.write(`${renderError(error, { debug, denHome: denHome() })}\n`);
     return 1;
   }
 }

@@ -2,11 +2,10 @@
 // new agent process started), answers each HELLO with a WELCOME and a fresh session, and serves the session until
 // the host goes away, then waits again. Nothing here exits on bad input: garbage is logged, reported to the host
 // and skipped up to the next HELLO.
-import type { GuestFsEvent, GuestListener } from "../lib/guestagent/guest-agent-client.ts";
 import type { AgentPort, PortConnection } from "./port/agent-port.ts";
 import { decodeHandshake, decodeJson, encodeFrame, encodeHandshake, encodeJson, type Frame, FrameParser, FrameType, MaxControlPayloadBytes } from "./protocol/frame.ts";
 import { createFrameSender } from "./protocol/frame-sender.ts";
-import { type Control, ControlSchema, HelloSchema, ProtocolVersion, type Welcome } from "./protocol/messages.ts";
+import { type Control, ControlSchema, type GuestFsEvent, type GuestListener, HelloSchema, type ListenUnix, ProtocolVersion, type Welcome } from "./protocol/messages.ts";
 import { splice } from "./protocol/splice.ts";
 import { StreamMux } from "./protocol/stream-mux.ts";
 import { openTarget } from "./open-target.ts";
@@ -73,11 +72,18 @@ class Session {
   }
 
   async run(): Promise<void> {
-    for await (const chunk of this.#connection.chunks) {
-      for (const item of this.#parser.push(chunk)) {
-        if (item.kind === "garbage") this.#garbage(item.reason);
-        else this.#frame(item.frame);
+    try {
+      for await (const chunk of this.#connection.chunks) {
+        for (const item of this.#parser.push(chunk)) {
+          if (item.kind === "garbage") this.#garbage(item.reason);
+          else this.#frame(item.frame);
+        }
       }
+    } catch (error) {
+      // A connection that fails (a reset, a port that goes away) ends this session, never the agent: the next host
+      // connection must find it serving.
+      this.end(`the connection failed: ${error instanceof Error ? error.message : String(error)}`);
+      return;
     }
     this.end("the host disconnected");
   }
@@ -142,7 +148,7 @@ class Session {
     }
   }
 
-  async #listenUnix(request: Extract<Control, { type: "listen-unix" }>): Promise<void> {
+  async #listenUnix(request: ListenUnix): Promise<void> {
     const mux = this.#mux;
     try {
       await this.#unix.listen(request, (socket) => {

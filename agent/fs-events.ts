@@ -41,11 +41,13 @@
 //
 // Known limit: on 9p with cache=mmap (Lima's default for writable 9p) the kernel does not keep inodes of nested
 // folders, so a watch on a subfolder sits on an inode later lookups no longer use; not even the guest's own writes
-// reach it. Only watches on the mount point itself see events there.
+// reach it. Only watches on the mount point itself see events there. The same holds when den runs as an ordinary
+// user (measured again for issue 13); cache=loose delivers subfolder events but then shows stale file contents. den
+// start says so at boot (lib/mounts/inotify/mount-inotify-warnings.ts).
 import { dlopen, FFIType } from "bun:ffi";
 import { closeSync, constants, openSync, readFileSync, readSync } from "node:fs";
 import { dirname } from "node:path";
-import type { GuestFsEvent } from "../lib/guestagent/guest-agent-client.ts";
+import type { GuestFsEvent } from "./protocol/messages.ts";
 
 /** One mounted filesystem from /proc/self/mountinfo. */
 export interface MountEntry {

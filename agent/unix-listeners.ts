@@ -3,20 +3,13 @@
 import { chmod, chown, mkdir, rm } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
-
-export interface UnixListenRequest {
-  id: number;
-  path: string;
-  uid: number;
-  gid: number;
-  mode: number;
-}
+import type { ListenUnix } from "./protocol/messages.ts";
 
 export class UnixListeners {
   readonly #servers = new Map<number, { server: Server; path: string }>();
 
   /** Creates the socket (replacing a stale file) with the requested owner and mode. */
-  async listen(request: UnixListenRequest, onConnection: (socket: Socket) => void): Promise<void> {
+  async listen(request: ListenUnix, onConnection: (socket: Socket) => void): Promise<void> {
     await this.close(request.id);
     await mkdir(dirname(request.path), { recursive: true });
     await rm(request.path, { force: true });

@@ -1,6 +1,6 @@
 // `den-guestagent yq`: the guest side of `provision: mode: yq`. boot.sh runs it as root for each provision.yq/<index>
 // entry, the way Lima's boot.sh runs `lima-guestagent yq --inplace --from-file F --input-format X --output-format X`.
-// It evaluates den's yq subset (lib/config/yq.ts, the same engine as `--set`) against the file and writes the result
+// It evaluates den's yq subset (lib/yq/evaluate-yq.ts, the same engine as `--set`) against the file and writes the result
 // back atomically; a missing file is created from null input, as Lima does with `yq --null-input`.
 //
 //   den-guestagent yq (--expression-file FILE | --expression EXPR) [--format FORMAT] [--in-place] PATH
@@ -17,8 +17,8 @@ import type { Stats } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
 import { type Document, isPair, isScalar, isSeq, type LineCounter, parseAllDocuments, visit } from "yaml";
 import { parseConfigText } from "../lib/config/parse.ts";
-import { evaluateYqAll } from "../lib/config/yq.ts";
-import { reconcileDocument } from "../lib/config/yq-document.ts";
+import { evaluateYqAll } from "../lib/yq/evaluate-yq.ts";
+import { reconcileDocument } from "../lib/yq/reconcile-document.ts";
 import { DenError, renderError } from "../lib/errors.ts";
 
 export interface YqCommandIo {

@@ -12,7 +12,16 @@ import { den, guestTemplate } from "../tests/e2e/support/den-cli.ts";
 import { ensureGuestImage } from "../tests/e2e/support/guest-image.ts";
 import { renderTable } from "./table.ts";
 
-const MountTypes = ["reverse-sshfs", "9p", "virtiofs"] as const;
+/** Each row's mount; reverse-sshfs runs once per SFTP server, so the jailed built-in is measured against OpenSSH's. */
+const Variants = [
+  { label: "reverse-sshfs (OpenSSH sftp-server)", type: "reverse-sshfs", sftpDriver: "openssh-sftp-server" },
+  { label: "reverse-sshfs (den's jailed SFTP server)", type: "reverse-sshfs", sftpDriver: "builtin" },
+  { label: "9p", type: "9p" },
+  { label: "virtiofs", type: "virtiofs" },
+] as const;
+// BENCH_MOUNTS=reverse-sshfs measures only the rows whose label starts with one of the given words (comma-separated).
+const only = process.env.BENCH_MOUNTS?.split(",").filter((word) => word !== "");
+const MountVariants = Variants.filter((variant) => !only || only.some((word) => variant.label.startsWith(word)));
 const FileCount = 10_000;
 const FileMiB = 64;
 
@@ -92,9 +101,10 @@ const dir = await mkdtemp(join(tmpdir(), "den-mounts-bench-"));
 const rows: (string | number)[][] = [];
 let baseline: Result | undefined;
 try {
-  for (const type of MountTypes) {
-    const home = join(dir, `home-${type}`);
-    const share = join(dir, `share-${type}`);
+  for (const [index, variant] of MountVariants.entries()) {
+    const type = variant.type;
+    const home = join(dir, `home-${index}`);
+    const share = join(dir, `share-${index}`);
     await mkdir(home, { recursive: true });
     // The tree is made on the host, as a checkout would be; 9p checks the host's permission bits in the guest.
     for (let d = 0; d < 100; d++) {
@@ -102,13 +112,14 @@ try {
       await Promise.all(Array.from({ length: FileCount / 100 }, (_, f) => writeFile(join(share, "tree", String(d), String(f)), "")));
     }
     await Bun.spawn(["chmod", "-R", "a+rwX", dir]).exited;
-    const extra = [`mountType: ${type}`, "mountInotify: true", "mounts:", `- location: ${JSON.stringify(share)}`, "  writable: true"].join("\n");
-    await writeFile(join(dir, `${type}.yaml`), guestTemplate(image, extra, { mounts: false }));
-    const name = `bench-${type.replace(/[^a-z0-9]/g, "")}`;
-    if ((await den(home, ["create", join(dir, `${type}.yaml`), "--name", name])).exitCode !== 0) throw new Error(`den create failed for ${type}`);
+    const sftp = "sftpDriver" in variant ? ["  sshfs:", `    sftpDriver: ${variant.sftpDriver}`] : [];
+    const extra = [`mountType: ${type}`, "mountInotify: true", "mounts:", `- location: ${JSON.stringify(share)}`, "  writable: true", ...sftp].join("\n");
+    await writeFile(join(dir, `${index}.yaml`), guestTemplate(image, extra, { mounts: false }));
+    const name = `bench-${index}-${type.replace(/[^a-z0-9]/g, "")}`;
+    if ((await den(home, ["create", join(dir, `${index}.yaml`), "--name", name])).exitCode !== 0) throw new Error(`den create failed for ${variant.label}`);
     try {
       const start = await den(home, ["start", name]);
-      if (start.exitCode !== 0 || /WARNING: mounts/.test(start.stderr)) throw new Error(`den start failed for ${type}:\n${start.stderr}`);
+      if (start.exitCode !== 0 || /warning: mounts/.test(start.stderr)) throw new Error(`den start failed for ${variant.label}:\n${start.stderr}`);
       const latency = await inotifyLatency(home, name, share);
       const latencyCells = [latency.p50Ms, latency.p99Ms, `${latency.missed}/20`];
       const run = async (target: string, makeTree: boolean) => {
@@ -121,7 +132,7 @@ try {
         rows.push(["guest disk (virtio-blk, qcow2)", baseline.writeMBs, baseline.readMBs, baseline.findStatS, "-", "-", "-"]);
       }
       const result = await run(share, false);
-      rows.push([type, result.writeMBs, result.readMBs, result.findStatS, ...latencyCells]);
+      rows.push([variant.label, result.writeMBs, result.readMBs, result.findStatS, ...latencyCells]);
     } finally {
       await den(home, ["stop", "-f", name], { timeoutMs: 180_000 });
       await den(home, ["delete", "-f", name]);

@@ -7,10 +7,11 @@
 // - the guest agent's CPU use over 30 s while idle with those 50 listeners open.
 // Under TCG the guest CPU bounds every path; the ratios are the figures, absolute numbers depend on this machine.
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { connect, createServer, type Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectQmp } from "../drivers/qemu/qmp-client.ts";
+import { freeTcpPort } from "../lib/net/free-tcp-port.ts";
 import { PortForwardReportSchema } from "../lib/portfwd/port-forward-report.ts";
 import { QmpSock, SshConfig } from "../lib/store/filenames.ts";
 import { den, guestTemplate } from "../tests/e2e/support/den-cli.ts";
@@ -88,10 +89,10 @@ try {
 
   const denWildcard = await hostPortOf(DataPort);
   const denLoopback = await hostPortOf(LoopbackDataPort);
-  const sshPort = await freePort();
+  const sshPort = await freeTcpPort();
   const sshForward = Bun.spawn(["ssh", "-F", join(instanceDir, SshConfig), "-N", "-o", "ControlPath=none", "-o", "ExitOnForwardFailure=yes", "-L", `127.0.0.1:${sshPort}:127.0.0.1:${DataPort}`, `den-${Name}`], { stdout: "ignore", stderr: "inherit" });
   children.push(sshForward);
-  const directPort = await freePort();
+  const directPort = await freeTcpPort();
   const qmp = await connectQmp(join(instanceDir, QmpSock));
   await qmp.humanMonitorCommand(`hostfwd_add net0 tcp:127.0.0.1:${directPort}-:${DataPort}`);
   await qmp.close();
@@ -166,16 +167,6 @@ async function hostPortOf(guestPort: number): Promise<{ port: number; via: strin
     await Bun.sleep(200);
   }
   throw new Error(`den did not forward guest port ${guestPort} within 30 s`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForPort(port: number, timeoutMs = 30_000, intervalMs = 50): Promise<void> {

@@ -5,6 +5,7 @@
 // etc_environment is read by pam_env, which has no quoting: one `KEY=VALUE` per line, so a line break cannot be
 // carried and is refused.
 import { ConfigError, type ConfigIssue, DenError } from "../lib/errors.ts";
+import { envIssues } from "../lib/config/validate.ts";
 import { shellQuote } from "../lib/shell/quote.ts";
 import { provisionEnv } from "./provision-files.ts";
 import { SlirpDns, SlirpGateway, SlirpIpAddress, VirtioPort, type SeedArgs } from "./seed-args.ts";
@@ -80,18 +81,9 @@ export function paramLines(param: SeedArgs["param"]): string[] {
 
 /** etc_environment: the `#DEN-START` … `#DEN-END` block of `KEY=VALUE` lines, sorted by key. */
 export function etcEnvironment(env: SeedArgs["env"]): string {
-  const issues: ConfigIssue[] = [];
   const keys = Object.keys(env).sort();
-  for (const key of keys) {
-    const value = env[key] ?? "";
-    if (!ShellName.test(key)) {
-      issues.push({ path: ["env", key], message: `Invalid environment variable name "${key}"`, hint: NameHint });
-    } else if (/[\n\r]/.test(value)) {
-      issues.push({ path: ["env", key], message: "Value contains a line break, which /etc/environment cannot hold", hint: "put multi-line values into a file with a `mode: data` provision entry" });
-    } else if (value.includes("\0")) {
-      issues.push({ path: ["env", key], message: "Value contains a NUL character" });
-    }
-  }
+  // The same rule create and validate apply to env: (the proxy variables join it here).
+  const issues = envIssues(env);
   if (issues.length > 0) throw new ConfigError("CONFIG_INVALID", issues);
   const lines = keys.map((key) => `${key}=${env[key]}\n`).join("");
   return `${EtcEnvironmentStart}\n${lines}${EtcEnvironmentEnd}\n`;

@@ -1,6 +1,9 @@
 // The contract between den's host agent and a VM backend (QEMU now, VZ later), shaped after Lima's
 // `pkg/driver/driver.go`: a driver is assembled from small interfaces, and the host agent branches on the
-// features a driver declares in `info()`, never on its name. Types only; each driver implements them.
+// features a driver declares in `info()`, never on its name. Types only; each driver implements them, and
+// drivers/registry.ts picks the one an instance's `vmType` names.
+import type { FilledDenYaml, VmType } from "../lib/config/schema.ts";
+import type { Logger } from "../lib/log.ts";
 
 /** Disk image formats a driver may boot from or convert to. */
 export type DiskImageFormat = "qcow2" | "raw" | "vmdk" | "vhdx" | "asif";
@@ -32,7 +35,46 @@ export interface DriverInfo {
   vsockPort: number;
   /** Name of the virtio-serial port reserved for the guest agent, "" when there is none. */
   virtioPort: string;
+  /**
+   * File name, in the instance folder, of the guest's serial console as the driver records it (QEMU: serial.log,
+   * VZ: serialv.log): the host agent reads the boot stages from it and shows its end when a boot fails.
+   */
+  serialLog: string;
   features: DriverFeatures;
+}
+
+/** What every driver is given for one instance; a driver's own extras go in its own context type. */
+export interface DriverContext {
+  instanceName: string;
+  instanceDir: string;
+  denHome: string;
+  config: FilledDenYaml;
+  /** Host port forwarded to the guest's port 22 (0 when only disks are prepared and no VM is started). */
+  sshLocalPort: number;
+  /** The environment den runs in: PATH lookups and a driver's overrides (e.g. `DEN_QEMU_ACCEL`). */
+  env: Readonly<Record<string, string | undefined>>;
+  logger: Logger;
+}
+
+/** The host facts that decide whether a driver can run at all, in HostInfo's words (`linux`, `x86_64`). */
+export interface DriverHost {
+  os: string;
+  arch: string;
+}
+
+export type DriverAvailability = { available: true } | { available: false; reason: string };
+
+/** One VM backend as den knows it before any instance exists; drivers/registry.ts holds one per `vmType`. */
+export interface DriverRegistration {
+  vmType: VmType;
+  /** The backend's name for users, e.g. "QEMU": the first boot stage reads "waiting for QEMU to start". */
+  displayName: string;
+  /** The same flags `info().features` returns, readable without an instance. */
+  features: DriverFeatures;
+  /** Whether this host can run the driver at all (OS, CPU); pure and cheap: tools and versions are `validate()`'s. */
+  availability(host: DriverHost): DriverAvailability;
+  /** Binds the driver to one instance; nothing is read or started until a method is called. */
+  create(context: DriverContext): Driver;
 }
 
 /** Options every driver call accepts; an aborted signal asks the call to give up promptly. */

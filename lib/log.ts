@@ -7,6 +7,11 @@ export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+  /**
+   * The same logger (format, debug switch) writing its lines to `write` instead, e.g. the host agent's size-bounded
+   * ha.stderr.log (rotating-log.ts); absent on loggers that do not write lines themselves.
+   */
+  redirect?(write: (line: string) => void): Logger;
 }
 
 export interface LoggerOptions {
@@ -34,7 +39,13 @@ export function createLogger(options: LoggerOptions): Logger {
     if (level === "debug" && !options.debug) return;
     write(formatLogLine(level, message, fields, { format: options.format, now: now() }));
   };
-  return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
+  return {
+    debug: log("debug"),
+    info: log("info"),
+    warn: log("warn"),
+    error: log("error"),
+    redirect: (next) => createLogger({ ...options, write: next }),
+  };
 }
 
 /** A logger that keeps its lines, for tests. */

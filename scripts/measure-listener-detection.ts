@@ -18,11 +18,12 @@ import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { GuestListener } from "../lib/guestagent/guest-agent-client.ts";
+import type { GuestListener } from "../agent/protocol/messages.ts";
 import { scanProcNet } from "../agent/ports/scan-proc-net.ts";
 import { openSockDiagScanner } from "../agent/ports/scan-sock-diag.ts";
 import { watchListeners, type WatchListenersOptions } from "../agent/ports/watch-listeners.ts";
 import { percentile } from "../lib/mounts/inotify/measure-inotify-latency.ts";
+import { run } from "../lib/process/run.ts";
 
 export interface MechanismResult {
   mechanism: string;
@@ -233,7 +234,7 @@ async function measureOnHost(args: string[]): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "den-listeners-"));
   try {
     const binary = join(dir, "measure-listener-detection");
-    await run(["bun", "build", "--compile", "--target=bun-linux-x64", join(root, "scripts/measure-listener-detection.ts"), "--outfile", binary]);
+    await mustRun(["bun", "build", "--compile", "--target=bun-linux-x64", join(root, "scripts/measure-listener-detection.ts"), "--outfile", binary]);
     const image = await ensureGuestImage();
     const identityFile = join(dir, "id_ed25519");
     const mac = "52:55:55:12:34:78";
@@ -242,7 +243,7 @@ async function measureOnHost(args: string[]): Promise<void> {
     await guest.waitForSsh({ user, identityFile, timeoutMs: 300_000 });
     await guest.ssh(user, identityFile, "cloud-init status --wait >/dev/null");
     const sshOptions = ["-i", identityFile, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"];
-    await run(["scp", ...sshOptions, "-P", String(guest.sshPort), binary, `${user}@127.0.0.1:/tmp/measure`]);
+    await mustRun(["scp", ...sshOptions, "-P", String(guest.sshPort), binary, `${user}@127.0.0.1:/tmp/measure`]);
     const kernel = await guest.ssh(user, identityFile, "uname -r; nproc");
     console.log(`guest kernel ${kernel.stdout.trim().replace("\n", ", cpus ")}`);
     const child = Bun.spawn(["ssh", ...sshOptions, "-p", String(guest.sshPort), `${user}@127.0.0.1`, "sudo", "/tmp/measure", "guest", ...args], {
@@ -260,7 +261,7 @@ async function measureOnHost(args: string[]): Promise<void> {
 const user = "den-measure";
 
 async function writeSeed(dir: string, identityFile: string, mac: string): Promise<string> {
-  await run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", user, "-f", identityFile]);
+  await mustRun(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", user, "-f", identityFile]);
   const publicKey = (await readFile(`${identityFile}.pub`, "utf8")).trim();
   const seedDir = join(dir, "seed");
   await mkdir(seedDir);
@@ -271,14 +272,13 @@ async function writeSeed(dir: string, identityFile: string, mac: string): Promis
   };
   for (const [name, text] of Object.entries(files)) await writeFile(join(seedDir, name), text);
   const seedIso = join(dir, "cidata.iso");
-  await run(["genisoimage", "-quiet", "-output", seedIso, "-volid", "cidata", "-joliet", "-rock", ...Object.keys(files).map((name) => join(seedDir, name))]);
+  await mustRun(["genisoimage", "-quiet", "-output", seedIso, "-volid", "cidata", "-joliet", "-rock", ...Object.keys(files).map((name) => join(seedDir, name))]);
   return seedIso;
 }
 
-async function run(argv: string[]): Promise<void> {
-  const child = Bun.spawn(argv, { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
-  const [stderr, exitCode] = await Promise.all([new Response(child.stderr).text(), child.exited]);
-  if (exitCode !== 0) throw new Error(`${argv.join(" ")} exited with ${exitCode}: ${stderr}`);
+async function mustRun(argv: string[]): Promise<void> {
+  const result = await run(argv);
+  if (result.code !== 0) throw new Error(`${argv.join(" ")} exited with ${result.code ?? result.signal}: ${result.stderrTail}`);
 }
 
 function parseArgs(args: string[]): { idleSeconds: number; only: string[] | undefined } {

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(qemu-system-x86 qemu-utils genisoimage xorriso debootstrap e2fsprogs openssh-client openssh-sftp-server shellcheck curl python3-yaml inotify-tools)
+# uidmap: newgidmap, which lets virtiofsd run for an ordinary user (lib/mounts/virtiofsd-command.ts; tests/e2e/nonroot.test.ts).
+packages=(qemu-system-x86 qemu-utils genisoimage xorriso debootstrap e2fsprogs openssh-client openssh-sftp-server shellcheck curl python3-yaml inotify-tools uidmap)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -10,6 +10,8 @@ export async function listenSocketPort(path: string): Promise<AgentPort> {
   const waiting: Socket[] = [];
   let wake: (() => void) | undefined;
   const server = createServer((socket) => {
+    // A connection the peer resets while it waits to be accepted must not become an unhandled error.
+    socket.on("error", () => undefined);
     waiting.push(socket);
     wake?.();
   });

@@ -1,6 +1,6 @@
 // One canonical list per scan, so "did anything change" is a plain comparison and the host always receives the same
 // order. Duplicates are normal: SO_REUSEPORT groups and forked servers hold several sockets on one address and port.
-import type { GuestListener } from "../../lib/guestagent/guest-agent-client.ts";
+import type { GuestListener } from "../protocol/messages.ts";
 
 /** Sorts by proto, port, then address, and drops duplicates (pure; the input is not modified). */
 export function normalizeListeners(listeners: readonly GuestListener[]): GuestListener[] {

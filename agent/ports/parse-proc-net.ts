@@ -4,11 +4,11 @@
 // Addresses are hex dumps of 32-bit words in the kernel's byte order (little endian on x86-64 and arm64), ports are
 // big-endian hex numbers, and `st` is the TCP state number, which UDP reuses: 07 (TCP_CLOSE) for a socket that is
 // bound but not connected, 01 (TCP_ESTABLISHED) after connect().
-import type { GuestListener } from "../../lib/guestagent/guest-agent-client.ts";
+import type { GuestListener } from "../protocol/messages.ts";
 import { formatIp } from "./format-ip.ts";
 
 export interface ParseProcNetOptions {
-  proto: "tcp" | "udp";
+  proto: GuestListener["proto"];
   /** Byte order of the kernel that wrote the file (`os.endianness()` in the guest). */
   byteOrder: "LE" | "BE";
 }

@@ -1,7 +1,7 @@
 // The netlink sock_diag (inet_diag) dump used to list sockets without /proc/net text: request bytes out, listeners
 // in (pure). Layouts are those of <linux/netlink.h> and <linux/inet_diag.h>: a 16-byte nlmsghdr in host byte order,
 // then inet_diag_req_v2 (request) or inet_diag_msg (reply), whose addresses and ports are in network byte order.
-import type { GuestListener } from "../../lib/guestagent/guest-agent-client.ts";
+import type { GuestListener } from "../protocol/messages.ts";
 import { formatIp } from "./format-ip.ts";
 
 export const afInet = 2;
@@ -20,7 +20,7 @@ const tcpListen = 10;
 const udpUnconnected = 7;
 
 export interface SockDiagQuery {
-  proto: "tcp" | "udp";
+  proto: GuestListener["proto"];
   family: typeof afInet | typeof afInet6;
 }
 

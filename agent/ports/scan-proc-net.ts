@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { endianness } from "node:os";
 import { join } from "node:path";
-import type { GuestListener } from "../../lib/guestagent/guest-agent-client.ts";
+import type { GuestListener } from "../protocol/messages.ts";
 import { normalizeListeners } from "./normalize-listeners.ts";
 import { parseProcNet } from "./parse-proc-net.ts";
 

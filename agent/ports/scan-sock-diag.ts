@@ -3,7 +3,7 @@
 // line for every socket in the namespace.
 import { dlopen, FFIType, ptr, read } from "bun:ffi";
 import { endianness } from "node:os";
-import type { GuestListener } from "../../lib/guestagent/guest-agent-client.ts";
+import type { GuestListener } from "../protocol/messages.ts";
 import { DenError } from "../../lib/errors.ts";
 import { normalizeListeners } from "./normalize-listeners.ts";
 import { afInet, afInet6, buildSockDiagRequest, parseSockDiagReply, type SockDiagQuery } from "./parse-sock-diag.ts";

@@ -23,7 +23,7 @@
 // Fallbacks: without tracefs (not mounted, an unprivileged agent, a kernel without the tracepoints) the watcher polls
 // once a second, which stays inside the CPU budget but not the latency target; without sock_diag (no glibc, no
 // udp_diag) it scans /proc/net.
-import type { GuestListener } from "../../lib/guestagent/guest-agent-client.ts";
+import type { GuestListener } from "../protocol/messages.ts";
 import { normalizeListeners, sameListeners } from "./normalize-listeners.ts";
 import { scanProcNet } from "./scan-proc-net.ts";
 import { openSockDiagScanner } from "./scan-sock-diag.ts";

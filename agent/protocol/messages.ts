@@ -1,5 +1,7 @@
-// The JSON carried by HELLO, WELCOME, CONTROL, OPEN and RESET frames. Both sides parse everything they receive with
-// these schemas: a message that does not match is reported and dropped, never trusted.
+// The JSON carried by HELLO, WELCOME, CONTROL, OPEN and RESET frames, and the one source of every wire type: the
+// agent, the host client and the host code that consumes listeners or sends file events all take their types from
+// these schemas (z.infer), so a field changes in one place. Both sides parse everything they receive with them: a
+// message that does not match is reported and dropped, never trusted (the guest is untrusted input to the host).
 import { z } from "zod";
 
 /** The protocol this build speaks; a HELLO offers a range, the WELCOME names the one chosen (0: none in common). */
@@ -12,12 +14,20 @@ export const HelloSchema = z.object({
 });
 export type Hello = z.infer<typeof HelloSchema>;
 
-export const WelcomeSchema = z.object({
+/** What the host learns about the agent from its WELCOME. */
+export const GuestAgentInfoSchema = z.object({
+  /** The agent's own version (`den-guestagent --version`). */
+  version: z.string().max(200),
+  /** Protocol version both sides agreed on in the handshake (0 in a WELCOME: none in common). */
+  protocol: z.number().int().min(0),
+  /** `uname -m` of the guest. */
+  arch: z.string().max(64),
+});
+export type GuestAgentInfo = z.infer<typeof GuestAgentInfoSchema>;
+
+export const WelcomeSchema = GuestAgentInfoSchema.extend({
   /** The HELLO's nonce; null in the announcement a freshly started agent sends unasked. */
   nonce: z.string().max(64).nullable(),
-  version: z.string().max(200),
-  protocol: z.number().int().min(0),
-  arch: z.string().max(64),
   error: z.string().max(1000).optional(),
 });
 export type Welcome = z.infer<typeof WelcomeSchema>;
@@ -26,22 +36,52 @@ const Port = z.number().int().min(0).max(65535);
 const Host = z.string().min(1).max(255);
 const GuestPath = z.string().min(1).max(4096).startsWith("/");
 
-export const ListenerSchema = z.object({ proto: z.enum(["tcp", "udp"]), ip: z.string().max(64), port: Port });
+/** A listening TCP socket or a bound UDP socket in the guest. `ip` is the bound address as text: "0.0.0.0", "::",
+ * "127.0.0.1", "::1", "192.168.5.15", …; IPv4-mapped IPv6 addresses are reported as their IPv4 form. */
+export const GuestListenerSchema = z.object({ proto: z.enum(["tcp", "udp"]), ip: z.string().max(64), port: Port });
+export type GuestListener = z.infer<typeof GuestListenerSchema>;
 
-export const StreamTargetSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("tcp"), host: Host, port: Port }),
-  z.object({ kind: z.literal("udp"), host: Host, port: Port }),
-  z.object({ kind: z.literal("unix"), path: GuestPath }),
-  /** Agent → host: a connection accepted on the guest socket of listen-unix request `id`. */
-  z.object({ kind: z.literal("listener"), id: z.number().int().min(1) }),
-]);
+const TcpTarget = z.object({ kind: z.literal("tcp"), host: Host, port: Port });
+/** Datagrams: the stream's chunks are whole datagrams (an object-mode Duplex of Buffers). */
+const UdpTarget = z.object({ kind: z.literal("udp"), host: Host, port: Port });
+const UnixTarget = z.object({ kind: z.literal("unix"), path: GuestPath });
+/** Agent → host: a connection accepted on the guest socket of listen-unix request `id`. */
+const ListenerTarget = z.object({ kind: z.literal("listener"), id: z.number().int().min(1) });
+
+/** Where a stream the host opens ends in the guest. */
+export const GuestStreamTargetSchema = z.discriminatedUnion("kind", [TcpTarget, UdpTarget, UnixTarget]);
+export type GuestStreamTarget = z.infer<typeof GuestStreamTargetSchema>;
+
+/** Any OPEN target, either direction: what a receiver parses before it decides whether the kind is its to serve. */
+export const StreamTargetSchema = z.discriminatedUnion("kind", [TcpTarget, UdpTarget, UnixTarget, ListenerTarget]);
 export type StreamTarget = z.infer<typeof StreamTargetSchema>;
 
-export const FsEventSchema = z.object({ path: GuestPath, kind: z.enum(["modify", "create", "delete"]) });
+/** A change on the host the guest agent reproduces as inotify events on the same guest path. */
+export const GuestFsEventSchema = z.object({
+  /** Absolute path in the guest. */
+  path: GuestPath,
+  kind: z.enum(["modify", "create", "delete"]),
+});
+export type GuestFsEvent = z.infer<typeof GuestFsEventSchema>;
+
+/** A unix socket the agent listens on in the guest (reverse forwarding). */
+export const GuestUnixListenSpecSchema = z.object({
+  /** Absolute socket path in the guest; its parent folders are created. */
+  path: GuestPath,
+  uid: z.number().int().min(0),
+  gid: z.number().int().min(0),
+  /** File mode of the socket, e.g. 0o600. */
+  mode: z.number().int().min(0).max(0o7777),
+});
+export type GuestUnixListenSpec = z.infer<typeof GuestUnixListenSpecSchema>;
+
+/** Host → agent: create the socket of `spec`; connections to it come back as OPEN `{kind: "listener", id}`. */
+export const ListenUnixSchema = GuestUnixListenSpecSchema.extend({ type: z.literal("listen-unix"), id: z.number().int().min(1) });
+export type ListenUnix = z.infer<typeof ListenUnixSchema>;
 
 export const ControlSchema = z.discriminatedUnion("type", [
   // agent → host
-  z.object({ type: z.literal("listeners"), listeners: z.array(ListenerSchema).max(65536) }),
+  z.object({ type: z.literal("listeners"), listeners: z.array(GuestListenerSchema).max(65536) }),
   z.object({
     type: z.literal("listen-unix-result"),
     id: z.number().int().min(1),
@@ -56,15 +96,8 @@ export const ControlSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("ping"), id: z.number().int().min(0) }),
   z.object({ type: z.literal("pong"), id: z.number().int().min(0) }),
   // host → agent
-  z.object({ type: z.literal("fs-events"), events: z.array(FsEventSchema).max(10000) }),
-  z.object({
-    type: z.literal("listen-unix"),
-    id: z.number().int().min(1),
-    path: GuestPath,
-    uid: z.number().int().min(0),
-    gid: z.number().int().min(0),
-    mode: z.number().int().min(0).max(0o7777),
-  }),
+  z.object({ type: z.literal("fs-events"), events: z.array(GuestFsEventSchema).max(10000) }),
+  ListenUnixSchema,
   z.object({ type: z.literal("unlisten-unix"), id: z.number().int().min(1) }),
 ]);
 export type Control = z.infer<typeof ControlSchema>;

@@ -36,6 +36,11 @@ export interface StreamMuxOptions {
   onOpenRequest(request: OpenRequest): void;
   /** A frame that breaks the protocol on one stream (the stream is reset; the session goes on). */
   onViolation?(message: string): void;
+  /**
+   * Streams the peer may have open at once (asked for or accepted); a further OPEN is refused with EMFILE. The host
+   * sets it, since each stream the guest opens is a connection on the host; unbounded when absent.
+   */
+  maxPeerStreams?: number;
 }
 
 type Pending = { resolve: (stream: Duplex) => void; reject: (error: Error) => void; objectMode: boolean };
@@ -46,6 +51,8 @@ export class StreamMux {
   readonly #pending = new Map<number, Pending>();
   /** Ids the peer asked for that are not answered yet; frames for them are dropped until accept/reject. */
   readonly #incoming = new Set<number>();
+  /** Ids of the open streams the peer opened: with #incoming, what maxPeerStreams bounds. */
+  readonly #peerOpened = new Set<number>();
   #nextId: number;
 
   constructor(options: StreamMuxOptions) {
@@ -112,6 +119,7 @@ export class StreamMux {
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
     this.#incoming.clear();
+    this.#peerOpened.clear();
     const streams = [...this.#streams.values()];
     this.#streams.clear();
     for (const stream of streams) stream.remoteReset(reason, false);
@@ -122,6 +130,12 @@ export class StreamMux {
     const peerParity = this.#options.side === "host" ? 0 : 1;
     const parsed = StreamTargetSchema.safeParse(decodeJson(frame.payload));
     if (id === 0 || id % 2 !== peerParity || this.#streams.has(id) || this.#incoming.has(id)) return this.#violation(id, `OPEN with an invalid or used stream id ${id}`);
+    const max = this.#options.maxPeerStreams;
+    if (max !== undefined && this.#peerOpened.size + this.#incoming.size >= max) {
+      this.#options.onViolation?.(`stream ${id}: OPEN refused, the peer has ${max} streams open`);
+      this.#options.send(resetFrame(id, { errno: "EMFILE", message: `too many streams open (${max})` }));
+      return;
+    }
     if (!parsed.success) {
       this.#options.send(resetFrame(id, { errno: "EINVAL", message: "invalid stream target" }));
       return;
@@ -135,6 +149,7 @@ export class StreamMux {
         if (answered || !this.#incoming.delete(id)) throw new Error(`stream ${id} is no longer open`);
         answered = true;
         this.#options.send({ type: FrameType.Opened, stream: id, payload: new Uint8Array(0) });
+        this.#peerOpened.add(id);
         return this.#create(id, parsed.data.kind === "udp");
       },
       reject: (reason) => {
@@ -148,7 +163,10 @@ export class StreamMux {
   #create(id: number, objectMode: boolean): MuxStream {
     const stream = new MuxStream(id, objectMode, {
       send: (frame) => this.#options.send(frame),
-      forget: () => this.#streams.delete(id),
+      forget: () => {
+        this.#streams.delete(id);
+        this.#peerOpened.delete(id);
+      },
     });
     this.#streams.set(id, stream);
     return stream;

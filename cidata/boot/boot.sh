@@ -88,6 +88,38 @@ field() {
 	printf '%s' "${!name:-}"
 }
 
+# The owner is applied only in a real guest, where the user exists.
+set_owner_and_mode() {
+	local dest="$1" owner="$2" permissions="$3"
+	if [ -n "$owner" ] && den_real_guest; then
+		chown "$owner" "$dest" || return 1
+	fi
+	if [ -n "$permissions" ]; then
+		chmod "$permissions" "$dest" || return 1
+	fi
+}
+
+# Applies each file of the seed folder provision.KIND (data or yq) with its index; a failed entry is warned about and
+# the others still apply.
+each_provision_file() {
+	local kind="$1" f
+	[ -d "$DEN_CIDATA_MNT/provision.$kind" ] || return 0
+	for f in "$DEN_CIDATA_MNT/provision.$kind"/*; do
+		[ -f "$f" ] || continue
+		if ! apply_provision_file "$kind" "$f" "$(basename "$f")"; then
+			warn "provision.$kind/$(basename "$f") failed"
+		fi
+	done
+}
+
+# A case rather than a function name in a variable, so shellcheck (and a reader) can follow the calls.
+apply_provision_file() {
+	case "$1" in
+	data) copy_data_file "$2" "$3" ;;
+	yq) apply_yq_provision "$2" "$3" ;;
+	esac
+}
+
 # Called in an `if`, where errexit is off, so every step returns on failure explicitly.
 copy_data_file() {
 	local src="$1" index="$2" path owner permissions overwrite dest
@@ -107,22 +139,10 @@ copy_data_file() {
 	den_log "writing data file $path"
 	mkdir -p "$(dirname "$dest")" || return 1
 	cp "$src" "$dest" || return 1
-	if [ -n "$owner" ] && den_real_guest; then
-		chown "$owner" "$dest" || return 1
-	fi
-	if [ -n "$permissions" ]; then
-		chmod "$permissions" "$dest" || return 1
-	fi
+	set_owner_and_mode "$dest" "$owner" "$permissions"
 }
 
-if [ -d "$DEN_CIDATA_MNT/provision.data" ]; then
-	for f in "$DEN_CIDATA_MNT"/provision.data/*; do
-		[ -f "$f" ] || continue
-		if ! copy_data_file "$f" "$(basename "$f")"; then
-			warn "provision.data/$(basename "$f") failed"
-		fi
-	done
-fi
+each_provision_file data
 
 # Each den-guestagent output line (errors, the unknown-extension warning) is logged, so it reaches the console.
 log_lines() {
@@ -171,22 +191,10 @@ apply_yq_provision() {
 		log_lines "$out"
 	fi
 	[ "$rc" = 0 ] || return 1
-	if [ -n "$owner" ] && den_real_guest; then
-		chown "$owner" "$dest" || return 1
-	fi
-	if [ -n "$permissions" ]; then
-		chmod "$permissions" "$dest" || return 1
-	fi
+	set_owner_and_mode "$dest" "$owner" "$permissions"
 }
 
-if [ -d "$DEN_CIDATA_MNT/provision.yq" ]; then
-	for f in "$DEN_CIDATA_MNT"/provision.yq/*; do
-		[ -f "$f" ] || continue
-		if ! apply_yq_provision "$f" "$(basename "$f")"; then
-			warn "provision.yq/$(basename "$f") failed"
-		fi
-	done
-fi
+each_provision_file yq
 
 if [ -d "$DEN_CIDATA_MNT/provision.system" ]; then
 	for f in "$DEN_CIDATA_MNT"/provision.system/*; do

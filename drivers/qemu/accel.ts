@@ -9,6 +9,8 @@ import { mkdir, mkdtemp, open, readFile, rename, rm, stat, writeFile } from "nod
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { DenError } from "../../lib/errors.ts";
+import { run } from "../../lib/process/run.ts";
+import { ensurePrivateDir } from "../../lib/store/dirs.ts";
 import { ProbeDebugconPort, ProbeMarker, probeKernel } from "./probe-kernel.ts";
 
 export const Accelerators = ["kvm", "hvf", "tcg"] as const;
@@ -137,7 +139,8 @@ export async function probeAccelerator(accel: Accelerator, ctx: ProbeContext): P
 
 async function probeHvf(ctx: ProbeContext): Promise<ProbeResult> {
   if (ctx.hostOs !== "Darwin") return { state: "absent", reason: "HVF exists only on macOS" };
-  const { stdout, code } = await run("sysctl", ["-n", "kern.hv_support"]);
+  // A host where sysctl cannot even run has no usable HVF either.
+  const { stdout, code } = await run(["sysctl", "-n", "kern.hv_support"]).catch(() => ({ stdout: "", code: null }));
   return code === 0 && stdout.trim() === "1" ? { state: "usable" } : { state: "absent", reason: "kern.hv_support is not 1" };
 }
 
@@ -177,7 +180,7 @@ export async function readAccelCache(path: string): Promise<CacheFile> {
 }
 
 async function writeAccelCache(path: string, cache: CacheFile): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await ensurePrivateDir(dirname(path));
   // Two `den start` may probe at once; rename keeps readers from seeing half a file.
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, `${JSON.stringify(cache, null, 2)}\n`);
@@ -209,7 +212,8 @@ async function mtimeOf(binary: string): Promise<number> {
 
 function defaultBootId(hostOs: "Linux" | "Darwin"): () => Promise<string> {
   if (hostOs === "Linux") return async () => (await readFile("/proc/sys/kernel/random/boot_id", "utf8")).trim();
-  return async () => (await run("sysctl", ["-n", "kern.boottime"])).stdout.trim();
+  // A boot time that cannot be read must not fail the probe: the cache is then keyed on "".
+  return async () => (await run(["sysctl", "-n", "kern.boottime"]).catch(() => ({ stdout: "" }))).stdout.trim();
 }
 
 // --- the probe guest -----------------------------------------------------------------------------
@@ -267,16 +271,4 @@ async function fileContains(path: string, text: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function run(command: string, args: string[]): Promise<{ stdout: string; code: number | null }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "ignore"] });
-    let stdout = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.on("error", () => resolve({ stdout: "", code: null }));
-    child.on("close", (code) => resolve({ stdout, code }));
-  });
 }

@@ -1,9 +1,9 @@
 // The instance's boot disk: a qcow2 overlay over the cached base image (so the base is shared and never
 // written), grown, never shrunk, to the configured `disk:` size on every start. All work is done by qemu-img.
-import { spawn } from "node:child_process";
 import { open } from "node:fs/promises";
 import { resolve } from "node:path";
 import { DenError } from "../../lib/errors.ts";
+import { run } from "../../lib/process/run.ts";
 
 /** Formats den tells apart by content; everything that is not qcow2 or an ISO is treated as raw. */
 export type DetectedImageFormat = "qcow2" | "iso" | "raw";
@@ -90,30 +90,17 @@ export async function detectImageFormat(path: string): Promise<DetectedImageForm
 }
 
 /** Runs qemu-img and returns its stdout; a failure becomes a DenError("QEMU_IMG") carrying its stderr. */
-function qemuImg(args: string[], options: QemuImgOptions): Promise<string> {
+async function qemuImg(args: string[], options: QemuImgOptions): Promise<string> {
   const binary = options.qemuImg ?? "qemu-img";
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on("error", (error: NodeJS.ErrnoException) => {
-      reject(
-        new DenError("QEMU_IMG", `Cannot run "${binary}": ${error.code ?? error.message}`, {
-          hint: "install qemu-img (Debian: apt-get install qemu-utils; macOS: brew install qemu)",
-          cause: error,
-        }),
-      );
-    });
-    child.on("close", (code) => {
-      if (code === 0) return resolvePromise(stdout);
-      const reason = stderr.trim().split("\n").at(-1) || `exit code ${code}`;
-      reject(new DenError("QEMU_IMG", `qemu-img ${args[0]} failed: ${reason}`, { hint: `the command was: ${binary} ${args.join(" ")}`, details: { stderr } }));
+  const { code, stdout, stderrTail } = await run([binary, ...args]).catch((error: unknown) => {
+    // run() names the errno in its cause; the hint here knows which package has qemu-img.
+    const errno = (error instanceof DenError ? error.cause : error) as NodeJS.ErrnoException | undefined;
+    throw new DenError("QEMU_IMG", `Cannot run "${binary}": ${errno?.code ?? (error as Error).message}`, {
+      hint: "install qemu-img (Debian: apt-get install qemu-utils; macOS: brew install qemu)",
+      cause: error,
     });
   });
+  if (code === 0) return stdout;
+  const reason = stderrTail.trim().split("\n").at(-1) || `exit code ${code}`;
+  throw new DenError("QEMU_IMG", `qemu-img ${args[0]} failed: ${reason}`, { hint: `the command was: ${binary} ${args.join(" ")}`, details: { stderr: stderrTail } });
 }

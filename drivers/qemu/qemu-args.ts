@@ -7,6 +7,11 @@
 // promises SLIRP_GATEWAY 10.0.2.2), the seed ISO is a read-only virtio disk (the test guest's cloud kernel has no
 // AHCI and no virtio-scsi CD path is needed), the virtio-serial port carries den's guest agent on every host, and
 // virtiofs shares memory through memfd (Linux only) instead of a /dev/shm file.
+//
+// Every path or name that reaches an option list goes through qemuOptValue() (commas doubled) or, for arguments QEMU
+// takes whole, qemuPlainValue(): a mount folder named `/home/alice/proj,path=/` must never become a second `path=`.
+// Strings den makes itself (ids, mount tags, numbers) stay plain. `-cpu`, `-display` and `video.vnc.display` are
+// QEMU option strings by design (Lima's `cpuType: host,-avx512vl`, `vnc: 127.0.0.1:0,to=9`) and pass unchanged.
 import { join } from "node:path";
 import { mountTag } from "../../cidata/seed-args.ts";
 import { DenError } from "../../lib/errors.ts";
@@ -14,6 +19,7 @@ import type { FilledDenYaml } from "../../lib/config/schema.ts";
 import { parseSize } from "../../lib/config/units.ts";
 import { CidataIso, Disk, GuestAgentSock, QemuPid, QmpSock, SerialLog, SerialSock } from "../../lib/store/filenames.ts";
 import type { Accelerator } from "./accel.ts";
+import { qemuDriveFile, qemuOptValue, qemuPlainValue, type QemuValueField } from "./qemu-opt-value.ts";
 import { checkQemuVersion, type QemuVersion } from "./qemu-version.ts";
 
 /** Name of the virtio-serial port the guest agent opens (/dev/virtio-ports/io.den.agent.0). */
@@ -53,6 +59,19 @@ export interface QemuCommand {
 
 const MiB = 2 ** 20;
 
+/** Files in the instance folder: their paths are DEN_HOME's. */
+const InstanceFile: QemuValueField = { name: "the instance file", hint: "set DEN_HOME to a folder whose path has no line breaks" };
+const FirmwareFile: QemuValueField = {
+  name: "the UEFI firmware",
+  hint: "install the firmware where den looks for it (Debian: apt-get install ovmf), at a path without line breaks",
+};
+const KernelCmdlineField: QemuValueField = { name: "the kernel command line", hint: "remove the line breaks from images[].kernel.cmdline" };
+
+function mountField(index: number, key: string, hint: string): QemuValueField {
+  return { name: `mounts[${index}].${key}`, hint };
+}
+const MountLocationHint = "mount a folder whose path has no line breaks";
+
 /** The full QEMU argv for `config`; throws a DenError for combinations QEMU cannot run. */
 export function qemuArgs(config: FilledDenYaml, ctx: QemuArgsContext): QemuCommand {
   checkQemuVersion(ctx.qemuVersion, { hostOs: ctx.host.os, hostArch: ctx.host.arch, minimumVersion: config.vmOpts.qemu.minimumVersion });
@@ -76,7 +95,8 @@ export function qemuArgs(config: FilledDenYaml, ctx: QemuArgsContext): QemuComma
     });
   }
 
-  const args: string[] = ["-name", `den-${ctx.instanceName}`, "-m", String(memoryMiB)];
+  const instanceFile = (name: string) => qemuOptValue(join(dir, name), InstanceFile);
+  const args: string[] = ["-name", qemuOptValue(`den-${ctx.instanceName}`, { name: "the instance name", hint: "rename the instance" }), "-m", String(memoryMiB)];
   if (virtiofsMounts.length > 0) {
     // vhost-user needs guest RAM the daemon can map; its size must equal -m.
     args.push("-object", `memory-backend-memfd,id=mem,size=${memoryMiB}M,share=on`, "-numa", "node,memdev=mem");
@@ -86,22 +106,23 @@ export function qemuArgs(config: FilledDenYaml, ctx: QemuArgsContext): QemuComma
   args.push("-smp", `${config.cpus},sockets=1,cores=${config.cpus},threads=1`);
 
   if (ctx.kernel) {
-    args.push("-kernel", ctx.kernel.kernel);
-    if (ctx.kernel.initrd) args.push("-initrd", ctx.kernel.initrd);
-    args.push("-append", ctx.kernel.cmdline);
+    // Plain paths, not option lists: QEMU opens a Linux kernel's -kernel and -initrd as given.
+    args.push("-kernel", qemuPlainValue(ctx.kernel.kernel, InstanceFile));
+    if (ctx.kernel.initrd) args.push("-initrd", qemuPlainValue(ctx.kernel.initrd, InstanceFile));
+    args.push("-append", qemuPlainValue(ctx.kernel.cmdline, KernelCmdlineField));
   } else if (ctx.firmware) {
-    args.push("-drive", `if=pflash,format=raw,readonly=on,file=${ctx.firmware.code}`);
-    if (ctx.firmware.vars) args.push("-drive", `if=pflash,format=raw,file=${ctx.firmware.vars}`);
+    args.push("-drive", `if=pflash,format=raw,readonly=on,file=${qemuDriveFile(ctx.firmware.code, FirmwareFile)}`);
+    if (ctx.firmware.vars) args.push("-drive", `if=pflash,format=raw,file=${qemuDriveFile(ctx.firmware.vars, InstanceFile)}`);
   }
 
   // The boot disk first, so it is /dev/vda and the seed /dev/vdb.
-  args.push("-drive", `file=${join(dir, Disk)},if=virtio,format=qcow2,discard=on`);
+  args.push("-drive", `file=${qemuDriveFile(join(dir, Disk), InstanceFile)},if=virtio,format=qcow2,discard=on`);
   if (ctx.iso) {
     // The machine's own IDE/AHCI CD-ROM: firmware boots from it without extra drivers.
-    args.push("-drive", `file=${ctx.iso},format=raw,media=cdrom,readonly=on`);
+    args.push("-drive", `file=${qemuDriveFile(ctx.iso, InstanceFile)},format=raw,media=cdrom,readonly=on`);
     args.push("-boot", "order=d,splash-time=0,menu=on");
   }
-  args.push("-drive", `file=${join(dir, CidataIso)},if=virtio,format=raw,readonly=on`);
+  args.push("-drive", `file=${qemuDriveFile(join(dir, CidataIso), InstanceFile)},if=virtio,format=raw,readonly=on`);
 
   args.push("-netdev", `user,id=${UserNetdevId},hostfwd=tcp:127.0.0.1:${ctx.sshLocalPort}-:22`);
   args.push("-device", `virtio-net-pci,netdev=${UserNetdevId},mac=${ctx.macAddress}`);
@@ -110,29 +131,35 @@ export function qemuArgs(config: FilledDenYaml, ctx: QemuArgsContext): QemuComma
   args.push(...displayArgs(config, arch));
   args.push("-parallel", "none");
 
-  const serialSock = join(dir, SerialSock);
-  args.push("-chardev", `socket,id=char-serial,path=${serialSock},server=on,wait=off,logfile=${join(dir, SerialLog)}`);
+  args.push("-chardev", `socket,id=char-serial,path=${instanceFile(SerialSock)},server=on,wait=off,logfile=${instanceFile(SerialLog)}`);
   args.push("-serial", "chardev:char-serial");
 
   args.push("-device", "virtio-serial-pci,id=virtio-serial0");
-  args.push("-chardev", `socket,id=char-ga,path=${join(dir, GuestAgentSock)},server=on,wait=off`);
+  args.push("-chardev", `socket,id=char-ga,path=${instanceFile(GuestAgentSock)},server=on,wait=off`);
   args.push("-device", `virtserialport,bus=virtio-serial0.0,chardev=char-ga,name=${GuestAgentPortName}`);
 
   if (config.mountType === "9p") {
-    for (const mount of config.mounts) {
-      const options = [`local`, `mount_tag=${mountTag(mount.location, mount.mountPoint)}`, `path=${mount.location}`, `security_model=${mount["9p"].securityModel}`];
+    config.mounts.forEach((mount, i) => {
+      const path = qemuOptValue(mount.location, mountField(i, "location", MountLocationHint));
+      const securityModel = qemuOptValue(mount["9p"].securityModel, mountField(i, "9p.securityModel", "use passthrough, mapped-xattr, mapped-file or none"));
+      const options = [`local`, `mount_tag=${mountTag(mount.location, mount.mountPoint)}`, `path=${path}`, `security_model=${securityModel}`];
       if (!mount.writable) options.push("readonly=on");
       args.push("-virtfs", options.join(","));
-    }
+    });
   }
   virtiofsMounts.forEach((mount, i) => {
+    // virtiofsd, not QEMU, gets the folder (lib/mounts/virtiofsd-command.ts escapes it for the daemon); checked here
+    // so a folder no daemon can take is refused when the instance is validated, before anything starts.
+    qemuPlainValue(mount.location, mountField(i, "location", MountLocationHint));
     const queueSize = mount.virtiofs.queueSize ?? 1024;
-    args.push("-chardev", `socket,id=char-vfs${i},path=${join(dir, virtiofsdSock(i))}`);
+    args.push("-chardev", `socket,id=char-vfs${i},path=${instanceFile(virtiofsdSock(i))}`);
     args.push("-device", `vhost-user-fs-pci,queue-size=${queueSize},chardev=char-vfs${i},tag=${mountTag(mount.location, mount.mountPoint)}`);
   });
 
-  args.push("-qmp", `unix:${join(dir, QmpSock)},server=on,wait=off`);
-  args.push("-pidfile", join(dir, QemuPid));
+  // `unix:<path>,…` is parsed as a chardev option list with `path` as the implied first key.
+  args.push("-qmp", `unix:${instanceFile(QmpSock)},server=on,wait=off`);
+  // -pidfile is a plain path.
+  args.push("-pidfile", qemuPlainValue(join(dir, QemuPid), InstanceFile));
   return { binary: qemuBinary(arch, ctx.env), args };
 }
 

@@ -12,11 +12,14 @@ import { limaArch, readHostInfo } from "../../lib/config/host-info.ts";
 import type { FilledDenYaml } from "../../lib/config/schema.ts";
 import { parseSize } from "../../lib/config/units.ts";
 import { DenError } from "../../lib/errors.ts";
-import type { Logger } from "../../lib/log.ts";
-import { Disk, GuestAgentSock, HostAgentStderrLog, Image, Initrd, Iso, Kernel, KernelCmdline, QemuPid, QmpSock, SerialSock } from "../../lib/store/filenames.ts";
-import { isProcessAlive, readPidFile } from "../../lib/store/pid-file.ts";
-import { virtiofsdCandidates, virtiofsdCommand, virtiofsdFlavour, type VirtiofsdBinary } from "../../lib/mounts/virtiofsd-command.ts";
-import type { CallOptions, Driver, DriverInfo, GuestAgentConnection, HostForwarder, SnapshotManager, StartedVm, VmExit } from "../driver.ts";
+import { run } from "../../lib/process/run.ts";
+import { signalPid } from "../../lib/process/signal-pid.ts";
+import { AccelCacheFile, CacheDir, Disk, EfiVarsFile, GuestAgentSock, HostAgentStderrLog, Image, Initrd, Iso, Kernel, KernelCmdline, QemuPid, QmpSock, SerialLog, SerialSock } from "../../lib/store/filenames.ts";
+import { driverOwner, isProcessAlive, readOwnedPid, readPidFile } from "../../lib/store/pid-file.ts";
+import { listenUnixSocket } from "../../lib/mounts/listen-unix-socket.ts";
+import { mountInotifyWarnings } from "../../lib/mounts/inotify/mount-inotify-warnings.ts";
+import { virtiofsdCandidates, virtiofsdCommand, virtiofsdFlavour, virtiofsdLaunchPlan, type VirtiofsdBinary, type VirtiofsdLaunchPlan } from "../../lib/mounts/virtiofsd-command.ts";
+import type { CallOptions, Driver, DriverContext, DriverFeatures, DriverInfo, DriverRegistration, GuestAgentConnection, HostForwarder, SnapshotManager, StartedVm, VmExit } from "../driver.ts";
 import { type Accelerator, chooseAccelerator, resolveAccelerator } from "./accel.ts";
 import { createEmptyDisk, createOverlay, detectImageFormat, growDisk, qemuImgInfo, snapshotDisk } from "./disk.ts";
 import { findFirmware, firmwareCandidates, firmwarePackageHint, type FirmwareFiles } from "./firmware.ts";
@@ -25,16 +28,8 @@ import { checkQemuVersion, parseQemuVersion, type QemuVersion } from "./qemu-ver
 import { connectQmp, type QmpClient, shutdownGracefully } from "./qmp-client.ts";
 import { probeHostPort, slirpHostForwarder } from "./slirp-host-forwarder.ts";
 
-export interface QemuDriverContext {
-  instanceName: string;
-  instanceDir: string;
-  denHome: string;
-  config: FilledDenYaml;
-  /** Host port forwarded to the guest's port 22. */
-  sshLocalPort: number;
-  /** Environment for `QEMU_SYSTEM_<ARCH>`, `DEN_QEMU_ACCEL` and the PATH lookups. */
-  env: Readonly<Record<string, string | undefined>>;
-  logger: Logger;
+/** The driver-neutral context plus what only QEMU needs; `env` also carries `QEMU_SYSTEM_<ARCH>` and `DEN_QEMU_ACCEL`. */
+export interface QemuDriverContext extends DriverContext {
   /** Receives QEMU's stdout and stderr (appended); default `<instanceDir>/ha.stderr.log`. */
   qemuLogPath?: string;
   /**
@@ -52,15 +47,15 @@ export interface QemuDriverContext {
   fileExists?: (path: string) => boolean;
 }
 
-/** The accelerator probe cache under DEN_HOME (Lima reserves `_cache` and leaves it empty). */
-export const AccelCachePath = join("_cache", "accel.json");
-/** The guest's writable UEFI variable store, copied from the firmware's template on the first UEFI boot. */
-export const EfiVarsFile = "efi-vars.fd";
+/** The accelerator probe cache under DEN_HOME. */
+export const AccelCachePath = join(CacheDir, AccelCacheFile);
 
 const DefaultShutdownTimeoutMs = 3 * 60_000;
 const DefaultQmpReadyTimeoutMs = 30_000;
 /** How long a virtiofsd may take to create its socket (Lima waits 5 × 200 ms; TCG hosts are slower). */
 const VirtiofsdReadyTimeoutMs = 10_000;
+/** What virtiofsd logs once it accepts connections on its socket (the C daemon, and the Rust one too). */
+const VirtiofsdWaitingLine = "Waiting for vhost-user socket connection";
 /** After `quit` or SIGTERM, how long QEMU may take to exit before it is killed. */
 const ExitGraceMs = 10_000;
 const PollMs = 100;
@@ -89,6 +84,27 @@ interface VirtiofsdRun {
 export function createQemuDriver(ctx: QemuDriverContext): Driver & { warnings(): string[]; snapshots: SnapshotManager; hostForwarder: HostForwarder } {
   return new QemuDriver(ctx);
 }
+
+const QemuFeatures: DriverFeatures = {
+  canRunGui: false,
+  canRunGuestAgentOverVirtioPort: true,
+  dynamicSshAddress: false,
+  staticSshPort: false,
+  skipSocketForwarding: false,
+  noCloudInit: false,
+  supportedImageFormats: ["qcow2", "raw"],
+};
+
+/** The QEMU driver for `vmType: qemu`, listed in drivers/all-drivers.ts. */
+export const QemuRegistration: DriverRegistration = {
+  vmType: "qemu",
+  displayName: "QEMU",
+  features: QemuFeatures,
+  // The accelerator, binaries and their versions are validate()'s: a host without KVM still runs QEMU under TCG.
+  availability: (host) =>
+    host.os === "linux" || host.os === "darwin" ? { available: true } : { available: false, reason: "den's QEMU driver runs on Linux and macOS hosts only" },
+  create: (context: DriverContext) => createQemuDriver(context),
+};
 
 class QemuDriver implements Driver {
   readonly snapshots: SnapshotManager;
@@ -122,15 +138,8 @@ class QemuDriver implements Driver {
       instanceDir: this.#dir,
       vsockPort: 0,
       virtioPort: GuestAgentPortName,
-      features: {
-        canRunGui: false,
-        canRunGuestAgentOverVirtioPort: true,
-        dynamicSshAddress: false,
-        staticSshPort: false,
-        skipSocketForwarding: false,
-        noCloudInit: false,
-        supportedImageFormats: ["qcow2", "raw"],
-      },
+      serialLog: SerialLog,
+      features: QemuFeatures,
     };
   }
 
@@ -146,7 +155,8 @@ class QemuDriver implements Driver {
     const check = checkQemuVersion(version, { hostOs: host.os, hostArch: host.arch, minimumVersion: config.vmOpts.qemu.minimumVersion });
     if (check.warning) this.#warn(check.warning);
     requireTool("qemu-img", env, "install qemu-img (Debian: apt-get install qemu-utils; macOS: brew install qemu)");
-    if (this.#virtiofsMounts().length > 0 && host.os === "Linux") await this.#findVirtiofsd(options);
+    // An ordinary user without what an unprivileged virtiofsd needs is told now, not after QEMU failed to start.
+    if (this.#virtiofsMounts().length > 0 && host.os === "Linux") await this.#virtiofsdLaunch(options);
     // A forced accelerator this host cannot have fails here rather than at start; nothing is probed.
     chooseAccelerator({ hostOs: host.os, hostArch: host.arch, guestArch: config.arch, envAccel: env.DEN_QEMU_ACCEL, vmOptsAccel: config.vmOpts.qemu.accel, kvm: "absent", hvf: "absent" });
     // Once the image is in place, what it brought decides (den may have fallen back to a later images[] entry).
@@ -235,6 +245,9 @@ class QemuDriver implements Driver {
     // QEMU refuses a -virtfs path that does not exist, and virtiofsd a missing source: as Lima, create the folders.
     for (const mount of config.mountType === "9p" || config.mountType === "virtiofs" ? config.mounts : []) await mkdir(mount.location, { recursive: true });
     await this.#startVirtiofsds(logPath, errors, options);
+    // The 9p transport this driver gives the guest has a kernel limit file events cannot get around, so the user hears
+    // it at boot. Here rather than in validate(), which den start also runs in its own process and would print twice.
+    for (const warning of mountInotifyWarnings(this.#ctx.config)) this.#warn(warning);
     const logFd = openSync(logPath, "a");
     logger.info("Starting QEMU", { accel: choice.accel, command: [binary, ...command.args].join(" ") });
     let child: ChildProcess;
@@ -358,9 +371,9 @@ class QemuDriver implements Driver {
 
   async #qemuVersion(binary: string, options: CallOptions): Promise<QemuVersion> {
     if (this.#version) return this.#version;
-    const { stdout, stderr, code } = await runCommand(binary, ["--version"], options.signal);
+    const { stdout, stderrTail, code } = await run([binary, "--version"], { signal: options.signal });
     if (code !== 0) {
-      throw new DenError("QEMU_VERSION", `Cannot read the QEMU version: "${binary} --version" exited with ${code}: ${stderr.trim().split("\n").at(-1) ?? ""}`, {
+      throw new DenError("QEMU_VERSION", `Cannot read the QEMU version: "${binary} --version" exited with ${code}: ${stderrTail.trim().split("\n").at(-1) ?? ""}`, {
         hint: "check that the QEMU binary works: run it with --version",
       });
     }
@@ -482,7 +495,8 @@ class QemuDriver implements Driver {
   /** The PID of this instance's QEMU when it is alive: the child this driver started, else `qemu.pid`. */
   async #livePid(): Promise<number | undefined> {
     if (this.#run && !this.#run.exit) return this.#run.pid;
-    return readPidFile(join(this.#dir, QemuPid));
+    const pidFile = join(this.#dir, QemuPid);
+    return (await readOwnedPid(pidFile, { expect: driverOwner(pidFile) })).pid;
   }
 
   async #waitGone(pid: number, timeoutMs: number): Promise<boolean> {
@@ -514,8 +528,29 @@ class QemuDriver implements Driver {
         details: { searched: virtiofsdCandidates(this.#ctx.env) },
       });
     }
-    const { stdout, stderr } = await runCommand(path, ["--version"], options.signal);
-    return { path, flavour: virtiofsdFlavour(`${stdout}${stderr}`) };
+    const { stdout, stderrTail } = await run([path, "--version"], { signal: options.signal });
+    return { path, flavour: virtiofsdFlavour(`${stdout}${stderrTail}`) };
+  }
+
+  /** The daemon and how this host user can run it; refuses what cannot work (see virtiofsdLaunchPlan). */
+  async #virtiofsdLaunch(options: CallOptions): Promise<{ binary: VirtiofsdBinary; plan: VirtiofsdLaunchPlan }> {
+    const binary = await this.#findVirtiofsd(options);
+    const PATH = this.#ctx.env.PATH ?? process.env.PATH ?? "";
+    const uid = process.geteuid?.() ?? 0;
+    const unshare = Bun.which("unshare", { PATH }) ?? undefined;
+    const ordinaryUser = uid !== 0 && unshare !== undefined;
+    // The passwd name, which /etc/subgid uses: os.userInfo() answers "unknown" in an environment without USER.
+    const userName = uid === 0 ? "root" : (await run(["id", "-un"], { signal: options.signal })).stdout.trim() || String(uid);
+    const plan = virtiofsdLaunchPlan({
+      flavour: binary.flavour,
+      uid,
+      userName,
+      unshare,
+      unshareHelp: ordinaryUser ? (await run([unshare, "--help"], { signal: options.signal })).stdout : "",
+      newgidmap: Bun.which("newgidmap", { PATH }) ?? undefined,
+      subgid: ordinaryUser ? await readFile("/etc/subgid", "utf8").catch(() => undefined) : undefined,
+    });
+    return { binary, plan };
   }
 
   /**
@@ -525,23 +560,26 @@ class QemuDriver implements Driver {
   async #startVirtiofsds(logPath: string, errors: ReturnType<typeof errorChannel>, options: CallOptions): Promise<void> {
     const mounts = this.#virtiofsMounts();
     if (mounts.length === 0) return;
-    const binary = await this.#findVirtiofsd(options);
-    const unshare = Bun.which("unshare", { PATH: this.#ctx.env.PATH ?? process.env.PATH ?? "" }) ?? undefined;
+    const { binary, plan } = await this.#virtiofsdLaunch(options);
     const { uid } = this.#ctx.config.user;
     try {
       for (const [i, mount] of mounts.entries()) {
         const socketPath = join(this.#dir, virtiofsdSock(i));
         await rm(socketPath, { force: true });
         // The guest user's group is assumed to share its uid (useradd's default for a new user group).
-        const argv = virtiofsdCommand({ binary, socketPath, location: mount.location, guest: { uid, gid: uid }, unshare });
+        const argv = virtiofsdCommand({ binary, socketPath, location: mount.location, guest: { uid, gid: uid }, ...plan });
         const offset = fileSize(logPath);
         const logFd = openSync(logPath, "a");
+        // The socket den listens on for the daemon, when it cannot create its own (see virtiofsd-command.ts); den's
+        // copy is closed at once, so the socket lives exactly as long as the daemon.
+        const listenFd = plan.listenFd === undefined ? undefined : listenUnixSocket(socketPath);
         let child: ChildProcess;
         try {
           this.#ctx.logger.info("Starting virtiofsd", { mount: mount.location, command: argv.join(" ") });
-          child = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", logFd, logFd], detached: true });
+          child = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", logFd, logFd, ...(listenFd === undefined ? [] : [listenFd])], detached: true });
         } finally {
           closeSync(logFd);
+          if (listenFd !== undefined) closeSync(listenFd);
         }
         const entry: VirtiofsdRun = { child, location: mount.location, stopping: false, exited: new Promise((resolve) => child.once("exit", () => resolve())) };
         child.once("error", () => {});
@@ -554,7 +592,9 @@ class QemuDriver implements Driver {
           }));
         });
         const deadline = Date.now() + VirtiofsdReadyTimeoutMs;
-        while (!existsSync(socketPath)) {
+        // A handed-over socket exists from the start; such a daemon is ready once it says it waits for QEMU.
+        const ready = async () => (listenFd === undefined ? existsSync(socketPath) : (await readTail(logPath, offset)).includes(VirtiofsdWaitingLine));
+        while (!(await ready())) {
           if (child.exitCode !== null || child.signalCode !== null) {
             entry.stopping = true;
             throw new DenError("QEMU_FAILED", withTail(`virtiofsd for mount "${mount.location}" exited before it was ready`, await readTail(logPath, offset)), {
@@ -665,14 +705,6 @@ function fileSize(path: string): number {
   }
 }
 
-function signalPid(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
 /** The last lines QEMU wrote to its log since `offset`. */
 async function readTail(path: string, offset: number): Promise<string> {
   try {
@@ -693,18 +725,6 @@ async function readTail(path: string, offset: number): Promise<string> {
 
 function withTail(message: string, tail: string): string {
   return tail ? `${message}; its last output:\n${tail.replace(/^/gm, "  ")}` : `${message} (it printed nothing)`;
-}
-
-function runCommand(command: string, args: string[], signal: AbortSignal | undefined): Promise<{ stdout: string; stderr: string; code: number | null }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], ...(signal && { signal }) });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", (error) => resolve({ stdout, stderr: stderr + String(error), code: null }));
-    child.on("close", (code) => resolve({ stdout, stderr, code }));
-  });
 }
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {

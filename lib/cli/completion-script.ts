@@ -15,13 +15,25 @@ export interface CompletionEntry {
 
 type AnyCommand = CommandUnknownOpts;
 
-/** Commands whose positional arguments are instance names (completed from `den list -q`). */
-const instanceCommands = new Set(["start", "stop", "restart", "shell", "delete", "edit", "list", "protect", "unprotect", "factory-reset", "clone", "rename", "copy", "watch"]);
+/**
+ * Whether a command's first positional argument is completed from `den list -q`. Read from the command itself (an
+ * argument named `instance` or `instances`), so a new command is completed the day it is added, never by a hand-kept
+ * list that drifts from the real commands.
+ */
+function takesInstance(command: AnyCommand): boolean {
+  const first = command.registeredArguments[0]?.name();
+  return first === "instance" || first === "instances";
+}
+
+/** commander keeps `hidden` private; hidden commands (the host agent) are not offered. */
+function isHidden(command: AnyCommand): boolean {
+  return (command as unknown as { _hidden?: boolean })._hidden === true;
+}
 
 export function completionEntries(program: AnyCommand): CompletionEntry[] {
   const entries: CompletionEntry[] = [];
   const walk = (command: AnyCommand, path: string[]) => {
-    for (const child of command.commands as AnyCommand[]) {
+    for (const child of (command.commands as AnyCommand[]).filter((sub) => !isHidden(sub))) {
       const names = [child.name(), ...child.aliases()];
       for (const name of names) {
         const childPath = [...path, name];
@@ -29,7 +41,7 @@ export function completionEntries(program: AnyCommand): CompletionEntry[] {
           path: childPath,
           summary: child.summary() || child.description().split("\n")[0] || "",
           flags: child.options.flatMap((option) => [option.long, option.short].filter((flag): flag is string => Boolean(flag))),
-          takesInstance: instanceCommands.has(child.name()),
+          takesInstance: takesInstance(child),
         });
         walk(child, childPath);
       }

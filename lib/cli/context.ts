@@ -1,6 +1,8 @@
 // What every command receives from the global flags: a logger, DEN_HOME, and the output streams.
 import type { CommandUnknownOpts } from "@commander-js/extra-typings";
-import { DenError } from "../errors.ts";
+import { maxTemplateBytes, tooLargeTemplateHint } from "../config/read-locator.ts";
+import { DenError, excerpt } from "../errors.ts";
+import { readStreamBounded } from "../fs/read-bounded.ts";
 import { createLogger, type LogFormat, type Logger } from "../log.ts";
 import { denHome } from "../store/dirs.ts";
 
@@ -13,6 +15,7 @@ export interface CliContext {
   env: Record<string, string | undefined>;
   cwd: string;
   stdout: (text: string) => void;
+  /** All of stdin, which den reads only as a template: more than 4 MiB is refused while reading. */
   readStdin: () => Promise<string>;
 }
 
@@ -28,7 +31,7 @@ export function contextFrom(command: CommandUnknownOpts): CliContext {
   const globals = command.optsWithGlobals() as GlobalOptions;
   const format = globals.logFormat ?? "text";
   if (format !== "text" && format !== "json") {
-    throw new DenError("USAGE", `Cannot use --log-format "${format}": unknown format`, { hint: "use text or json" });
+    throw new DenError("USAGE", `Cannot use --log-format "${excerpt(format)}": unknown format`, { hint: "use text or json" });
   }
   if (globals.yes && globals.tty) {
     throw new DenError("USAGE", "Cannot use --yes together with --tty", { hint: "--yes means no terminal interaction; pick one" });
@@ -42,6 +45,13 @@ export function contextFrom(command: CommandUnknownOpts): CliContext {
     env: process.env,
     cwd: process.cwd(),
     stdout: (text) => void process.stdout.write(text),
-    readStdin: () => Bun.stdin.text(),
+    // Never Bun.stdin.text(): `yes | den create -` would grow until Bun aborts.
+    readStdin: () =>
+      readStreamBounded(Bun.stdin.stream(), {
+        maxBytes: maxTemplateBytes,
+        what: 'template "-" (stdin)',
+        tooLargeCode: "TEMPLATE_TOO_LARGE",
+        tooLargeHint: tooLargeTemplateHint,
+      }),
   };
 }

@@ -1,10 +1,13 @@
 // `den copy|cp [-r] [-v] SOURCE… TARGET`: the system `scp` between the host and instances; `INSTANCE:PATH` names a
 // guest path. scp's exit code is passed through.
 import { Command } from "@commander-js/extra-typings";
+import { stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { loadInstanceConfig } from "../config/load.ts";
-import { DenError, ExitError } from "../errors.ts";
+import { DenError, describeSystemError, ExitError, excerptPath } from "../errors.ts";
 import { opensshVersion } from "../ssh/openssh-version.ts";
 import { type OpensshVersion, SshAddress, type SshOption, sshArgs } from "../ssh/ssh-options.ts";
+import { checkInstanceName } from "../store/instance-name.ts";
 import { contextFrom } from "./context.ts";
 import { instanceSshOptions, runInherited, runningInstance, sshCommand } from "./shell.ts";
 
@@ -27,10 +30,22 @@ export interface ScpParams {
   scp?: string | undefined;
 }
 
-/** `vm:/etc/hosts` is a guest path; `./a:b` and `/x:y` are host paths (a name never starts with `.` or `/`). */
+/**
+ * `vm:/etc/hosts` is a guest path; `./a:b` and `/x:y` are host paths. As scp reads its operands, a colon before any
+ * `/` makes a guest path, so `_config:x`, `..:x` or `:x` (an empty name) reach the instance name check instead of
+ * becoming scp host names.
+ */
 export function parseCopyPath(arg: string): CopyPath {
-  const match = /^([A-Za-z0-9][A-Za-z0-9._-]*):(.*)$/s.exec(arg);
+  const match = /^([^/:]*):(.*)$/s.exec(arg);
   return match ? { kind: "guest", instance: match[1] as string, path: match[2] as string } : { kind: "host", path: arg };
+}
+
+/**
+ * A host path as scp is given it: absolute, or starting with `./`. scp takes any operand with a colon before its
+ * first `/` for a remote one, and one starting with `-` for an option; den decides what is local, never scp.
+ */
+export function scpHostOperand(path: string): string {
+  return path.startsWith("/") || path.startsWith("./") || path.startsWith("../") ? path : `./${path}`;
 }
 
 // Per-host options cannot be shared by two guests: each guest's user and port travel in its scp:// URL instead.
@@ -61,7 +76,7 @@ export function scpArgv(paths: readonly CopyPath[], params: ScpParams): string[]
       ? guest(guests[0] as string).options.filter(([key]) => !PerHostKeys.has(key))
       : [];
   const operands = paths.map((path) => {
-    if (path.kind === "host") return path.path;
+    if (path.kind === "host") return scpHostOperand(path.path);
     const { user, port } = guest(path.instance);
     return single ? `${user}@${SshAddress}:${path.path}` : `scp://${user}@${SshAddress}:${port}/${path.path}`;
   });
@@ -91,6 +106,13 @@ export function createCopyCommand() {
       const ctx = contextFrom(self);
       if (args.length < 2) throw new DenError("USAGE", "Cannot copy: give at least one SOURCE and a TARGET", { hint: "den copy ./file default:/tmp/" });
       const paths = args.map(parseCopyPath);
+      // Names first, every one of them ("" from ":/etc/hostname" too), before anything is read or run.
+      for (const path of paths) if (path.kind === "guest") checkInstanceName(path.instance);
+      if (!paths.some((path) => path.kind === "guest")) {
+        throw new DenError("USAGE", "Cannot copy: no path names an instance", {
+          hint: 'write guest paths as INSTANCE:PATH, e.g. "den copy ./notes.txt default:/tmp/"; a host path with a colon needs a "/" before it',
+        });
+      }
       const ssh = sshCommand(ctx.env);
       const guests = new Map<string, CopyGuest>();
       for (const path of paths) {
@@ -103,9 +125,34 @@ export function createCopyCommand() {
           options: await instanceSshOptions(ctx, info, config, ssh),
         });
       }
+      await checkHostOperands(paths, ctx.cwd);
       const argv = scpArgv(paths, { guests, recursive: Boolean(options.recursive), verbose: Boolean(options.verbose), opensshVersion: await opensshVersion(ssh) });
       ctx.logger.debug("Running scp", { argv });
       const code = await runInherited(argv);
       if (code !== 0) throw new ExitError(code);
     });
+}
+
+/**
+ * Host sources must exist and the target's folder too: den says so with a hint rather than leaving it to scp, whose
+ * `cp: cannot stat` comes with no word from den.
+ */
+async function checkHostOperands(paths: readonly CopyPath[], cwd: string): Promise<void> {
+  const check = async (path: string, what: string) => {
+    try {
+      await stat(path);
+    } catch (error) {
+      const described = describeSystemError(error, { path });
+      throw new DenError("IO", `Cannot copy ${what} "${excerptPath(path)}": ${described === undefined ? "it cannot be read" : `${described.reason} (${described.code})`}`, {
+        hint: described?.code === "ENOENT" ? "check the path; write a guest path as INSTANCE:PATH, e.g. default:/tmp/notes.txt" : (described?.hint ?? "check the path"),
+        cause: error,
+      });
+    }
+  };
+  for (const [index, path] of paths.entries()) {
+    if (path.kind !== "host") continue;
+    const absolute = resolve(cwd, path.path);
+    if (index < paths.length - 1) await check(absolute, "from");
+    else await check(dirname(absolute), "into the folder");
+  }
 }

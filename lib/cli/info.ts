@@ -1,10 +1,11 @@
 // `den info [--yq EXPR]`: what den knows about itself and the host, as JSON (Lima's `limactl info`).
 import { Command } from "@commander-js/extra-typings";
 import { join } from "node:path";
+import { denDrivers } from "../../drivers/registry.ts";
 import { limaArch } from "../config/host-info.ts";
 import { listTemplates } from "../config/list-templates.ts";
 import { validateTemplate } from "../config/validate-template.ts";
-import { evaluateYqAll } from "../config/yq.ts";
+import { evaluateYqAll } from "../yq/evaluate-yq.ts";
 import { ConfigDir, UserPrivateKey } from "../store/filenames.ts";
 import { version } from "../version.ts";
 import { contextFrom } from "./context.ts";
@@ -19,12 +20,15 @@ export function createInfoCommand() {
       const ctx = contextFrom(self);
       const templateCtx = templateContextFrom(ctx);
       const defaultTemplate = await validateTemplate(DefaultTemplateLocator, templateCtx, { withBaseYaml: true });
+      // Lima's vmTypes are the drivers this host can run; vmTypesEx has every registered one, with why it cannot.
+      const drivers = denDrivers().list();
       const info = {
         version,
         templates: await listTemplates(templateCtx),
         defaultTemplate: defaultTemplate.config,
         denHome: ctx.denHome,
-        vmTypes: process.platform === "darwin" ? ["qemu", "vz"] : ["qemu"],
+        vmTypes: drivers.filter((entry) => entry.availability.available).map((entry) => entry.registration.vmType),
+        vmTypesEx: Object.fromEntries(drivers.map(({ registration, availability }) => [registration.vmType, { location: "internal", displayName: registration.displayName, ...availability }])),
         hostOS: process.platform,
         hostArch: limaArch(process.arch),
         identityFile: join(ctx.denHome, ConfigDir, UserPrivateKey),

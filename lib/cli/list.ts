@@ -1,13 +1,14 @@
 // `den list` / `den ls`
 import { Command, Option } from "@commander-js/extra-typings";
 import { homedir } from "node:os";
-import { expandGoTemplate } from "../config/go-template.ts";
-import { evaluateYq } from "../config/yq.ts";
-import { DenError, ExitError } from "../errors.ts";
-import { goTemplateData, listFieldNames } from "../store/instance-info.ts";
-import { inspectInstance } from "../store/inspect.ts";
+import { expandGoTemplate } from "../gotemplate/expand-go-template.ts";
+import { evaluateYq } from "../yq/evaluate-yq.ts";
+import { DenError } from "../errors.ts";
+import { goTemplateData, listFieldNames } from "../status/instance-info.ts";
+import { inspectInstance } from "../status/inspect.ts";
+import { checkInstanceName } from "../store/instance-name.ts";
 import { listInstanceNames } from "../store/instance-names.ts";
-import { renderInstanceJson, renderInstanceTable } from "../store/list-format.ts";
+import { renderInstanceJson, renderInstanceTable } from "../status/list-format.ts";
 import { contextFrom } from "./context.ts";
 
 export function createListCommand() {
@@ -30,18 +31,19 @@ export function createListCommand() {
       if (options.quiet && format !== "table") {
         throw new DenError("USAGE", "Cannot combine --quiet with --format other than table", { hint: "drop --quiet or --format" });
       }
+      // A name that cannot be an instance is an error, not "no match": it is echoed escaped, never raw.
+      for (const name of names) checkInstanceName(name);
       const all = await listInstanceNames(ctx.denHome);
       if (all.length === 0) {
         ctx.logger.warn('No instance found. Run "den create" to create an instance.');
         return;
       }
       const unmatched = names.filter((name) => !all.includes(name));
-      for (const name of unmatched) ctx.logger.warn(`No instance matching ${name} found.`);
       const selected = names.length > 0 ? names.filter((name) => all.includes(name)) : all;
       if (options.quiet) {
         ctx.stdout(selected.map((name) => `${name}\n`).join(""));
       } else {
-        const rows = await Promise.all(selected.map((name) => inspectInstance(ctx.denHome, name)));
+        const rows = await Promise.all(selected.map((name) => inspectInstance(ctx.denHome, name, { logger: ctx.logger })));
         if (format === "table") ctx.stdout(selected.length > 0 ? renderInstanceTable(rows, { home: ctx.env.HOME ?? homedir() }) : "");
         else if (format === "json") {
           if (options.yq.length === 0) ctx.stdout(renderInstanceJson(rows));
@@ -57,9 +59,12 @@ export function createListCommand() {
           for (const row of rows) ctx.stdout(`${expandGoTemplate(format, goTemplateData(row))}\n`);
         }
       }
+      // Lima warns per name and ends with "unmatched instances"; one error naming them, with a hint, says the same.
       if (unmatched.length > 0) {
-        ctx.logger.error("unmatched instances");
-        throw new ExitError(1);
+        const quoted = unmatched.map((name) => `"${name}"`).join(", ");
+        throw new DenError("INSTANCE_NOT_FOUND", `Cannot find ${unmatched.length === 1 ? "instance" : "instances"} ${quoted}`, {
+          hint: 'run "den list" without names to see every instance',
+        });
       }
     });
   return command;

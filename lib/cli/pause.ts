@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { DenError } from "../errors.ts";
 import { hostAgentRequest } from "../hostagent/api-client.ts";
 import { InstanceYaml } from "../store/filenames.ts";
-import { inspectInstance } from "../store/inspect.ts";
-import type { InstanceStatus } from "../store/instance-info.ts";
+import { inspectInstance } from "../status/inspect.ts";
+import type { InstanceStatus } from "../status/instance-info.ts";
+import { DefaultInstanceName, existingInstanceDir } from "../store/instance-name.ts";
 import { contextFrom } from "./context.ts";
-import { DefaultInstanceName } from "./stop.ts";
 
 interface Direction {
   verb: "pause" | "resume";
@@ -32,10 +32,11 @@ function directionCommand(direction: Direction, summary: string) {
     .argument("[instance]", "instance name", DefaultInstanceName)
     .action(async (name, _options, self) => {
       const ctx = contextFrom(self);
-      if (!(await Bun.file(join(ctx.denHome, name, InstanceYaml)).exists())) {
+      const dir = await existingInstanceDir(ctx.denHome, name, { action: direction.verb });
+      if (!(await Bun.file(join(dir, InstanceYaml)).exists())) {
         throw new DenError("INSTANCE_NOT_FOUND", `Cannot ${direction.verb} instance "${name}": it does not exist`, { hint: "see den list for the instances" });
       }
-      const info = await inspectInstance(ctx.denHome, name);
+      const info = await inspectInstance(ctx.denHome, name, { logger: ctx.logger });
       if (info.status === direction.to) {
         ctx.logger.warn(`Instance "${name}" is already ${direction.to.toLowerCase()}`);
         return;

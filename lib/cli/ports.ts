@@ -7,9 +7,9 @@ import { getHostAgentInfo } from "../hostagent/api-client.ts";
 import { PortForwardReportSchema } from "../portfwd/port-forward-report.ts";
 import { renderPortForwards } from "../portfwd/render-port-forwards.ts";
 import { HostAgentStderrLog, InstanceYaml } from "../store/filenames.ts";
-import { DefaultInfoTimeoutMs, inspectInstance } from "../store/inspect.ts";
+import { DefaultInfoTimeoutMs, inspectInstance } from "../status/inspect.ts";
+import { DefaultInstanceName, existingInstanceDir } from "../store/instance-name.ts";
 import { contextFrom } from "./context.ts";
-import { DefaultInstanceName } from "./stop.ts";
 
 export function createPortsCommand() {
   return new Command("ports")
@@ -18,11 +18,11 @@ export function createPortsCommand() {
     .option("--json", "print {state, message, forwards, failures} as JSON")
     .action(async (name, options, self) => {
       const ctx = contextFrom(self);
-      const dir = join(ctx.denHome, name);
+      const dir = await existingInstanceDir(ctx.denHome, name, { action: "list the ports of" });
       if (!(await Bun.file(join(dir, InstanceYaml)).exists())) {
         throw new DenError("INSTANCE_NOT_FOUND", `Cannot list the ports of instance "${name}": it does not exist`, { hint: "see den list for the instances" });
       }
-      const status = (await inspectInstance(ctx.denHome, name)).status;
+      const status = (await inspectInstance(ctx.denHome, name, { logger: ctx.logger })).status;
       if (status !== "Running" && status !== "Starting" && status !== "Paused") {
         throw new DenError("INSTANCE_STATE", `Cannot list the ports of instance "${name}": it is ${status}`, {
           hint: status === "Stopped" ? `start it first: den start ${name}` : `see den list --json ${name} for the reason`,

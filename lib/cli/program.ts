@@ -5,6 +5,7 @@ import { createCompletionCommand } from "./completion.ts";
 import { createCopyCommand } from "./copy.ts";
 import { createCreateCommand } from "./create.ts";
 import { createDeleteCommand } from "./delete.ts";
+import { createHelpCommand } from "./help.ts";
 import { createInfoCommand } from "./info.ts";
 import { createListCommand } from "./list.ts";
 import { createPauseCommand, createResumeCommand } from "./pause.ts";
@@ -24,7 +25,8 @@ export function buildProgram(): Command {
     .option("--debug", "debug logging and stack traces on errors")
     .addOption(new Option("--log-format <format>", "log format (default: text)").choices(["text", "json"]))
     .option("-y, --yes", "never ask: answer prompts with their defaults (same as --tty=false)")
-    .option("--tty", "allow prompts and editors (default: when stdout is a terminal)")
+    .option("--tty", "allow prompts, editors and redrawn progress bars (default: when stdout is a terminal)")
+    .option("--no-tty", "no prompts, editors or redrawn progress bars, for scripts (Lima's --tty=false)")
     .showHelpAfterError("(run with --help for usage)")
     // den's own flags go before the command; after it they belong to the command (`den shell vm ls -v`).
     .enablePositionalOptions()
@@ -51,6 +53,8 @@ export function buildProgram(): Command {
   program.addCommand(createResumeCommand());
   program.addCommand(createPruneCommand());
   program.addCommand(createCompletionCommand(() => program));
+  // Replaces commander's implicit help command, which answers `den help nope` with the usage and no error line.
+  program.addCommand(createHelpCommand(() => program as unknown as Command));
   program.addCommand(createHostAgentCommand(), { hidden: true });
   for (const command of program.commands) acceptGlobalOptions(command as unknown as Command);
   return program as unknown as Command;
@@ -67,6 +71,27 @@ function acceptGlobalOptions(command: Command): void {
     .option("--debug", "debug logging and stack traces on errors")
     .addOption(new Option("--log-format <format>", "log format").choices(["text", "json"]))
     .option("-y, --yes", "never ask: answer prompts with their defaults (same as --tty=false)")
-    .option("--tty", "allow prompts and editors (default: when stdout is a terminal)");
+    .option("--tty", "allow prompts, editors and redrawn progress bars (default: when stdout is a terminal)")
+    .option("--no-tty", "no prompts, editors or redrawn progress bars, for scripts (Lima's --tty=false)");
   for (const sub of command.commands) acceptGlobalOptions(sub as Command);
+}
+
+/**
+ * Lima's scripts say `--tty=false` / `--tty=true`; commander's boolean flags take no value, so those spellings become
+ * `--no-tty` / `--tty` before parsing. Words after a `den shell` instance or `--` are the guest's and stay as they are.
+ */
+export function normalizeTtyFlags(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  let passThrough = false;
+  for (const word of argv) {
+    if (word === "--" || passThrough) {
+      passThrough = true;
+      out.push(word);
+      continue;
+    }
+    const match = /^--tty=(true|false|1|0)$/i.exec(word);
+    out.push(match ? (/^(true|1)$/i.test(match[1]!) ? "--tty" : "--no-tty") : word);
+    if (word === "shell") passThrough = true;
+  }
+  return out;
 }

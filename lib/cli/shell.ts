@@ -2,21 +2,21 @@
 // instance, its exit code passed through. As Lima's, options end at the instance name so `den shell vm ls -la`
 // hands `-la` to `ls`; commander would intersperse them, so this command reads its own arguments.
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import { realpath, rm, stat } from "node:fs/promises";
+import { realpath, rm } from "node:fs/promises";
 import { constants, homedir } from "node:os";
 import { join } from "node:path";
 import { loadInstanceConfig } from "../config/load.ts";
 import type { FilledDenYaml } from "../config/schema.ts";
-import { DenError, ExitError } from "../errors.ts";
+import { DenError, ExitError, excerpt } from "../errors.ts";
 import { hostHasAesNi } from "../ssh/host-aes-ni.ts";
 import { opensshVersion } from "../ssh/openssh-version.ts";
 import { shellScript, shellSshArgs } from "../ssh/shell-command.ts";
 import { SshAddress, type SshOption, sshArgs, sshOptions } from "../ssh/ssh-options.ts";
 import { ConfigDir, SshSock, UserPrivateKey } from "../store/filenames.ts";
-import { inspectInstance } from "../store/inspect.ts";
-import type { InstanceInfo } from "../store/instance-info.ts";
+import { inspectInstance } from "../status/inspect.ts";
+import type { InstanceInfo } from "../status/instance-info.ts";
+import { DefaultInstanceName, existingInstanceDir } from "../store/instance-name.ts";
 import { type CliContext, contextFrom } from "./context.ts";
-import { DefaultInstanceName } from "./stop.ts";
 
 export interface ShellArgs {
   name: string;
@@ -46,7 +46,7 @@ export function parseShellArgs(words: readonly string[]): ShellArgs {
   const value = (option: string, inline: string | undefined): string => {
     if (inline !== undefined) return inline;
     const next = words[++i];
-    if (next === undefined) throw new DenError("USAGE", `Cannot parse "${option}": it needs a value`, { hint: "den shell --help" });
+    if (next === undefined) throw new DenError("USAGE", `Cannot parse "${excerpt(option)}": it needs a value`, { hint: "den shell --help" });
     return next;
   };
   for (; i < words.length; i++) {
@@ -63,7 +63,7 @@ export function parseShellArgs(words: readonly string[]): ShellArgs {
     else if (option === "--shell") parsed.shell = value(option, inline);
     else if (option === "--reconnect" && inline === undefined) parsed.reconnect = true;
     else if ((option === "-h" || option === "--help") && inline === undefined) parsed.help = true;
-    else throw new DenError("USAGE", `Cannot use option "${word}" with den shell: unknown option`, { hint: "options go before the instance name; see den shell --help" });
+    else throw new DenError("USAGE", `Cannot use option "${excerpt(word)}" with den shell: unknown option`, { hint: "options go before the instance name; see den shell --help" });
   }
   const name = words[i];
   if (name !== undefined) {
@@ -131,11 +131,8 @@ function ownWords(command: CommandUnknownOpts): string[] | undefined {
 
 /** The instance's info, when it is Running; otherwise an error saying what to do. */
 export async function runningInstance(ctx: CliContext, name: string): Promise<InstanceInfo> {
-  const found = await stat(join(ctx.denHome, name)).catch(() => undefined);
-  if (!found?.isDirectory()) {
-    throw new DenError("INSTANCE_NOT_FOUND", `Cannot find instance "${name}"`, { hint: `create it with den create --name ${name}, or see den list` });
-  }
-  const info = await inspectInstance(ctx.denHome, name);
+  await existingInstanceDir(ctx.denHome, name, { hint: `create it with den create --name ${name}, or see den list` });
+  const info = await inspectInstance(ctx.denHome, name, { logger: ctx.logger });
   if (info.status !== "Running") {
     throw new DenError("INSTANCE_STATE", `Cannot connect to instance "${name}": it is ${info.status}, not Running`, {
       hint: info.status === "Paused" ? `resume it: den resume ${name}` : info.status === "Broken" ? `recover it: den stop -f ${name}, then den start ${name}` : `start it: den start ${name}`,

@@ -7,15 +7,13 @@ import { createFromTemplate } from "../instance/create-from-template.ts";
 import { editInstance } from "../instance/edit.ts";
 import { startInstance } from "../instance/start.ts";
 import { stopInstance } from "../instance/stop.ts";
-import { instanceDir } from "../store/dirs.ts";
-import { validateInstanceName } from "../store/instance-name.ts";
+import { DefaultInstanceName, existingInstanceDir, instanceDirOf, validateInstanceName } from "../store/instance-name.ts";
 import { type CliContext, contextFrom } from "./context.ts";
-import { DefaultTemplateLocator } from "./create.ts";
+import { DefaultTemplateLocator, reportCreated } from "./create.ts";
 import { parseDuration } from "./duration.ts";
 import { addEditOptions, editFlagsFrom } from "./edit-options.ts";
 import { templateContextFrom } from "./template-context.ts";
 
-const DefaultInstance = "default";
 
 export function createStartCommand() {
   const command = new Command("start")
@@ -33,7 +31,7 @@ export function createStartCommand() {
     const ctx = contextFrom(self);
     const timeoutMs = parseDuration(options.timeout);
     const name = await resolveInstance(ctx, target, options.name, editFlagsFrom(options));
-    await startInstance(ctx.denHome, name, { timeoutMs, foreground: Boolean(options.foreground), logger: ctx.logger, env: ctx.env, progress: (line) => ctx.logger.info(line) });
+    await startInstance(ctx.denHome, name, { timeoutMs, foreground: Boolean(options.foreground), logger: ctx.logger, env: ctx.env, progress: (line) => ctx.logger.info(line), warn: (line) => ctx.logger.warn(line), interactive: ctx.tty });
   });
   return command;
 }
@@ -41,13 +39,13 @@ export function createStartCommand() {
 export function createRestartCommand() {
   return new Command("restart")
     .summary("stop and start an instance")
-    .argument("[instance]", "instance name", DefaultInstance)
+    .argument("[instance]", "instance name", DefaultInstanceName)
     .option("-f, --force", "force-stop (kill) instead of a clean shutdown")
     .addOption(new Option("--timeout <duration>", "give up starting after this long").default("10m"))
     .action(async (name, options, self) => {
       const ctx = contextFrom(self);
       await stopInstance(ctx.denHome, name, { logger: ctx.logger, force: Boolean(options.force) });
-      await startInstance(ctx.denHome, name, { timeoutMs: parseDuration(options.timeout), foreground: false, logger: ctx.logger, env: ctx.env, progress: (line) => ctx.logger.info(line) });
+      await startInstance(ctx.denHome, name, { timeoutMs: parseDuration(options.timeout), foreground: false, logger: ctx.logger, env: ctx.env, progress: (line) => ctx.logger.info(line), warn: (line) => ctx.logger.warn(line), interactive: ctx.tty });
     });
 }
 
@@ -58,6 +56,11 @@ export function createHostAgentCommand() {
     .argument("<instance>", "instance name")
     .action(async (name, _options, self) => {
       const ctx = contextFrom(self);
+      // The host agent writes ha.pid and sockets into the folder: only a real instance folder inside DEN_HOME.
+      await existingInstanceDir(ctx.denHome, name, { action: "run the host agent of" });
+      // Everything the host agent and its children (QEMU, virtiofsd) create — sockets, pid files, serial.log — is the
+      // user's alone, whatever umask den was started with.
+      process.umask(0o077);
       const exitCode = await runHostAgent({ denHome: ctx.denHome, name, env: ctx.env, logger: ctx.logger });
       if (exitCode !== 0) throw new ExitError(exitCode);
     });
@@ -68,20 +71,20 @@ export function createHostAgentCommand() {
  * nothing given, the instance "default" (created from the default template the first time, as Lima does).
  */
 async function resolveInstance(ctx: CliContext, target: string | undefined, nameOption: string | undefined, flags: ReturnType<typeof editFlagsFrom>): Promise<string> {
-  const name = target ?? nameOption ?? DefaultInstance;
+  const name = target ?? nameOption ?? DefaultInstanceName;
   const looksLikeName = target === undefined || /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/.test(target);
-  if (looksLikeName && existsSync(instanceDir(ctx.denHome, name))) {
+  if (looksLikeName && existsSync(instanceDirOf(ctx.denHome, name))) {
     for (const warning of await editInstance(ctx.denHome, name, flags, { cwd: ctx.cwd })) ctx.logger.warn(warning);
     return name;
   }
-  if (looksLikeName && name !== DefaultInstance) {
+  if (looksLikeName && name !== DefaultInstanceName) {
     validateInstanceName(name, { denHome: ctx.denHome });
     const created = await createFromTemplate(DefaultTemplateLocator, templateContextFrom(ctx), { name, flags });
-    for (const warning of created.warnings) ctx.logger.warn(warning);
+    reportCreated(created, ctx.logger);
     return created.name;
   }
-  const locator = target === undefined || target === DefaultInstance ? DefaultTemplateLocator : target;
-  const created = await createFromTemplate(locator, templateContextFrom(ctx), { name: nameOption ?? (target === undefined ? DefaultInstance : undefined), flags });
-  for (const warning of created.warnings) ctx.logger.warn(warning);
+  const locator = target === undefined || target === DefaultInstanceName ? DefaultTemplateLocator : target;
+  const created = await createFromTemplate(locator, templateContextFrom(ctx), { name: nameOption ?? (target === undefined ? DefaultInstanceName : undefined), flags });
+  reportCreated(created, ctx.logger);
   return created.name;
 }

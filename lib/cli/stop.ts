@@ -1,9 +1,8 @@
 // `den stop [NAME…] [-f]`
 import { Command } from "@commander-js/extra-typings";
 import { stopInstance } from "../instance/stop.ts";
+import { DefaultInstanceName } from "../store/instance-name.ts";
 import { contextFrom } from "./context.ts";
-
-export const DefaultInstanceName = "default";
 
 export function createStopCommand() {
   return new Command("stop")

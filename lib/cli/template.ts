@@ -8,8 +8,8 @@ import { loadTemplate } from "../config/load-template.ts";
 import { parseLocator } from "../config/locator.ts";
 import { readLocator } from "../config/read-locator.ts";
 import { validateTemplate } from "../config/validate-template.ts";
-import { evaluateYqAll } from "../config/yq.ts";
-import { DenError } from "../errors.ts";
+import { evaluateYqAll } from "../yq/evaluate-yq.ts";
+import { DenError, excerpt, excerptPath } from "../errors.ts";
 import { contextFrom } from "./context.ts";
 import { templateContextFrom } from "./template-context.ts";
 import { validateCommand } from "./validate.ts";
@@ -85,7 +85,7 @@ export function createTemplateCommand() {
         try {
           await writeFile(dest, text, { mode: 0o644 });
         } catch (error) {
-          throw new DenError("IO", `Cannot write "${dest}": ${(error as Error).message}`, { hint: "check that the folder exists and is writable", cause: error });
+          throw new DenError("IO", `Cannot write "${excerptPath(dest)}": ${excerpt((error as Error).message, 160)}`, { hint: "check that the folder exists and is writable", cause: error });
         }
       }
     });

@@ -2,7 +2,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { stringify } from "yaml";
 import { validateTemplate } from "../config/validate-template.ts";
-import { ExitError, renderError } from "../errors.ts";
+import { ExitError, excerptPath, renderError } from "../errors.ts";
 import { type CliContext, contextFrom } from "./context.ts";
 import { templateContextFrom } from "./template-context.ts";
 
@@ -29,7 +29,7 @@ export async function validateFiles(files: readonly string[], options: { fill: b
     try {
       const result = await validateTemplate(file, templateCtx, { withBaseYaml: options.fill });
       for (const warning of result.warnings) ctx.logger.warn(warning);
-      ctx.logger.info(`"${file}": OK`);
+      ctx.logger.info(`"${excerptPath(file)}": OK`);
       if (options.fill) ctx.stdout(`${files.length > 1 ? "---\n" : ""}${stringify(result.config, { lineWidth: 0 })}`);
     } catch (error) {
       failed++;

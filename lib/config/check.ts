@@ -1,8 +1,8 @@
 // Schema check of one parsed lima.yaml: every zod issue becomes a located ConfigIssue with a readable
 // message, all of them collected into one ConfigError so the user fixes the file in one pass.
 import type { z } from "zod";
-import { ConfigError, type ConfigIssue } from "../errors.ts";
-import { closestMatch } from "./closest-match.ts";
+import { ConfigError, type ConfigIssue, excerpt } from "../errors.ts";
+import { closestMatch } from "../text/closest-match.ts";
 import { locateNode } from "./locate.ts";
 import type { ParsedConfig } from "./parse.ts";
 import { type DenYaml, DenYamlSchema } from "./schema.ts";
@@ -22,19 +22,64 @@ export function checkConfig(parsed: ParsedConfig, options: CheckOptions = {}): D
   const result = DenYamlSchema.safeParse(input);
   if (result.success) return result.data;
 
-  const issues = result.error.issues.flatMap((issue) => describeIssue(issue, [], input));
+  const topUnknown = result.error.issues.flatMap((issue) => (issue.code === "unrecognized_keys" && issue.path.length === 0 ? issue.keys : []));
+  const issues = notAConfiguration(input, topUnknown) ?? result.error.issues.flatMap((issue) => describeIssue(issue, [], input));
+  throw new ConfigError("CONFIG_INVALID", locateIssues(parsed, issues, options));
+}
+
+/**
+ * Throws ConfigError("CONFIG_INVALID") when `parsed` is some other file rather than a configuration (see
+ * notAConfiguration), without the schema check. For base templates: embedding merges them into a template whose
+ * keys are known, and the merged result would list the base's lines one by one (a base of /etc/shadow quoted
+ * its password hashes).
+ */
+export function checkIsConfiguration(parsed: ParsedConfig, options: CheckOptions = {}): void {
+  const input = parsed.value;
+  if (input === null || typeof input !== "object" || Array.isArray(input)) return;
+  const known = new Set(knownKeysAt([]));
+  const issues = notAConfiguration(input, Object.keys(input).filter((key) => !known.has(key)));
+  if (issues !== undefined) throw new ConfigError("CONFIG_INVALID", locateIssues(parsed, issues, options));
+}
+
+function locateIssues(parsed: ParsedConfig, issues: readonly DescribedIssue[], options: CheckOptions): ConfigIssue[] {
   const located = issues.map((issue) => {
-    const position = locateNode(parsed, issue.path, { at: issue.atKey ? "key" : "value" });
-    const { atKey: _atKey, ...rest } = issue;
+    const position = locateNode(parsed, issue.locateAt ?? issue.path, { at: issue.atKey ? "key" : "value" });
+    const { atKey: _atKey, locateAt: _locateAt, ...rest } = issue;
     return { ...rest, ...(options.file !== undefined && { file: options.file }), ...(position && { line: position.line, column: position.column }) };
   });
   located.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
-  throw new ConfigError("CONFIG_INVALID", located);
+  return located;
 }
+
+/**
+ * A file whose top-level keys are all unknown, none of them a near miss of a known one, is some other file
+ * (`den create /etc/shadow`, a wrong path): one issue says so, where listing each key would quote the file back.
+ */
+function notAConfiguration(input: unknown, topUnknown: readonly string[]): DescribedIssue[] | undefined {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) return undefined;
+  const keys = Object.keys(input);
+  if (keys.length < 2 || topUnknown.length !== keys.length) return undefined;
+  const known = knownKeysAt([]);
+  if (topUnknown.some((key) => closestMatch(key, known) !== undefined)) return undefined;
+  return [
+    {
+      path: [],
+      message: `Not a Lima or den configuration: none of its ${keys.length} top-level keys is known`,
+      hint: "check the file name; a template has keys such as images:, cpus: and mounts:",
+      locateAt: [keys[0]!],
+      atKey: true,
+    },
+  ];
+}
+
+/** What a mistyped key of Lima's schema can look like; an unknown key is quoted only if it does. */
+const KeyNameLike = /^[A-Za-z0-9_.-]{1,40}$/;
 
 interface DescribedIssue extends ConfigIssue {
   /** The key itself is wrong (unknown key), so point at it rather than its value. */
   atKey?: boolean;
+  /** Where to point when that is not `path`. */
+  locateAt?: Path;
 }
 
 /** Turns one zod issue (possibly a union of alternatives) into den's issues; `base` prefixes nested paths. */
@@ -44,11 +89,16 @@ function describeIssue(issue: ZodIssue, base: Path, root: unknown): DescribedIss
   switch (issue.code) {
     case "unrecognized_keys":
       return issue.keys.map((key) => {
+        if (!KeyNameLike.test(key)) {
+          // Not a mistyped key but a line of some other file (`root:$6$…` of /etc/shadow reads as a key): say
+          // where it is and how long, never what it says. Kept out of `path` too, which messages print.
+          return { path, message: `Unknown key that is not a key name (${key.length} characters, not shown)`, locateAt: [...path, key], atKey: true };
+        }
         const known = knownKeysAt(path);
         const suggestion = closestMatch(key, known.filter((candidate) => !hasKey(value, candidate)));
         return {
           path: [...path, key],
-          message: `Unknown key "${key}"`,
+          message: `Unknown key "${excerpt(key, 40)}"`,
           ...(suggestion !== undefined && { hint: `did you mean "${suggestion}"?` }),
           atKey: true,
         };
@@ -70,12 +120,14 @@ function describeIssue(issue: ZodIssue, base: Path, root: unknown): DescribedIss
       ];
     }
     case "too_small":
-    case "too_big":
-      return [{ path, message: boundMessage(issue, value) }];
+    case "too_big": {
+      const hint = FieldHints[path.join(".")];
+      return [{ path, message: boundMessage(issue, value), ...(hint !== undefined && { hint }) }];
+    }
     case "invalid_union":
       return describeUnion(issue, path, root);
     default:
-      return [{ path, message: issue.message }];
+      return [{ path, message: excerpt(issue.message, 160) }];
   }
 }
 
@@ -117,6 +169,11 @@ function boundMessage(issue: Extract<ZodIssue, { code: "too_small" | "too_big" }
   return `Expected a number ${op} ${limit}, got ${describeValue(value)}`;
 }
 
+/** Hints for a bound a field breaks, by its dotted path. */
+const FieldHints: Record<string, string> = {
+  cpus: "give a positive number of CPUs, or remove cpus: to use the default (at most 4, and no more than the host has)",
+};
+
 const ExpectedNames: Record<string, string> = {
   object: "a mapping",
   array: "a list",
@@ -140,7 +197,7 @@ export function describeValue(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
-  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "string") return `"${excerpt(value, 40)}"`;
   return String(value);
 }
 

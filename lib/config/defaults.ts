@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { isAbsolute, join, normalize } from "node:path";
 import { DenError, formatPath } from "../errors.ts";
 import { SocketDir } from "../store/filenames.ts";
-import { expandGoTemplate } from "./go-template.ts";
+import { expandGoTemplate } from "../gotemplate/expand-go-template.ts";
 import type { HostInfo } from "./host-info.ts";
 import { hostnameOf } from "./hostname.ts";
 import type { DenYaml, FilledDenYaml, FilledMount, FilledPortForward, FilledProvision, MountType } from "./schema.ts";

@@ -5,7 +5,7 @@
 import { isIP } from "node:net";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
-import { DenError } from "../errors.ts";
+import { DenError, excerpt } from "../errors.ts";
 import { Arches, MountTypes, VmTypes } from "./schema.ts";
 
 /** The edit flags as commander hands them over (repeatable flags as lists, switches as booleans). */
@@ -162,8 +162,9 @@ function flagName(key: string): string {
   return `--${name}`;
 }
 
+/** A flag value quoted back is a short escaped excerpt: argv can hold 10 KB of digits or escape sequences. */
 function usage(flag: string, value: string, reason: string, hint: string): never {
-  throw new DenError("USAGE", `Cannot use ${flag} ${JSON.stringify(value)}: ${reason}`, { hint });
+  throw new DenError("USAGE", `Cannot use ${flag} "${excerpt(value)}": ${reason}`, { hint });
 }
 
 /** Repeated flags and comma lists both give several values (`--mount a,b --mount c`). */
@@ -217,7 +218,7 @@ function parseParam(text: string, params: readonly string[]): [string, string] {
   const key = text.slice(0, equals);
   if (!params.includes(key)) {
     const known = params.length > 0 ? `the template's parameters are ${params.join(", ")}` : "the template has no parameters";
-    throw new DenError("USAGE", `Cannot use --param ${JSON.stringify(text)}: the template has no parameter "${key}"`, {
+    throw new DenError("USAGE", `Cannot use --param "${excerpt(text)}": the template has no parameter "${excerpt(key, 40)}"`, {
       hint: `${known}; see its "param:" section`,
     });
   }
@@ -234,7 +235,7 @@ function parsePortForward(text: string): { hostPort: number; guestPort: number; 
   for (const option of options) {
     const [name, value] = option.trim().split("=");
     if (name !== "static" || (value !== "true" && value !== "false")) {
-      usage("--port-forward", text, `unknown option ${JSON.stringify(option.trim())}`, "the only option is static=true or static=false");
+      usage("--port-forward", text, `unknown option "${excerpt(option.trim(), 40)}"`, "the only option is static=true or static=false");
     }
     isStatic = value === "true";
   }

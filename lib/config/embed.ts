@@ -3,9 +3,11 @@
 // Works on yaml Documents, so comments of the template (and of copied base keys) survive.
 import { posix } from "node:path";
 import { type Document, type Node, isMap, isScalar, isSeq, Pair, Scalar, visit, YAMLMap, YAMLSeq } from "yaml";
-import { ConfigError, DenError } from "../errors.ts";
-import { parseConfigText } from "./parse.ts";
+import { ConfigError, DenError, excerpt, excerptPath, formatPath } from "../errors.ts";
+import { checkIsConfiguration } from "./check.ts";
+import { type ParsedConfig, parseConfigText } from "./parse.ts";
 import { maxTemplateBytes } from "./read-locator.ts";
+import { markRemoteMounts, type RemoteShare, type RemoteSharesOptions, remoteShares } from "./remote-shares.ts";
 
 export interface EmbedOptions {
   /** Absolute locator of `text` (`template:NAME`, URL, absolute path, or `-` for stdin). */
@@ -14,35 +16,87 @@ export interface EmbedOptions {
   read: (locator: string) => Promise<string>;
   /** Locator of DEN_HOME/_config/base.yaml when that file exists; it becomes the first base. */
   baseYaml?: string;
+  /** The host home folder and DEN_HOME, which a remote template may not share writable (remote-shares.ts). */
+  host?: RemoteSharesOptions;
+  /** `text` as parseConfigText already parsed it; embedding works on a copy instead of parsing it again. */
+  parsed?: ParsedConfig | undefined;
+}
+
+/** One file or URL whose content went into the embedded template, for `den create` to list. */
+export interface IncludedFile {
+  /** Absolute locator that was read. */
+  locator: string;
+  /** A base template (`base:` or base.yaml), or a provision/probe `file:`. */
+  kind: "base" | "file";
+  /** Locator of the template that names it; absent for DEN_HOME/_config/base.yaml, which den adds. */
+  namedIn?: string;
+}
+
+export interface EmbeddedTemplate {
+  /** The template with all bases merged in and external scripts inlined, as YAML text without `base:`. */
+  text: string;
+  /** Everything read to make `text`, in the order it was read. */
+  included: IncludedFile[];
+  /** Host folders shared with the guest because a remote template asks for it, for `den create` to warn about. */
+  shares: RemoteShare[];
+  /** `text` as a plain value, as parsing it would give: a caller can tell that embedding changed nothing without that parse. */
+  value: unknown;
 }
 
 /** Lists whose base entries go before the template's own: base provisioning runs first. */
 const prependedLists = new Set(["base", "provision", "probes"]);
 
-/** The template with all bases merged in and external scripts inlined, as YAML text without `base:`. */
-export async function embedBases(text: string, options: EmbedOptions): Promise<string> {
-  const document = parseTemplate(text, options.locator);
+/** Embeds every base of a template and inlines its script files, refusing what a remote template may not name. */
+export async function embedBases(text: string, options: EmbedOptions): Promise<EmbeddedTemplate> {
+  const included: IncludedFile[] = [];
+  const document = parseTemplate(text, options.locator, options.parsed);
+  const owner = isRemoteLocator(options.locator) ? options.locator : undefined;
+  if (owner !== undefined) markRemoteMounts(document, { template: owner, document: owner });
   if (options.baseYaml !== undefined) baseList(document, true)?.items.unshift(new Scalar(options.baseYaml));
-  await embedDocument(document, options.locator, [options.locator], options.read);
+  await embedDocument(document, { locator: options.locator, owner }, [options.locator], { read: options.read, included, baseYaml: options.baseYaml });
   combineListEntries(document);
-  const out = document.toString({ lineWidth: 0, indentSeq: false });
+  // After combining: a remote entry may have filled `writable` into another template's mount.
+  const shares = remoteShares(document, options.host);
+  const value = document.toJS({ maxAliasCount: 100 }) ?? null;
+  // When embedding changed no value (no base, no script file, no entries combined), the template's own text is
+  // the result: the user's file stays as written, and a 1 MB template is not written out again (a second of
+  // stringifying). Only known when the caller handed over its parse.
+  const unchanged = options.parsed !== undefined && Bun.deepEquals(options.parsed.value, value, true);
+  const out = unchanged ? text : document.toString({ lineWidth: 0, indentSeq: false });
   if (Buffer.byteLength(out) > maxTemplateBytes) {
-    throw new DenError("TEMPLATE_TOO_LARGE", `Cannot embed template "${options.locator}": the result is larger than 4 MiB`, {
+    throw new DenError("TEMPLATE_TOO_LARGE", `Cannot embed template "${excerptPath(options.locator)}": the result is larger than 4 MiB`, {
       hint: "check the base templates and script files it includes",
     });
   }
-  return out;
+  return { text: out, included, shares, value };
 }
 
-function parseTemplate(text: string, locator: string): Document {
-  const { document } = parseConfigText(text, { file: locator });
+/** Parses a template and, when it came over http(s), refuses it before anything it names is read. */
+function parseTemplate(text: string, locator: string, parsed?: ParsedConfig): Document {
+  const document = parseTemplateText(text, locator, parsed);
+  checkRemoteReferences(document, locator);
+  return document;
+}
+
+function parseTemplateText(text: string, locator: string, parsed?: ParsedConfig): Document {
+  let document: Document;
+  if (parsed !== undefined) {
+    // A clone: the caller's document keeps pointing at the lines of its own text.
+    document = parsed.document.clone();
+  } else {
+    const fresh = parseConfigText(text, { file: locator });
+    // Alone, before it is merged: a base that is some other file (./shadow) is refused as that, unquoted.
+    checkIsConfiguration(fresh, { file: locator });
+    document = fresh.document;
+  }
   if (document.contents === null) document.contents = new YAMLMap() as never;
   if (!isMap(document.contents)) {
     throw new ConfigError("CONFIG_INVALID", [{ path: [], message: "Cannot use template: its top level is not a mapping", file: locator }], {
       hint: "a template is a YAML mapping such as `images: [...]`",
     });
   }
-  // Aliases would dangle once their nodes are copied into another document.
+  // Aliases would dangle once their nodes are copied into another document. Without a "*" there is none.
+  if (!text.includes("*")) return document;
   visit(document, {
     Alias(_key, node) {
       const target = node.resolve(document);
@@ -52,26 +106,40 @@ function parseTemplate(text: string, locator: string): Document {
   return document;
 }
 
-async function embedDocument(
-  document: Document,
-  locator: string,
-  chain: readonly string[],
-  read: (locator: string) => Promise<string>,
-): Promise<void> {
+interface EmbedState {
+  read: EmbedOptions["read"];
+  included: IncludedFile[];
+  /** Den adds this base itself; it is the user's own file, whatever template it is added to. */
+  baseYaml: string | undefined;
+}
+
+interface EmbeddedDocument {
+  locator: string;
+  /** The remote template this document came through (itself when remote); its mounts are reported as that template's. */
+  owner: string | undefined;
+}
+
+async function embedDocument(document: Document, { locator, owner }: EmbeddedDocument, chain: readonly string[], state: EmbedState): Promise<void> {
   for (;;) {
     const bases = baseList(document, false);
     const first = bases?.items[0];
     if (bases === undefined || first === undefined) break;
     const baseLocator = absoluteLocator(baseUrl(first, locator), locator);
     if (chain.includes(baseLocator)) {
-      const cycle = [...chain, baseLocator].join(" -> ");
+      const cycle = [...chain, baseLocator].map((entry) => excerptPath(entry)).join(" -> ");
       throw new DenError("TEMPLATE_CYCLE", `Cannot embed base templates: ${cycle} is a cycle`, {
-        hint: `remove "${baseLocator}" from the base list of the last template but one`,
+        hint: `remove "${excerptPath(baseLocator)}" from the base list of the last template but one`,
         details: { chain: [...chain, baseLocator] },
       });
     }
-    const base = parseTemplate(await read(baseLocator), baseLocator);
-    await embedDocument(base, baseLocator, [...chain, baseLocator], read);
+    const fromDen = chain.length === 1 && baseLocator === state.baseYaml;
+    state.included.push(fromDen ? { locator: baseLocator, kind: "base" } : { locator: baseLocator, kind: "base", namedIn: locator });
+    const base = parseTemplate(await state.read(baseLocator), baseLocator);
+    // A `template:` base a remote template names (Lima's `template:_default/mounts`) shares what that
+    // remote template asked for; base.yaml is the user's own and is never reported.
+    const baseOwner = isRemoteLocator(baseLocator) ? baseLocator : fromDen ? undefined : owner;
+    if (baseOwner !== undefined) markRemoteMounts(base, { template: baseOwner, document: baseLocator });
+    await embedDocument(base, { locator: baseLocator, owner: baseOwner }, [...chain, baseLocator], state);
     bases.items.shift();
     mergeBase(document, base);
   }
@@ -80,7 +148,7 @@ async function embedDocument(
   if (base === undefined || base === null || (isSeq(base) && base.items.length === 0) || (isScalar(base) && base.value === null)) {
     removeKeepingComment(root, "base");
   }
-  await inlineScripts(document, locator, read);
+  await inlineScripts(document, locator, state);
 }
 
 /** Deletes a key; a comment written above it moves to the key that follows, so it is not lost. */
@@ -121,15 +189,114 @@ function baseUrl(entry: unknown, locator: string): string {
   if (isMap(entry)) {
     const url = entry.get("url");
     if (entry.get("digest") !== undefined && entry.get("digest") !== null) {
-      throw new DenError("LOCATOR_INVALID", `Cannot embed base "${String(url)}" of "${locator}": digests of base templates are not supported`, {
+      throw new DenError("LOCATOR_INVALID", `Cannot embed base "${excerptPath(String(url))}" of "${excerptPath(locator)}": digests of base templates are not supported`, {
         hint: "remove the digest from the base entry",
       });
     }
     if (typeof url === "string") return url;
   }
-  throw new DenError("LOCATOR_INVALID", `Cannot embed a base of "${locator}": each base entry needs a locator string or a "url"`, {
+  throw new DenError("LOCATOR_INVALID", `Cannot embed a base of "${excerptPath(locator)}": each base entry needs a locator string or a "url"`, {
     hint: 'write base entries as "template:NAME", a path, an URL, or {url: ...}',
   });
+}
+
+// --- what a remote template may name ---
+
+/** A template fetched over http(s); what it may name is limited (checkRemoteReferences). */
+export function isRemoteLocator(locator: string): boolean {
+  return /^https?:\/\//i.test(locator);
+}
+
+/**
+ * The rule for templates fetched over http(s): they may name only remote files, that is http(s) URLs
+ * and paths relative to their own URL (which resolve on the same server). An absolute path, `~`,
+ * `file://` or `../` would let whoever serves the template copy any host file the user can read into
+ * den.yaml and seed it into the guest, where the same template's scripts run. A local reference needs a
+ * local template. `template:NAME` stays allowed in `base:`: it names a template den ships or the user
+ * installed as a base (Lima's published templates build on `template:_images/...`), and it must be a
+ * template to be merged. As a `file:` it is refused: inlined raw, it would read any file with an
+ * extension in the template folders. Checked here, before the first read, for every template in a chain.
+ *
+ * The same holds for the files `den start` copies into the instance: image, kernel, initrd, firmware,
+ * containerd archive and virtio-win locations. A local one (a path, `~`, a relative path, which the image
+ * code takes from the working folder, or `file://`) would boot or seed a host file of the user's choosing
+ * for the template's author: a remote template names only downloads. Each document is checked on its own
+ * before it is merged, so a local template keeps its own local images under a remote base, and a remote
+ * template's images cannot hide among them. Den fetches only `images[]` today; the rule covers every
+ * location field so a fetcher added later cannot forget it.
+ */
+export function checkRemoteReferences(document: Document, locator: string): void {
+  if (!isRemoteLocator(locator) || !isMap(document.contents)) return;
+  for (const { path, value, kind } of namedLocators(document.contents)) {
+    if (isAllowedInRemote(value, kind, locator)) continue;
+    throw new DenError(
+      "TEMPLATE_LOCATOR_REFUSED",
+      `Cannot use template "${excerptPath(locator)}": ${formatPath(path)} names "${excerpt(value, 120)}", a local file, and a template fetched over http(s) may name only remote ones`,
+      { hint: refusedHints[kind], details: { template: locator, field: formatPath(path), locator: value.slice(0, 1024) } },
+    );
+  }
+}
+
+const refusedHints: Record<NamedLocator["kind"], string> = {
+  base: "a remote template may name only http(s) URLs, paths relative to its URL, or template:NAME; to use a local file, download the template and create from the local copy",
+  file: "a remote template may name only http(s) URLs or paths relative to its URL; to use a local file, download the template and create from the local copy",
+  download:
+    "a remote template's images, kernels, initrds, firmware and archives must be http(s) URLs; to use a local file, download the template and create from the local copy",
+};
+
+function isAllowedInRemote(value: string, kind: NamedLocator["kind"], locator: string): boolean {
+  // Download locations are not resolved against the template (lib/images/image-location.ts): a scheme-less
+  // one is a host path, so only a URL with a scheme other than file:// is not local.
+  if (kind === "download") return /^(?!file:)[A-Za-z][A-Za-z0-9+.-]*:\/\//i.test(value);
+  const target = absoluteLocator(value, locator);
+  return isRemoteLocator(target) || (kind === "base" && target.startsWith("template:"));
+}
+
+
+interface NamedLocator {
+  path: (string | number)[];
+  value: string;
+  /** `base:`, a provision/probe `file:`, or the location of a file den downloads or copies at start. */
+  kind: "base" | "file" | "download";
+}
+
+/** Lists of FileSchema entries (schema.ts); `images[]` entries also have a kernel and an initrd. */
+const downloadLists: readonly (readonly string[])[] = [["images"], ["firmware", "images"], ["containerd", "archives"], ["osOpts", "Windows", "virtioWin"]];
+
+/** Every locator string a template names in `base:`, in `file:` of provision and probes entries, and as a download location. */
+function namedLocators(root: YAMLMap): NamedLocator[] {
+  const found: NamedLocator[] = [];
+  const add = (node: unknown, path: (string | number)[], kind: NamedLocator["kind"]) => {
+    if (isScalar(node) && typeof node.value === "string" && node.value !== "") found.push({ path, value: node.value, kind });
+    if (isMap(node)) {
+      const url = node.get("url", true);
+      if (isScalar(url) && typeof url.value === "string" && url.value !== "") found.push({ path: [...path, "url"], value: url.value, kind });
+    }
+  };
+  const base = root.get("base", true);
+  if (isSeq(base)) base.items.forEach((item, index) => add(item, ["base", index], "base"));
+  else add(base, ["base"], "base");
+  for (const list of ["provision", "probes"]) {
+    const seq = root.get(list, true);
+    if (!isSeq(seq)) continue;
+    seq.items.forEach((entry, index) => {
+      if (isMap(entry)) add(entry.get("file", true), [list, index, "file"], "file");
+    });
+  }
+  const addLocation = (entry: unknown, path: (string | number)[]) => {
+    if (isMap(entry)) add(entry.get("location", true), [...path, "location"], "download");
+  };
+  for (const listPath of downloadLists) {
+    const seq = root.getIn(listPath, true);
+    if (!isSeq(seq)) continue;
+    seq.items.forEach((entry, index) => {
+      addLocation(entry, [...listPath, index]);
+      if (listPath.length === 1 && isMap(entry)) {
+        for (const part of ["kernel", "initrd"]) addLocation(entry.get(part, true), [...listPath, index, part]);
+      }
+    });
+  }
+  return found;
 }
 
 /**
@@ -138,7 +305,7 @@ function baseUrl(entry: unknown, locator: string): string {
  */
 export function absoluteLocator(locator: string, including: string): string {
   if (locator === "") {
-    throw new DenError("LOCATOR_INVALID", `Cannot use an empty locator in "${including}"`, {
+    throw new DenError("LOCATOR_INVALID", `Cannot use an empty locator in "${excerptPath(including)}"`, {
       hint: "give a template name, path or URL",
     });
   }
@@ -149,12 +316,12 @@ export function absoluteLocator(locator: string, including: string): string {
   }
   if (locator.startsWith("/") || locator === "~" || locator.startsWith("~/")) return locator;
   if (including === "-") {
-    throw new DenError("LOCATOR_INVALID", `Cannot resolve "${locator}": relative locators need a template file, not stdin`, {
+    throw new DenError("LOCATOR_INVALID", `Cannot resolve "${excerpt(locator, 120)}": relative locators need a template file, not stdin`, {
       hint: "use an absolute path or a template: name",
     });
   }
   if (locator.split(/[\\/]/).includes("..")) {
-    throw new DenError("LOCATOR_INVALID", `Cannot resolve "${locator}" in "${including}": relative locators must not contain ".."`, {
+    throw new DenError("LOCATOR_INVALID", `Cannot resolve "${excerpt(locator, 120)}" in "${excerptPath(including)}": relative locators must not contain ".."`, {
       hint: "use an absolute path or a template: name",
     });
   }
@@ -357,7 +524,7 @@ function setPair(dest: YAMLMap, pair: Pair): void {
 
 // --- provision and probe scripts given as `file:` ---
 
-async function inlineScripts(document: Document, locator: string, read: (locator: string) => Promise<string>): Promise<void> {
+async function inlineScripts(document: Document, locator: string, state: EmbedState): Promise<void> {
   const root = rootMap(document);
   for (const list of ["provision", "probes"] as const) {
     const seq = root.get(list, true);
@@ -371,7 +538,9 @@ async function inlineScripts(document: Document, locator: string, read: (locator
       if (isSetValue(entry.get(target, true)) && entry.get(target) !== "") continue;
       const url = isScalar(file) ? stringOrUndefined(file.value) : isMap(file) ? stringOrUndefined(file.get("url")) : undefined;
       if (url === undefined) continue;
-      const text = await read(absoluteLocator(url, locator));
+      const fileLocator = absoluteLocator(url, locator);
+      state.included.push({ locator: fileLocator, kind: "file", namedIn: locator });
+      const text = await state.read(fileLocator);
       const value = new Scalar(text);
       if (text.includes("\n")) value.type = Scalar.BLOCK_LITERAL;
       const index = entry.items.findIndex((pair) => keyOf(pair) === "file");

@@ -2,9 +2,9 @@
 // (`_config/default.yaml`, the instance's lima.yaml, `_config/override.yaml`), merge them, fill the
 // built-in defaults, then run the cross-field rules. Every problem is reported with its file and line.
 import { statSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ConfigError, type ConfigIssue } from "../errors.ts";
+import { readRegularFileBounded } from "../fs/read-bounded.ts";
 import { DefaultYaml, InstanceYaml, OverrideYaml } from "../store/filenames.ts";
 import { configDir } from "../store/dirs.ts";
 import { checkConfig } from "./check.ts";
@@ -13,6 +13,7 @@ import { readHostInfo } from "./host-info.ts";
 import { locateNode } from "./locate.ts";
 import { mergeLayers } from "./merge.ts";
 import { parseConfigText } from "./parse.ts";
+import { maxTemplateBytes } from "./read-locator.ts";
 import type { DenYaml, FilledDenYaml } from "./schema.ts";
 import { validateConfig } from "./validate.ts";
 
@@ -26,9 +27,14 @@ export interface LoadOptions {
   host?: Awaited<ReturnType<typeof readHostInfo>>;
   /** Whether mount locations etc. are checked on disk (validate does; tests may not). */
   isDirectory?: (path: string) => boolean;
+  /**
+   * `text` already parsed and schema-checked (checkLayer(text, file)), when the caller has it: parsing is the
+   * costly step (a second for a 1 MB template), so a template is not parsed again only to be loaded.
+   */
+  layer?: CheckedLayer | undefined;
 }
 
-interface CheckedLayer {
+export interface CheckedLayer {
   file: string;
   parsed: ReturnType<typeof parseConfigText>;
   config: DenYaml;
@@ -45,7 +51,7 @@ export async function readConfigLayers(denHome: string): Promise<{ defaults?: Ch
   const read = async (name: string) => {
     const file = join(configDir(denHome), name);
     try {
-      return checkLayer(await readFile(file, "utf8"), file);
+      return checkLayer(await readConfigFile(file), file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw error;
@@ -57,7 +63,7 @@ export async function readConfigLayers(denHome: string): Promise<{ defaults?: Ch
 
 /** The whole pipeline for one configuration text; returns the filled, validated configuration. */
 export async function loadConfig(text: string, options: LoadOptions): Promise<FilledDenYaml> {
-  const instance = checkLayer(text, options.file);
+  const instance = options.layer ?? checkLayer(text, options.file);
   const layers = await readConfigLayers(options.denHome);
   const merged = mergeLayers({ defaults: layers.defaults?.config, instance: instance.config, override: layers.override?.config });
   const host = options.host ?? (await readHostInfo());
@@ -78,8 +84,20 @@ export async function loadConfig(text: string, options: LoadOptions): Promise<Fi
 export async function loadInstanceConfig(denHome: string, name: string, options: Partial<LoadOptions> = {}): Promise<FilledDenYaml> {
   const instanceDir = join(denHome, name);
   const file = join(instanceDir, InstanceYaml);
-  const text = await readFile(file, "utf8");
+  const text = await readConfigFile(file);
   return loadConfig(text, { file, instanceName: name, instanceDir, denHome, ...options });
+}
+
+/**
+ * A configuration file's text. Every command that lists or starts instances reads these, so a FIFO or a
+ * huge file put in their place must be refused unread rather than hang `den list` or fill memory.
+ */
+export function readConfigFile(file: string): Promise<string> {
+  return readRegularFileBounded(file, {
+    maxBytes: maxTemplateBytes,
+    what: `configuration "${file}"`,
+    tooLargeHint: "a den.yaml is made from a template of at most 4 MiB; check what replaced it",
+  });
 }
 
 /** Points a cross-field issue at the first layer that has the node (the instance file first). */

@@ -1,7 +1,7 @@
 // Template locators: the positional argument of `den create`/`den start` and the entries of `base:`
 // (lima.md 1.4). Parsing is pure; reading what a locator points at is read-locator.ts.
 import { isAbsolute, posix, resolve } from "node:path";
-import { DenError } from "../errors.ts";
+import { DenError, excerptPath } from "../errors.ts";
 
 export type Locator =
   | { kind: "stdin" }
@@ -88,7 +88,7 @@ export function parseLocator(text: string, options: ParseLocatorOptions): Locato
     case "file":
       return { kind: "file", path: fileUrlPath(text, schemeName, rest) };
     case "github":
-      throw new DenError("LOCATOR_INVALID", `Cannot use template locator "${text}": github: locators are not supported`, {
+      throw new DenError("LOCATOR_INVALID", `Cannot use template locator "${excerptPath(text)}": github: locators are not supported`, {
         hint: "use the raw.githubusercontent.com https URL of the file instead",
       });
     default:
@@ -100,7 +100,7 @@ function templateLocator(text: string, rest: string): Locator {
   const deprecated = rest.startsWith("//");
   const name = rest.replace(/^\/+/, "").replace(/\/+$/, "");
   if (name === "" || name.split("/").some((part) => part === ".." || part === "." || part === "")) {
-    throw new DenError("LOCATOR_INVALID", `Cannot use template locator "${text}": invalid template name "${name}"`, {
+    throw new DenError("LOCATOR_INVALID", `Cannot use template locator "${excerptPath(text)}": invalid template name "${excerptPath(name)}"`, {
       hint: 'template names are relative paths without ".." such as "docker" or "_images/ubuntu-24.04"; run "den template list"',
     });
   }
@@ -111,7 +111,7 @@ function templateLocator(text: string, rest: string): Locator {
     kind: "template",
     name: bareName,
     file,
-    warning: `Template locator "${text}" uses the deprecated template:// form; write "template:${name}"`,
+    warning: `Template locator "${excerptPath(text)}" uses the deprecated template:// form; write "template:${excerptPath(name)}"`,
   };
 }
 
@@ -127,7 +127,7 @@ function fileUrlPath(text: string, schemeName: string | undefined, rest: string)
   if (schemeName !== "file") return text;
   const path = rest.startsWith("//") ? decodeURIComponent(rest.slice(2)) : rest;
   if (!isAbsolute(path)) {
-    throw new DenError("LOCATOR_INVALID", `Cannot use template locator "${text}": a file URL needs an absolute path`, {
+    throw new DenError("LOCATOR_INVALID", `Cannot use template locator "${excerptPath(text)}": a file URL needs an absolute path`, {
       hint: 'write "file:///absolute/path.yaml" or just the path',
     });
   }

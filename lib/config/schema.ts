@@ -7,6 +7,7 @@
 // layers), and `FilledDenYamlSchema` for the configuration after `fillDefaults`, where every field the
 // defaults always set is required and non-null.
 import { z } from "zod";
+import { excerpt } from "../errors.ts";
 
 // --- closed sets ---------------------------------------------------------------------------------
 
@@ -65,7 +66,7 @@ const StringMap = z.record(z.string(), ScalarString);
 function isIp(text: string): boolean {
   return z.ipv4().safeParse(text).success || z.ipv6().safeParse(text).success;
 }
-const IpString = z.string().refine(isIp, { error: (issue) => `Expected an IP address, got ${JSON.stringify(issue.input)}` });
+const IpString = z.string().refine(isIp, { error: (issue) => `Expected an IP address, got "${excerpt(String(issue.input))}"` });
 
 const PortNumber = z.int().min(0).max(65535);
 const PortRange = z.tuple([PortNumber, PortNumber]);
@@ -286,7 +287,8 @@ export const DenYamlSchema = z.strictObject({
   os: nullish(Str),
   arch: nullish(Str),
   images: nullish(z.array(ImageSchema)),
-  cpus: nullish(Int),
+  // 0 would be replaced by the default without a word (Lima fills a zero like an absent key); refuse it instead.
+  cpus: nullish(z.int().min(1)),
   memory: nullish(SizeString),
   disk: nullish(SizeString),
   additionalDisks: nullish(z.array(AdditionalDiskSchema)),

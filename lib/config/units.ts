@@ -1,7 +1,8 @@
 // Size strings as Lima reads and prints them (docker/go-units `RAMInBytes` and `BytesSize`).
 // Every suffix is binary: `4G`, `4GB`, `4GiB` and `4g` all mean 4 × 2^30, so a lima.yaml keeps the
 // exact size it had under Lima.
-import { DenError } from "../errors.ts";
+import { DenError, excerpt } from "../errors.ts";
+import { inBinaryUnits } from "../text/binary-units.ts";
 
 const SizeHint = 'write a number of bytes with an optional unit, e.g. "4GiB", "512MiB" or "100G"';
 
@@ -22,25 +23,18 @@ const NumberPrefix = /^\d+(?:\.\d+)?/;
 export function parseSize(text: string): number {
   const match = SizePattern.exec(text);
   if (!match) {
-    const reason = NumberPrefix.test(text) ? "unknown unit" : "not a number";
-    throw new DenError("CONFIG_INVALID", `Cannot parse size "${text}": ${reason}`, { hint: SizeHint });
+    const reason = NumberPrefix.test(text) ? "unknown unit" : /^-\d/.test(text) ? "a size cannot be negative" : "not a number";
+    throw new DenError("CONFIG_INVALID", `Cannot parse size "${excerpt(text, 40)}": ${reason}`, { hint: SizeHint });
   }
   const amount = Number(match[1]);
   const unit = (match[2] ?? "").toLowerCase();
   return Math.trunc(amount * (Multipliers[unit] ?? 1));
 }
 
-const BinaryUnits = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"] as const;
-
 /** A byte count as Lima prints it: four significant digits and a binary unit, e.g. `4GiB`, `1.5MiB`, `1023B`. */
 export function formatSize(bytes: number): string {
-  let size = bytes;
-  let unit = 0;
-  while (size >= 1024 && unit < BinaryUnits.length - 1) {
-    size /= 1024;
-    unit++;
-  }
-  return `${formatG4(size)}${BinaryUnits[unit]}`;
+  const { value, unit } = inBinaryUnits(bytes);
+  return `${formatG4(value)}${unit}`;
 }
 
 /** Go's `%.4g`: four significant digits, no trailing zeros, exponent form only when the number needs it. */

@@ -2,7 +2,7 @@
 // through (bases embedded, DEN_HOME's default.yaml and override.yaml layered, defaults filled, cross-field
 // rules), without creating anything.
 import { join } from "node:path";
-import { DenError } from "../errors.ts";
+import { DenError, excerptPath } from "../errors.ts";
 import { validateInstanceName } from "../store/instance-name.ts";
 import { loadConfig } from "./load.ts";
 import { loadTemplate, type TemplateContext } from "./load-template.ts";
@@ -29,7 +29,7 @@ export async function validateTemplate(locatorText: string, ctx: TemplateContext
   const template = await loadTemplate(locatorText, ctx, { withBaseYaml: options.withBaseYaml ?? false });
   const name = template.suggestedName;
   if (name === undefined) {
-    throw new DenError("USAGE", `Cannot validate "${locatorText}": no instance name can be derived from it`, {
+    throw new DenError("USAGE", `Cannot validate "${excerptPath(locatorText)}": no instance name can be derived from it`, {
       hint: "save the template to a file such as my-vm.yaml and validate that",
     });
   }
@@ -39,6 +39,7 @@ export async function validateTemplate(locatorText: string, ctx: TemplateContext
     instanceName: name,
     instanceDir: join(ctx.denHome, name),
     denHome: ctx.denHome,
+    layer: template.located.layer,
     ...(options.isDirectory && { isDirectory: options.isDirectory }),
   });
   return { name, file: template.file, config, warnings: template.warnings };

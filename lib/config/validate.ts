@@ -3,7 +3,7 @@
 // can point at the line in the YAML that caused it.
 import { isAbsolute as isHostAbsolute } from "node:path";
 import { posix } from "node:path";
-import type { ConfigIssue } from "../errors.ts";
+import { type ConfigIssue, excerpt } from "../errors.ts";
 import { Arches, type FilledDenYaml, type FilledPortForward, OsTypes, Protos, VmTypes } from "./schema.ts";
 import { parseSize } from "./units.ts";
 
@@ -35,6 +35,11 @@ const DigestLengths: Record<string, number> = { sha256: 64, sha384: 96, sha512: 
 /** QEMU's user-mode network interface; a den network may not take its name. */
 const SlirpInterface = "eth0";
 
+/** A value from the configuration as a message quotes it: escaped and short, since it may come from any file. */
+function quoted(text: string): string {
+  return `"${excerpt(text)}"`;
+}
+
 function quoteList(values: readonly string[]): string {
   return values.map((value) => JSON.stringify(value)).join(", ");
 }
@@ -52,40 +57,40 @@ export function validateConfig(config: FilledDenYaml, ctx: ValidateContext = {})
     const wanted = parseVersion(config.minimumLimaVersion);
     const running = ctx.limaVersion ?? CompatibleLimaVersion;
     if (!wanted) {
-      add(["minimumLimaVersion"], `Invalid version "${config.minimumLimaVersion}": expected a semantic version such as "1.1.0"`);
+      add(["minimumLimaVersion"], `Invalid version ${quoted(config.minimumLimaVersion)}: expected a semantic version such as "1.1.0"`);
     } else if (compareVersions(parseVersion(running) ?? wanted, wanted) < 0) {
-      add(["minimumLimaVersion"], `Template requires Lima version "${config.minimumLimaVersion}"; den reads files of Lima "${running}"`, "use a template written for an older Lima release");
+      add(["minimumLimaVersion"], `Template requires Lima version ${quoted(config.minimumLimaVersion)}; den reads files of Lima ${quoted(running)}`, "use a template written for an older Lima release");
     }
   }
 
   if (!(VmTypes as readonly string[]).includes(config.vmType)) {
-    add(["vmType"], `Unknown VM type "${config.vmType}": expected one of ${quoteList(VmTypes)}`, "den has no external drivers; use qemu or vz");
+    add(["vmType"], `Unknown VM type ${quoted(config.vmType)}: expected one of ${quoteList(VmTypes)}`, "den has no external drivers; use qemu or vz");
   }
   if (!(OsTypes as readonly string[]).includes(config.os)) {
-    add(["os"], `Unknown OS "${config.os}": expected one of ${quoteList(OsTypes)}`);
+    add(["os"], `Unknown OS ${quoted(config.os)}: expected one of ${quoteList(OsTypes)}`);
   }
   if (!(Arches as readonly string[]).includes(config.arch)) {
-    add(["arch"], `Unknown architecture "${config.arch}": expected one of ${quoteList(Arches)}`);
+    add(["arch"], `Unknown architecture ${quoted(config.arch)}: expected one of ${quoteList(Arches)}`);
   }
 
   validateImages(config, add);
 
-  if (config.cpus < 1) add(["cpus"], `Must be at least 1, got ${config.cpus}`);
+  if (!Number.isSafeInteger(config.cpus) || config.cpus < 1) add(["cpus"], `Must be at least 1, got ${config.cpus}`, CpusHint);
   for (const key of ["memory", "disk"] as const) {
-    const message = sizeError(config[key]);
-    if (message) add([key], message);
+    const problem = resourceSizeProblem(key, config[key]);
+    if (problem) add([key], problem.message, problem.hint);
   }
 
   config.additionalDisks.forEach((disk, i) => {
     if (!IdentifierPattern.test(disk.name)) {
-      add(["additionalDisks", i, "name"], `Invalid disk name "${disk.name}": use letters and digits, separated by single ".", "_" or "-"`);
+      add(["additionalDisks", i, "name"], `Invalid disk name ${quoted(disk.name)}: use letters and digits, separated by single ".", "_" or "-"`);
     }
   });
 
   validateMounts(config, ctx, add);
 
   if (config.mountTypesUnsupported.includes(config.mountType)) {
-    add(["mountType"], `Mount type "${config.mountType}" is listed in mountTypesUnsupported`, "choose another mountType or remove it from mountTypesUnsupported");
+    add(["mountType"], `Mount type ${quoted(config.mountType)} is listed in mountTypesUnsupported`, "choose another mountType or remove it from mountTypesUnsupported");
   }
 
   validateProvision(config, add);
@@ -105,8 +110,8 @@ export function validateConfig(config: FilledDenYaml, ctx: ValidateContext = {})
   config.portForwards.forEach((rule, i) => validatePortForward(rule, ["portForwards", i], socketLimit, add));
 
   config.copyToHost.forEach((rule, i) => {
-    if (rule.guest && !posix.isAbsolute(rule.guest)) add(["copyToHost", i, "guest"], `Must be an absolute path, got "${rule.guest}"`);
-    if (rule.host && !isHostAbsolute(rule.host)) add(["copyToHost", i, "host"], `Must be an absolute path, got "${rule.host}"`);
+    if (rule.guest && !posix.isAbsolute(rule.guest)) add(["copyToHost", i, "guest"], `Must be an absolute path, got ${quoted(rule.guest)}`);
+    if (rule.host && !isHostAbsolute(rule.host)) add(["copyToHost", i, "host"], `Must be an absolute path, got ${quoted(rule.host)}`);
   });
 
   if (config.hostResolver.enabled && config.dns.length > 0) {
@@ -116,12 +121,14 @@ export function validateConfig(config: FilledDenYaml, ctx: ValidateContext = {})
   validateNetworks(config, add);
   validateUser(config, add);
 
+  issues.push(...envIssues(config.env));
+
   for (const [name, value] of Object.entries(config.param)) {
     if (!ParamNamePattern.test(name)) {
-      add(["param", name], `Invalid param name "${name}": must start with a letter, then letters, digits or "_"`);
+      add(["param", name], `Invalid param name ${quoted(name)}: must start with a letter, then letters, digits or "_"`);
     }
     const bad = [...value].find((char) => char !== "\t" && char !== " " && !/^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(char));
-    if (bad !== undefined) add(["param", name], `Param "${name}" contains the unprintable character ${JSON.stringify(bad)}`);
+    if (bad !== undefined) add(["param", name], `Param ${quoted(name)} contains the unprintable character ${JSON.stringify(bad)}`);
   }
   return issues;
 }
@@ -137,13 +144,13 @@ function validateImages(config: FilledDenYaml, add: Add): void {
     if (image.kernel) {
       validateFile(image.kernel, ["images", i, "kernel"], add);
       if (image.kernel.arch != null && image.kernel.arch !== image.arch) {
-        add(["images", i, "kernel", "arch"], `Kernel architecture "${image.kernel.arch}" differs from the image's "${image.arch}"`);
+        add(["images", i, "kernel", "arch"], `Kernel architecture ${quoted(image.kernel.arch)} differs from the image's ${quoted(image.arch)}`);
       }
     }
     if (image.initrd) {
       validateFile(image.initrd, ["images", i, "initrd"], add);
       if (image.initrd.arch != null && image.initrd.arch !== image.arch) {
-        add(["images", i, "initrd", "arch"], `Initrd architecture "${image.initrd.arch}" differs from the image's "${image.arch}"`);
+        add(["images", i, "initrd", "arch"], `Initrd architecture ${quoted(image.initrd.arch)} differs from the image's ${quoted(image.arch)}`);
       }
     }
   });
@@ -152,18 +159,64 @@ function validateImages(config: FilledDenYaml, add: Add): void {
 function validateFile(file: { location: string; arch?: string | null; digest?: string | null }, path: Path, add: Add): void {
   if (file.location === "") add([...path, "location"], "Must not be empty");
   else if (!file.location.includes("://") && file.location.startsWith("~") && file.location !== "~" && !file.location.startsWith("~/")) {
-    add([...path, "location"], `Cannot expand "${file.location}": only "~" and "~/…" name the home folder`);
+    add([...path, "location"], `Cannot expand ${quoted(file.location)}: only "~" and "~/…" name the home folder`);
   }
   if (file.arch != null && !(Arches as readonly string[]).includes(file.arch)) {
-    add([...path, "arch"], `Unknown architecture "${file.arch}": expected one of ${quoteList(Arches)}`);
+    add([...path, "arch"], `Unknown architecture ${quoted(file.arch)}: expected one of ${quoteList(Arches)}`);
   }
   if (file.digest != null && file.digest !== "") {
     const [algorithm = "", hex = ""] = file.digest.split(":", 2);
     const length = DigestLengths[algorithm];
     if (length === undefined || !file.digest.includes(":") || hex.length !== length || !/^[0-9a-f]+$/.test(hex)) {
-      add([...path, "digest"], `Invalid digest "${file.digest}": expected "sha256:", "sha384:" or "sha512:" and the lowercase hex hash`);
+      add([...path, "digest"], `Invalid digest ${quoted(file.digest)}: expected "sha256:", "sha384:" or "sha512:" and the lowercase hex hash`);
     }
   }
+}
+
+const CpusHint = "give a positive number of CPUs, or remove cpus: to use the default (at most 4, and no more than the host has)";
+
+/** Below this QEMU gets `-m 0`: it takes memory in MiB. */
+const MinMemoryBytes = 2 ** 20;
+
+/**
+ * memory and disk must be sizes QEMU can use: more than nothing (`"0"` is a size, so defaults do not replace it)
+ * and an exact byte count (beyond 2^53 bytes the number is not one; no host has that much anyway).
+ */
+function resourceSizeProblem(key: "memory" | "disk", text: string): { message: string; hint: string } | undefined {
+  const hint = `give a size such as "4GiB", or remove ${key}: to use the default`;
+  let bytes: number;
+  try {
+    bytes = parseSize(text);
+  } catch (error) {
+    return { message: (error as Error).message, hint };
+  }
+  if (!Number.isSafeInteger(bytes)) return { message: `Size ${quoted(text)} is too large`, hint };
+  if (bytes === 0) return { message: `Must be larger than 0, got ${quoted(text)}`, hint };
+  if (key === "memory" && bytes < MinMemoryBytes) return { message: `Must be at least 1MiB, got ${quoted(text)}`, hint };
+  return undefined;
+}
+
+const EnvNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The rule for `env:` entries. The seed (cidata/env-files.ts) writes them into the guest's /etc/environment,
+ * which pam_env reads as one unquoted `KEY=VALUE` per line: a name must be a shell identifier and a value cannot
+ * carry a line break or NUL. create and validate apply the same function, so a bad entry is refused with its
+ * line before an instance exists rather than when the seed is built at start.
+ */
+export function envIssues(env: Readonly<Record<string, string>>): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const key of Object.keys(env)) {
+    const value = env[key] ?? "";
+    if (!EnvNamePattern.test(key)) {
+      issues.push({ path: ["env", key], message: `Invalid environment variable name ${quoted(key)}`, hint: 'use letters, digits and "_", not starting with a digit' });
+    } else if (/[\n\r]/.test(value)) {
+      issues.push({ path: ["env", key], message: "Value contains a line break, which /etc/environment cannot hold", hint: "put multi-line values into a file with a `mode: data` provision entry" });
+    } else if (value.includes("\0")) {
+      issues.push({ path: ["env", key], message: "Value contains a NUL character", hint: "remove the NUL character from the value" });
+    }
+  }
+  return issues;
 }
 
 function sizeError(text: string): string | undefined {
@@ -179,24 +232,24 @@ function validateMounts(config: FilledDenYaml, ctx: ValidateContext, add: Add): 
   config.mounts.forEach((mount, i) => {
     const at = (key: string): Path => ["mounts", i, key];
     if (!isHostAbsolute(mount.location)) {
-      add(at("location"), `Mount location must be an absolute path, got "${mount.location}"`, 'use an absolute path or one starting with "~/"');
+      add(at("location"), `Mount location must be an absolute path, got ${quoted(mount.location)}`, 'use an absolute path or one starting with "~/"');
     } else {
       const kind = ctx.pathKind ? ctx.pathKind(mount.location) : ctx.isDirectory && !ctx.isDirectory(mount.location) ? "other" : "directory";
-      if (kind === "missing") ctx.warn?.(`Mount location "${mount.location}" does not exist`);
+      if (kind === "missing") ctx.warn?.(`Mount location ${quoted(mount.location)} does not exist`);
       else if (kind === "other") {
-        add(at("location"), `Mount location "${mount.location}" is not an existing directory`, "create the folder or fix the path");
+        add(at("location"), `Mount location ${quoted(mount.location)} is not an existing directory`, "create the folder or fix the path");
       }
     }
 
     const point = mount.mountPoint;
     if (point.startsWith("~")) {
-      add(at("mountPoint"), `Mount point must not start with "~", got "${point}"`, "the guest does not expand ~; write the absolute guest path");
+      add(at("mountPoint"), `Mount point must not start with "~", got ${quoted(point)}`, "the guest does not expand ~; write the absolute guest path");
     } else if (!posix.isAbsolute(point)) {
-      add(at("mountPoint"), `Mount point must be an absolute path, got "${point}"`);
+      add(at("mountPoint"), `Mount point must be an absolute path, got ${quoted(point)}`);
     } else if (SystemMountPoints.has(posix.normalize(point).replace(/(.)\/$/, "$1"))) {
-      add(at("mountPoint"), `Mount point must not be a system path such as /etc or /usr, got "${point}"`);
+      add(at("mountPoint"), `Mount point must not be a system path such as /etc or /usr, got ${quoted(point)}`);
     } else if (point === config.user.home) {
-      add(at("mountPoint"), `Mount point "${point}" is the guest user's home, which den manages`, "mount the folder somewhere else, e.g. under /mnt");
+      add(at("mountPoint"), `Mount point ${quoted(point)} is the guest user's home, which den manages`, "mount the folder somewhere else, e.g. under /mnt");
     }
 
     const msize = sizeError(mount["9p"].msize);
@@ -213,15 +266,15 @@ function validateProvision(config: FilledDenYaml, add: Add): void {
     }
     if (mode === "data" || mode === "yq") {
       if (entry.path == null || entry.path === "") {
-        add(at("path"), `Path is required when mode is "${mode}"`, "give the absolute guest path of the file to write");
+        add(at("path"), `Path is required when mode is ${quoted(mode)}`, "give the absolute guest path of the file to write");
       } else if (!posix.isAbsolute(entry.path)) {
-        add(at("path"), `Must be an absolute path, got "${entry.path}"`);
+        add(at("path"), `Must be an absolute path, got ${quoted(entry.path)}`);
       }
       if (mode === "yq" && (entry.expression == null || entry.expression === "")) {
         add(at("expression"), 'Expression is required when mode is "yq"');
       }
       if (entry.permissions != null && !/^[0-7]+$/.test(entry.permissions)) {
-        add(at("permissions"), `Permissions must be an octal number such as "644", got "${entry.permissions}"`);
+        add(at("permissions"), `Permissions must be an octal number such as "644", got ${quoted(entry.permissions)}`);
       }
       if (mode === "data" && entry.format != null) add(at("format"), 'Only allowed when mode is "yq"');
       if (mode === "yq" && entry.content != null) add(at("content"), 'Only allowed when mode is "data"');
@@ -250,7 +303,7 @@ function validatePortForward(rule: FilledPortForward, path: Path, socketLimit: n
   const [hostLow, hostHigh] = rule.hostPortRange;
 
   if (rule.guestIPMustBeZero && rule.guestIP !== "0.0.0.0") {
-    add(at("guestIPMustBeZero"), `Can only be true when guestIP is 0.0.0.0, got guestIP "${rule.guestIP}"`);
+    add(at("guestIPMustBeZero"), `Can only be true when guestIP is 0.0.0.0, got guestIP ${quoted(rule.guestIP)}`);
   }
   if (rule.guestPort) {
     if (rule.guestSocket) add(at("guestPort"), "Must not be set together with guestSocket");
@@ -273,13 +326,13 @@ function validatePortForward(rule: FilledPortForward, path: Path, socketLimit: n
   if (hostLow > hostHigh) add(at("hostPortRange"), `The range must not end before it starts, got [${hostLow}, ${hostHigh}]`);
 
   if (rule.guestSocket) {
-    if (!posix.isAbsolute(rule.guestSocket)) add(at("guestSocket"), `Must be an absolute path, got "${rule.guestSocket}"`);
+    if (!posix.isAbsolute(rule.guestSocket)) add(at("guestSocket"), `Must be an absolute path, got ${quoted(rule.guestSocket)}`);
     if (!rule.hostSocket && hostHigh - hostLow > 0) {
       add(at("guestSocket"), "A guest socket can only be forwarded to a single port or socket, not a range");
     }
   }
   if (rule.hostSocket) {
-    if (!isHostAbsolute(rule.hostSocket)) add(at("hostSocket"), `Must be an absolute path, got "${rule.hostSocket}"`);
+    if (!isHostAbsolute(rule.hostSocket)) add(at("hostSocket"), `Must be an absolute path, got ${quoted(rule.hostSocket)}`);
     if (!rule.guestSocket && guestHigh - guestLow > 0) {
       add(at("hostSocket"), "A host socket can only be forwarded from a single port or socket, not a range");
     }
@@ -291,7 +344,7 @@ function validatePortForward(rule: FilledPortForward, path: Path, socketLimit: n
     add(at("hostPortRange"), `Must cover as many ports as guestPortRange (${guestHigh - guestLow + 1}), got ${hostHigh - hostLow + 1}`);
   }
   if (!(Protos as readonly string[]).includes(rule.proto)) {
-    add(at("proto"), `Unknown protocol "${rule.proto}": expected one of ${quoteList(Protos)}`);
+    add(at("proto"), `Unknown protocol ${quoted(rule.proto)}: expected one of ${quoteList(Protos)}`);
   }
   if (rule.reverse && (!rule.guestSocket || !rule.hostSocket)) {
     add(at("reverse"), "Can only be true when both guestSocket and hostSocket are set");
@@ -306,14 +359,14 @@ function validateNetworks(config: FilledDenYaml, add: Add): void {
     if (kinds.length === 0) add(["networks", i], 'One of "lima", "socket" or "vzNAT" must be set');
     if (kinds.length > 1) add(at(kinds[1]!), `"${kinds[0]}" and "${kinds[1]}" are mutually exclusive`);
     if (!/^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}$/.test(network.macAddress)) {
-      add(at("macAddress"), `Invalid MAC address "${network.macAddress}": expected six hex bytes such as "52:55:55:12:34:56"`);
+      add(at("macAddress"), `Invalid MAC address ${quoted(network.macAddress)}: expected six hex bytes such as "52:55:55:12:34:56"`);
     }
     const name = network.interface;
-    if (Buffer.byteLength(name) >= 16) add(at("interface"), `Must be shorter than 16 bytes, got "${name}" (${Buffer.byteLength(name)} bytes)`);
-    if (/[\s/]/.test(name)) add(at("interface"), `Must not contain whitespace or slashes, got "${name}"`);
-    if (name === SlirpInterface) add(at("interface"), `"${SlirpInterface}" is reserved for the default user-mode network`);
+    if (Buffer.byteLength(name) >= 16) add(at("interface"), `Must be shorter than 16 bytes, got ${quoted(name)} (${Buffer.byteLength(name)} bytes)`);
+    if (/[\s/]/.test(name)) add(at("interface"), `Must not contain whitespace or slashes, got ${quoted(name)}`);
+    if (name === SlirpInterface) add(at("interface"), `${quoted(SlirpInterface)} is reserved for the default user-mode network`);
     const previous = seen.get(name);
-    if (previous !== undefined) add(at("interface"), `Interface "${name}" is already used by networks[${previous}]`);
+    if (previous !== undefined) add(at("interface"), `Interface ${quoted(name)} is already used by networks[${previous}]`);
     else seen.set(name, i);
   });
 }
@@ -323,7 +376,7 @@ function validateUser(config: FilledDenYaml, add: Add): void {
   if (name === "root") {
     add(["user", "name"], "The guest user must not be root", 'remove user.name to use your own name, or pick another, e.g. "den"');
   } else if (!UserNamePattern.test(name)) {
-    add(["user", "name"], `Invalid user name "${name}": must match ${UserNamePattern.source}`);
+    add(["user", "name"], `Invalid user name ${quoted(name)}: must match ${UserNamePattern.source}`);
   }
   if (uid === 0) add(["user", "uid"], "The guest user's uid must not be 0", "remove user.uid to use your own uid, or pick one such as 1000");
 }

@@ -2,16 +2,24 @@
 // transport, says HELLO, and keeps a session until the connection drops, then dials again. Every new session starts
 // from nothing on both sides, so the agent re-sends its full listener list and the client re-creates its guest unix
 // sockets; callers only ever see state changes and lists, never a half-synced session.
+//
+// The guest is untrusted, and everything it sends is bounded here: its log lines are rate-limited per kind (a flood
+// of bad frames writes a handful of lines and a count), its texts are cut short and escaped before they reach a log
+// line, the streams it may open are capped (StreamMux maxPeerStreams), and a guest that stops reading its end while
+// making the host answer (RESETs, HELLOs) loses the connection once the unsent bytes pass a bound, instead of the
+// host agent buffering them without end.
 import type { Duplex } from "node:stream";
 import { decodeHandshake, decodeJson, encodeHandshake, encodeJson, type Frame, FrameParser, FrameType, MaxControlPayloadBytes } from "../../agent/protocol/frame.ts";
 import { createFrameSender } from "../../agent/protocol/frame-sender.ts";
-import { type Control, ControlSchema, ProtocolVersion, WelcomeSchema } from "../../agent/protocol/messages.ts";
+import { type Control, ControlSchema, type GuestAgentInfo, type GuestFsEvent, type GuestListener, type GuestStreamTarget, type GuestUnixListenSpec, ProtocolVersion, WelcomeSchema } from "../../agent/protocol/messages.ts";
 import { StreamMux, StreamResetError } from "../../agent/protocol/stream-mux.ts";
 import type { GuestAgentConnection } from "../../drivers/driver.ts";
 import { DenError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { rateLimitLog, type RateLimitedLog } from "../log-rate-limit.ts";
+import { sleep } from "../process/sleep.ts";
 import { type GuestAgentTransport, transportFor } from "./agent-transport.ts";
-import type { GuestAgentClient, GuestAgentState, GuestFsEvent, GuestListener, GuestStreamTarget, GuestUnixListenSpec } from "./guest-agent-client.ts";
+import type { GuestAgentClient, GuestAgentState } from "./guest-agent-client.ts";
 
 export interface ConnectGuestAgentOptions {
   log: Logger;
@@ -21,7 +29,21 @@ export interface ConnectGuestAgentOptions {
   retryMs?: number;
   /** Interval of liveness pings; a session with an unanswered ping at the next one is started over (default 10 s). */
   pingMs?: number;
+  /** Streams the guest may have open at once (reverse unix sockets), each one a connection on the host; 1024 by default. */
+  maxGuestStreams?: number;
+  /** Bytes queued for the guest past which it counts as not reading and the connection is dropped; 64 MiB by default. */
+  maxUnsentBytes?: number;
+  /** Rate limit of the guest-driven log lines (see log-rate-limit.ts). */
+  logRate?: { burst?: number; intervalMs?: number };
 }
+
+/**
+ * Every host→guest stream holds at most one credit window (256 KiB) unsent: 64 MiB is 256 busy streams into a guest
+ * that reads slowly. Past that the guest is not reading at all, and only the connection's end frees the memory.
+ */
+const DefaultMaxUnsentBytes = 64 * 1024 * 1024;
+/** Far above what a guest's reverse sockets need (docker.sock clients), far below the host's descriptor limit. */
+const DefaultMaxGuestStreams = 1024;
 
 /** Returns at once; connects and reconnects in the background until `close()`. */
 export function connectGuestAgent(connection: GuestAgentConnection, options: ConnectGuestAgentOptions): GuestAgentClient {
@@ -38,6 +60,8 @@ interface Registration {
 class AgentClient implements GuestAgentClient {
   readonly #transport: GuestAgentTransport;
   readonly #log: Logger;
+  readonly #limited: RateLimitedLog;
+  readonly #options: ConnectGuestAgentOptions;
   readonly #retryMs: number;
   readonly #pingMs: number;
   readonly #closed = new AbortController();
@@ -52,7 +76,10 @@ class AgentClient implements GuestAgentClient {
 
   constructor(transport: GuestAgentTransport, options: ConnectGuestAgentOptions) {
     this.#transport = transport;
-    this.#log = options.log;
+    this.#options = options;
+    this.#limited = rateLimitLog(options.log, options.logRate);
+    // Session lines (connected, reset, disconnected) repeat as often as the guest restarts its side.
+    this.#log = this.#limited.kind("guest agent session");
     this.#retryMs = options.retryMs ?? 250;
     this.#pingMs = options.pingMs ?? 10_000;
     this.#loop = this.#run();
@@ -111,6 +138,7 @@ class AgentClient implements GuestAgentClient {
     this.#closed.abort();
     this.#session?.socket.destroy();
     await this.#loop;
+    this.#limited.flush();
   }
 
   #setState(state: GuestAgentState): void {
@@ -138,14 +166,22 @@ class AgentClient implements GuestAgentClient {
         if (reason !== lastReason) this.#log.debug(`guest agent: ${reason}`);
         lastReason = reason;
         this.#setState({ state: "disconnected", reason });
-        await sleep(this.#retryMs * 2 ** Math.min(failures++, 3), signal);
+        // close() aborts the wait, and the loop's condition then ends the loop: no error to pass on.
+        await sleep(this.#retryMs * 2 ** Math.min(failures++, 3), signal).catch(() => {});
         continue;
       }
       failures = 0;
-      const session = new HostSession(socket, this.#pingMs, {
+      const session = new HostSession(socket, {
+        pingMs: this.#pingMs,
+        maxGuestStreams: this.#options.maxGuestStreams ?? DefaultMaxGuestStreams,
+        maxUnsentBytes: this.#options.maxUnsentBytes ?? DefaultMaxUnsentBytes,
+      }, {
         log: this.#log,
+        input: this.#limited.kind("guest agent input"),
+        control: this.#limited.kind("guest agent control"),
+        streams: this.#limited.kind("guest agent streams"),
         connected: (info) => {
-          this.#log.info(`guest agent connected: den-guestagent ${info.version}, protocol ${info.protocol}, ${info.arch}`);
+          this.#log.info(`guest agent connected: den-guestagent ${guestText(info.version)}, protocol ${info.protocol}, ${guestText(info.arch)}`);
           this.#setState({ state: "connected", info });
           this.#restoreRegistrations(session);
         },
@@ -164,7 +200,7 @@ class AgentClient implements GuestAgentClient {
       if (this.#state.state === "connected") this.#log.warn(`guest agent disconnected: ${reason}`);
       this.#setListeners([]);
       this.#setState({ state: "disconnected", reason });
-      await sleep(this.#retryMs, signal);
+      await sleep(this.#retryMs, signal).catch(() => {});
     }
     this.#setState({ state: "disconnected", reason: "the client was closed" });
   }
@@ -179,9 +215,9 @@ class AgentClient implements GuestAgentClient {
     const first = registration.first;
     registration.first = undefined;
     if (message.ok) return first?.resolve();
-    const error = new DenError("GUEST_AGENT", `Cannot listen on "${registration.spec.path}" in the guest: ${message.errno ?? "EIO"}`, {
+    const error = new DenError("GUEST_AGENT", `Cannot listen on "${registration.spec.path}" in the guest: ${guestText(message.errno ?? "EIO")}`, {
       details: { errno: message.errno },
-      ...(message.message && { hint: message.message }),
+      ...(message.message && { hint: guestText(message.message) }),
     });
     if (first) {
       this.#registrations.delete(message.id);
@@ -193,8 +229,15 @@ class AgentClient implements GuestAgentClient {
 }
 
 interface SessionHooks {
+  /** Session lines. */
   log: Logger;
-  connected(info: { version: string; protocol: number; arch: string }): void;
+  /** Unreadable input. */
+  input: Logger;
+  /** Control messages that do not parse, do not belong, or report the guest's errors. */
+  control: Logger;
+  /** Protocol violations on streams. */
+  streams: Logger;
+  connected(info: GuestAgentInfo): void;
   /** The agent restarted, lost track or stopped answering: the session starts over on the same connection. */
   reset(reason: string): void;
   listeners(listeners: GuestListener[]): void;
@@ -215,11 +258,18 @@ class HostSession {
   #pingId = 0;
   #pongId = 0;
 
-  constructor(socket: Duplex, pingMs: number, hooks: SessionHooks) {
+  readonly #maxGuestStreams: number;
+
+  constructor(socket: Duplex, limits: { pingMs: number; maxGuestStreams: number; maxUnsentBytes: number }, hooks: SessionHooks) {
     this.socket = socket;
     this.#hooks = hooks;
+    this.#maxGuestStreams = limits.maxGuestStreams;
     this.#send = createFrameSender((bytes) => {
-      if (!socket.destroyed) socket.write(bytes);
+      if (socket.destroyed) return;
+      socket.write(bytes);
+      if (socket.writableLength > limits.maxUnsentBytes) {
+        socket.destroy(new Error(`the agent does not read its end: ${socket.writableLength} bytes unsent`));
+      }
     });
     const { promise, resolve } = Promise.withResolvers<string>();
     this.closed = promise;
@@ -231,7 +281,7 @@ class HostSession {
       this.mux = undefined;
       resolve("the connection closed");
     });
-    this.#pingTimer = setInterval(() => this.#ping(), pingMs);
+    this.#pingTimer = setInterval(() => this.#ping(), limits.pingMs);
     this.#hello();
   }
 
@@ -261,9 +311,11 @@ class HostSession {
   }
 
   #input(chunk: Uint8Array): void {
+    if (this.socket.destroyed) return;
     for (const item of this.#parser.push(chunk)) {
+      if (this.socket.destroyed) return;
       if (item.kind === "garbage") {
-        this.#hooks.log.warn(`guest agent: discarding unreadable input (${item.reason})`);
+        this.#hooks.input.warn(`guest agent: discarding unreadable input (${item.reason})`);
         this.#restart("the agent's output could not be parsed");
         return;
       }
@@ -286,14 +338,14 @@ class HostSession {
     // An announcement: a new agent process started behind the same connection. A WELCOME with another nonce answers
     // an older HELLO of ours and is skipped.
     if (welcome.nonce === null) {
-      if (this.mux) return this.#restart(`a new agent process started (${welcome.version})`);
+      if (this.mux) return this.#restart(`a new agent process started (${guestText(welcome.version)})`);
       // Still waiting for our answer: the new process may never have seen that HELLO, so it gets another one.
       this.#hooks.log.debug("guest agent: an agent process announced itself; saying HELLO again");
       return this.#hello();
     }
     if (welcome.nonce !== this.#nonce) return;
     if (welcome.protocol !== ProtocolVersion) {
-      this.#hooks.log.error(`guest agent: ${welcome.error ?? `it speaks protocol ${welcome.protocol}, den ${ProtocolVersion}`}`);
+      this.#hooks.log.error(`guest agent: ${welcome.error === undefined ? `it speaks protocol ${welcome.protocol}, den ${ProtocolVersion}` : guestText(welcome.error)}`);
       this.socket.destroy();
       return;
     }
@@ -301,19 +353,20 @@ class HostSession {
     this.mux = new StreamMux({
       side: "host",
       send: this.#send,
+      maxPeerStreams: this.#maxGuestStreams,
       onOpenRequest: (request) => {
         const handler = request.target.kind === "listener" ? this.#hooks.openRequest(request.target.id) : undefined;
         if (!handler) return request.reject({ errno: "ENOENT", message: "no such listener on the host" });
         handler(request.accept());
       },
-      onViolation: (message) => this.#hooks.log.warn(`guest agent: ${message}`),
+      onViolation: (message) => this.#hooks.streams.warn(`guest agent: ${message}`),
     });
     this.#hooks.connected({ version: welcome.version, protocol: welcome.protocol, arch: welcome.arch });
   }
 
   #controlFrame(frame: Frame): void {
     const parsed = ControlSchema.safeParse(decodeJson(frame.payload));
-    if (!parsed.success) return this.#hooks.log.warn("guest agent: dropped a control message that does not parse");
+    if (!parsed.success) return this.#hooks.control.warn("guest agent: dropped a control message that does not parse");
     const message = parsed.data;
     switch (message.type) {
       case "listeners":
@@ -324,24 +377,17 @@ class HostSession {
         this.#pongId = Math.max(this.#pongId, message.id);
         return;
       case "error":
-        this.#hooks.log.warn(`guest agent: ${message.message}`);
+        this.#hooks.control.warn(`guest agent: ${guestText(message.message)}`);
         if (message.reset) this.#restart("the agent dropped the session");
         return;
       default:
-        return this.#hooks.log.warn(`guest agent: unexpected control message "${message.type}"`);
+        return this.#hooks.control.warn(`guest agent: unexpected control message "${message.type}"`);
     }
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
+/** Text from the guest as it may appear in a host log line: control characters escaped (no forged lines), cut short. */
+function guestText(text: string): string {
+  const escaped = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return escaped.length > 200 ? `${escaped.slice(0, 200)}…` : escaped;
 }

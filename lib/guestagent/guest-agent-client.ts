@@ -1,53 +1,15 @@
 // What the host agent can ask of the guest agent, independent of the transport (virtio-serial under QEMU, vsock under
 // VZ later) and of reconnects: the client outlives any one connection and re-syncs the guest's state on each.
 // The implementation is `connectGuestAgent()` in connect-guest-agent.ts; port forwarding and mount events code
-// against this interface so they can be tested with an in-process agent speaking the same protocol.
+// against this interface so they can be tested with an in-process agent speaking the same protocol. The wire types
+// it names (listeners, stream targets, file events) are the protocol's own, from agent/protocol/messages.ts.
 import type { Duplex } from "node:stream";
-
-/** A listening TCP socket or a bound UDP socket in the guest. `ip` is the bound address as text: "0.0.0.0", "::",
- * "127.0.0.1", "::1", "192.168.5.15", …; IPv4-mapped IPv6 addresses are reported as their IPv4 form. */
-export interface GuestListener {
-  proto: "tcp" | "udp";
-  ip: string;
-  port: number;
-}
-
-/** Where a stream opened by the host ends in the guest. */
-export type GuestStreamTarget =
-  | { kind: "tcp"; host: string; port: number }
-  /** Datagrams: the stream's chunks are whole datagrams (an object-mode Duplex of Buffers). */
-  | { kind: "udp"; host: string; port: number }
-  | { kind: "unix"; path: string };
-
-/** A change on the host the guest agent reproduces as inotify events on the same guest path. */
-export interface GuestFsEvent {
-  /** Absolute path in the guest. */
-  path: string;
-  kind: "modify" | "create" | "delete";
-}
-
-export interface GuestAgentInfo {
-  /** The agent's own version (`den-guestagent --version`). */
-  version: string;
-  /** Protocol version both sides agreed on in the handshake. */
-  protocol: number;
-  /** `uname -m` of the guest. */
-  arch: string;
-}
+import type { GuestAgentInfo, GuestFsEvent, GuestListener, GuestStreamTarget, GuestUnixListenSpec } from "../../agent/protocol/messages.ts";
 
 export type GuestAgentState =
   | { state: "connecting" }
   | { state: "connected"; info: GuestAgentInfo }
   | { state: "disconnected"; reason: string };
-
-export interface GuestUnixListenSpec {
-  /** Absolute socket path in the guest; its parent folders are created. */
-  path: string;
-  uid: number;
-  gid: number;
-  /** File mode of the socket, e.g. 0o600. */
-  mode: number;
-}
 
 export interface GuestAgentClient {
   /** Current connection state; `onState` reports every change. */

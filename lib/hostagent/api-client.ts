@@ -1,11 +1,9 @@
 // The client side of the host agent's HTTP API on `<instance>/ha.sock`: JSON over HTTP/1.1 on a unix socket.
 // Every failure becomes a DenError that says whether the host agent is gone, hung, or refused the request.
 import { basename, join } from "node:path";
-import { z } from "zod";
 import { DenError } from "../errors.ts";
 import { HostAgentSock, HostAgentStderrLog } from "../store/filenames.ts";
-import { BootStages } from "./boot-stage.ts";
-import { GuestServiceReportSchema } from "./events.ts";
+import { ApiErrorBodySchema, type HostAgentInfo, HostAgentInfoSchema } from "./api-schema.ts";
 
 export interface HostAgentRequest {
   method: "GET" | "POST";
@@ -15,22 +13,6 @@ export interface HostAgentRequest {
   /** Sent as JSON when given. */
   body?: unknown;
 }
-
-/** `GET /v1/info`: what the host agent knows that the pid files cannot tell. */
-export const HostAgentInfoSchema = z.object({
-  sshLocalPort: z.number().int().nonnegative(),
-  /** Broken: the VM process is gone while the host agent waits to be stopped; `errors` says why. */
-  status: z.enum(["Starting", "Running", "Paused", "Broken"]),
-  stage: z.enum(BootStages).optional(),
-  degraded: z.boolean().default(false),
-  errors: z.array(z.string()).default([]),
-  /** Guest services by name (mounts, ports, guest agent), as in ha.stdout.log. */
-  services: z.record(z.string(), GuestServiceReportSchema).default({}),
-});
-export type HostAgentInfo = z.output<typeof HostAgentInfoSchema>;
-
-/** The error body the host agent sends with a 4xx/5xx status. */
-const ErrorBodySchema = z.object({ message: z.string() });
 
 /** Sends one request and returns the parsed JSON answer (undefined for an empty body, as `202` sends). */
 export async function hostAgentRequest(instanceDir: string, request: HostAgentRequest): Promise<unknown> {
@@ -115,7 +97,7 @@ function connectError(error: unknown, place: RequestPlace): DenError {
 
 function errorMessage(text: string): string | undefined {
   try {
-    const parsed = ErrorBodySchema.safeParse(JSON.parse(text));
+    const parsed = ApiErrorBodySchema.safeParse(JSON.parse(text));
     return parsed.success ? parsed.data.message : undefined;
   } catch {
     return text.trim() === "" ? undefined : text.trim().slice(0, 200);

@@ -1,19 +1,8 @@
 // The host agent's HTTP API on ha.sock (HTTP/1.1 over a unix socket, JSON bodies), as Lima serves /v1/info. den adds
 // pause, resume and stop so the CLI never talks to QEMU directly: the host agent owns the VM and knows its state.
-import { rm } from "node:fs/promises";
+import { chmod, rm } from "node:fs/promises";
 import { DenError } from "../errors.ts";
-import type { BootStage } from "./boot-stage.ts";
-import type { HostAgentStatus } from "./events.ts";
-
-export interface HostAgentInfo {
-  sshLocalPort: number;
-  /** Broken: the VM process is gone while the host agent waits to be stopped; `errors` says why. */
-  status: "Starting" | "Running" | "Paused" | "Broken";
-  stage?: BootStage;
-  degraded: boolean;
-  errors: string[];
-  services: NonNullable<HostAgentStatus["services"]>;
-}
+import type { ApiErrorBody, HostAgentInfo } from "./api-schema.ts";
 
 export interface ApiHandlers {
   info(): HostAgentInfo;
@@ -33,8 +22,19 @@ export async function startApiServer(socketPath: string, handlers: ApiHandlers):
   const server = Bun.serve({
     unix: socketPath,
     fetch: (request) => route(request, handlers),
-    error: (error) => json(500, { message: error.message }),
+    error: (error) => errorJson(500, error.message),
   });
+  // Whoever can connect can stop and pause the VM. The socket is made with the umask's mode (0777 under umask 000);
+  // the 0700 instance folder keeps others out until this chmod makes the socket itself the owner's only.
+  try {
+    await chmod(socketPath, 0o600);
+  } catch (error) {
+    await server.stop(true);
+    throw new DenError("IO", `Cannot make "${socketPath}" private: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {
+      cause: error,
+      hint: "check that the instance folder belongs to you and its file system supports permissions",
+    });
+  }
   return {
     close: async () => {
       await server.stop(true);
@@ -60,14 +60,19 @@ async function route(request: Request, handlers: ApiHandlers): Promise<Response>
         handlers.stop();
         return json(202, { status: "Stopping" });
       default:
-        return json(404, { message: `No route for ${key}` });
+        return errorJson(404, `No route for ${key}`);
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return json(error instanceof DenError && error.code === "USAGE" ? 409 : 500, { message });
+    return errorJson(error instanceof DenError && error.code === "USAGE" ? 409 : 500, message);
   }
 }
 
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+}
+
+function errorJson(status: number, message: string): Response {
+  const body: ApiErrorBody = { message };
+  return json(status, body);
 }

@@ -1,8 +1,19 @@
 // The boot stages `den start` reports, and how each is recognised in the guest's serial console. Reading the console
-// is what lets a timeout name the stage that did not finish instead of saying "waiting for ssh".
+// is what lets a timeout name the stage that did not finish instead of saying "waiting for ssh". The first stage is the
+// driver starting the VM: it is named for the driver's vmType ("qemu") and titled with its display name ("QEMU").
+import { VmTypes, type VmType } from "../config/schema.ts";
 
-export const BootStages = ["qemu", "kernel", "systemd", "cloud-init", "sshd", "boot-scripts", "services", "ready"] as const;
+/** The stages after the driver started the VM, in boot order. */
+export const GuestBootStages = ["kernel", "systemd", "cloud-init", "sshd", "boot-scripts", "services", "ready"] as const;
+/** Every stage a host agent may report (for schemas): each driver's first stage, then the guest's. */
+export const BootStages = [...VmTypes, ...GuestBootStages] as const;
 export type BootStage = (typeof BootStages)[number];
+type GuestBootStage = (typeof GuestBootStages)[number];
+
+/** The stages of one boot, in order: the driver of `vmType` starting the VM, then the guest's. */
+export function bootStages(vmType: VmType): readonly BootStage[] {
+  return [vmType, ...GuestBootStages];
+}
 
 export interface BootStageInfo {
   /** Shown while the stage runs: "waiting for the kernel". */
@@ -11,34 +22,53 @@ export interface BootStageInfo {
   hint: string;
 }
 
-export const BootStageInfo: Readonly<Record<BootStage, BootStageInfo>> = {
-  qemu: { waitingFor: "QEMU to start", hint: "see ha.stderr.log in the instance folder for QEMU's own error" },
+/** The instance's driver as `den start` names it: its display name ("QEMU") and its serial log's file name. */
+export interface BootDriverNames {
+  displayName: string;
+  serialLog: string;
+}
+
+/** What `den start` says about `stage` of a boot run by `driver`. */
+export function bootStageInfo(stage: BootStage, driver: BootDriverNames): BootStageInfo {
+  if (!isGuestStage(stage)) {
+    return { waitingFor: `${driver.displayName} to start`, hint: `see ha.stderr.log in the instance folder for ${driver.displayName}'s own error` };
+  }
+  const info = GuestStageInfo[stage];
+  return { waitingFor: info.waitingFor, hint: info.hint(driver.serialLog) };
+}
+
+function isGuestStage(stage: BootStage): stage is GuestBootStage {
+  return (GuestBootStages as readonly string[]).includes(stage);
+}
+
+/** The guest's stages, their hints given the driver's serial log file name. */
+const GuestStageInfo: Readonly<Record<GuestBootStage, { waitingFor: string; hint: (serialLog: string) => string }>> = {
   kernel: {
     waitingFor: "the guest kernel",
-    hint: "the image may not boot on this machine: check the image's arch and firmware, and serial.log",
+    hint: (log) => `the image may not boot on this machine: check the image's arch and firmware, and ${log}`,
   },
-  systemd: { waitingFor: "the guest init system", hint: "the kernel started but init did not: see serial.log (root disk, initrd)" },
+  systemd: { waitingFor: "the guest init system", hint: (log) => `the kernel started but init did not: see ${log} (root disk, initrd)` },
   "cloud-init": {
     waitingFor: "cloud-init",
-    hint: "the image may lack cloud-init, or cannot find the cidata seed: see serial.log",
+    hint: (log) => `the image may lack cloud-init, or cannot find the cidata seed: see ${log}`,
   },
   sshd: {
     waitingFor: "sshd in the guest",
-    hint: "cloud-init ran but ssh does not answer: see serial.log for cloud-init errors (user, keys, network)",
+    hint: (log) => `cloud-init ran but ssh does not answer: see ${log} for cloud-init errors (user, keys, network)`,
   },
   "boot-scripts": {
     waitingFor: "den's boot scripts",
-    hint: 'see /var/log/cloud-init-output.log in the guest ("den shell NAME sudo cat /var/log/cloud-init-output.log")',
+    hint: () => 'see /var/log/cloud-init-output.log in the guest ("den shell NAME sudo cat /var/log/cloud-init-output.log")',
   },
   services: {
     waitingFor: "den's guest services (guest agent, mounts, port forwarding)",
-    hint: "see ha.stdout.log in the instance folder: each service reports what it waits for under services",
+    hint: () => "see ha.stdout.log in the instance folder: each service reports what it waits for under services",
   },
-  ready: { waitingFor: "the instance to become ready", hint: "see ha.stdout.log in the instance folder" },
+  ready: { waitingFor: "the instance to become ready", hint: () => "see ha.stdout.log in the instance folder" },
 };
 
 /** Console lines that prove a stage was reached; the sshd stage is proven by an ssh login from the host instead. */
-const ConsoleMarkers: readonly { stage: BootStage; pattern: RegExp }[] = [
+const ConsoleMarkers: readonly { stage: GuestBootStage; pattern: RegExp }[] = [
   { stage: "kernel", pattern: /Linux version \d|Booting Linux on physical CPU/ },
   // Not "Run /init as init process": that is the initramfs, which may still fail to find the root disk.
   { stage: "systemd", pattern: /systemd\[1\]: |Welcome to .*!|Run \/sbin\/init as init process/ },
@@ -56,9 +86,9 @@ export function bootDoneInConsole(text: string, iid: string): boolean {
   return text.includes(`DEN| boot done ${iid}`);
 }
 
-/** The first stage, in boot order, that has not been reached. */
-export function nextStage(reached: ReadonlySet<BootStage>): BootStage | undefined {
-  return BootStages.find((stage) => !reached.has(stage));
+/** The first stage of a `vmType` boot, in boot order, that has not been reached. */
+export function nextStage(reached: ReadonlySet<BootStage>, vmType: VmType): BootStage | undefined {
+  return bootStages(vmType).find((stage) => !reached.has(stage));
 }
 
 /** Console lines after which the guest will never come up on its own; the boot fails at once instead of timing out. */

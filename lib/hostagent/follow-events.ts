@@ -1,6 +1,7 @@
 // Follows ha.stdout.log as `tail -F` does: the file may not exist yet, may be truncated by the next `den start`,
 // and is appended by another process whose writes can land in pieces. Polling keeps this the same on every OS.
 import { open, stat } from "node:fs/promises";
+import { sleep } from "../process/sleep.ts";
 import { type HostAgentEvent, parseEvent } from "./events.ts";
 
 export interface FollowEventsOptions {
@@ -35,7 +36,8 @@ export async function* followEvents(logPath: string, options: FollowEventsOption
       const chunk = await readFrom(logPath, offset, current.size);
       if (chunk.byteLength === 0) {
         // Truncated between the stat and the read; the next stat sees it.
-        await sleep(pollMs, options.signal);
+        // An abort ends the wait and then, at the loop's condition, the iteration: without an error, as documented.
+        await sleep(pollMs, options.signal).catch(() => {});
         continue;
       }
       offset += chunk.byteLength;
@@ -52,7 +54,7 @@ export async function* followEvents(logPath: string, options: FollowEventsOption
       }
       continue;
     }
-    await sleep(pollMs, options.signal);
+    await sleep(pollMs, options.signal).catch(() => {});
   }
 }
 
@@ -77,16 +79,4 @@ async function readFrom(path: string, start: number, end: number): Promise<Uint8
   } finally {
     await handle.close();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

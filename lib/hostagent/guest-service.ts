@@ -1,21 +1,22 @@
 // A guest service is something the host agent runs beside a booted guest: mounts, port forwarding, file events.
 // Each lives in its own module and is listed in guest-services.ts; the host agent starts them once the boot scripts
 // are done, waits for each to be set up before it reports the instance ready, and stops them before the VM.
+import type { z } from "zod";
 import type { Driver } from "../../drivers/driver.ts";
 import type { FilledDenYaml } from "../config/schema.ts";
 import type { GuestAgentClient } from "../guestagent/guest-agent-client.ts";
 import type { Logger } from "../log.ts";
 import type { SshSession } from "../ssh/ssh-session.ts";
+import type { GuestServiceReportSchema } from "./events.ts";
 
-/** What a service shows in `den list --json`, `/v1/info` and ha.stdout.log, under `services.<name>`. */
-export interface GuestServiceReport {
-  /** starting: being set up; ready: works; degraded: runs but something the user asked for does not work. */
-  state: "starting" | "ready" | "degraded";
-  /** One sentence for the user when something is wrong (which mount, which port, why). */
-  message?: string;
-  /** Service-specific JSON (e.g. the active forwards); each service parses its own with its own zod schema. */
-  data?: unknown;
-}
+/**
+ * What a service shows in `den list --json`, `/v1/info` and ha.stdout.log, under `services.<name>`. It crosses ha.sock
+ * and the event log, so its shape is the schema in events.ts:
+ * - `state`: starting: being set up; ready: works; degraded: runs but something the user asked for does not work.
+ * - `message`: one sentence for the user when something is wrong (which mount, which port, why).
+ * - `data`: service-specific JSON (e.g. the active forwards); each service parses its own with its own zod schema.
+ */
+export type GuestServiceReport = z.output<typeof GuestServiceReportSchema>;
 
 export interface GuestServiceContext {
   instanceName: string;

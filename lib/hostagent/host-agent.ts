@@ -1,29 +1,31 @@
 // The host agent: one process per running instance (`den hostagent NAME`, started detached by `den start`). It owns
 // the VM process, tells the world what is happening through JSON-lines events on its stdout (ha.stdout.log), answers
 // the CLI on ha.sock, and on SIGINT/SIGTERM (or POST /v1/stop) shuts the VM down before it exits itself.
-import { existsSync, writeSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { basename, join } from "node:path";
 import { writeSeed } from "../../cidata/write-seed.ts";
 import type { Driver, StartedVm } from "../../drivers/driver.ts";
-import { createQemuDriver } from "../../drivers/qemu/qemu-driver.ts";
+import { createDriver, denDrivers } from "../../drivers/registry.ts";
 import { macAddress } from "../config/defaults.ts";
 import { readHostInfo } from "../config/host-info.ts";
 import { loadInstanceConfig } from "../config/load.ts";
 import type { FilledDenYaml } from "../config/schema.ts";
 import { DenError } from "../errors.ts";
+import { freeTcpPort } from "../net/free-tcp-port.ts";
 import type { Logger } from "../log.ts";
+import { rotatingLog } from "../rotating-log.ts";
 import { sshOptions } from "../ssh/ssh-options.ts";
 import { openSshSession, type SshSession } from "../ssh/ssh-session.ts";
 import { ensureUserKey } from "../ssh/user-key.ts";
 import { waitForSsh } from "../ssh/wait-for-ssh.ts";
 import { writeSshConfig } from "../ssh/write-ssh-config.ts";
 import { instanceDir } from "../store/dirs.ts";
-import { HostAgentPid, HostAgentSock, SerialLog, SshConfig, SshSock } from "../store/filenames.ts";
+import { HostAgentPid, HostAgentSock, HostAgentStderrLog, HostAgentStdoutLog, SshConfig, SshSock } from "../store/filenames.ts";
 import { isProcessAlive, readPidFile } from "../store/pid-file.ts";
-import { startApiServer, type HostAgentInfo } from "./api-server.ts";
-import { BootStages, fatalConsoleLine, stagesInConsole, type BootStage } from "./boot-stage.ts";
+import type { HostAgentInfo } from "./api-schema.ts";
+import { startApiServer } from "./api-server.ts";
+import { bootStages, fatalConsoleLine, stagesInConsole, type BootStage } from "./boot-stage.ts";
 import { formatEvent, type HostAgentStatus } from "./events.ts";
 import { connectGuestAgent } from "../guestagent/connect-guest-agent.ts";
 import { findGuestAgent, type GuestAgentBinary } from "../guestagent/embedded-agent.ts";
@@ -32,15 +34,16 @@ import { guestAgentSeedEntry } from "../guestagent/guest-agent-seed-entry.ts";
 import type { GuestServiceReport, RunningGuestService } from "./guest-service.ts";
 import { guestServices } from "./guest-services.ts";
 import { watchSerial } from "./serial-watch.ts";
+import { run } from "../process/run.ts";
 
 export interface HostAgentOptions {
   denHome: string;
   name: string;
   env: Record<string, string | undefined>;
   logger: Logger;
-  /** How long the guest may take from QEMU start to ready before the host agent gives up (10 min, as Lima). */
+  /** How long the guest may take from the VM's start to ready before the host agent gives up (10 min, as Lima). */
   bootTimeoutMs?: number;
-  /** Grace period for the guest's own shutdown before QEMU is stopped hard. */
+  /** Grace period for the guest's own shutdown before the VM is stopped hard. */
   stopTimeoutMs?: number;
 }
 
@@ -49,7 +52,10 @@ const SerialTailLines = 25;
 /** Runs until the VM is gone; returns the process exit code. */
 export async function runHostAgent(options: HostAgentOptions): Promise<number> {
   const dir = instanceDir(options.denHome, options.name);
-  const log = options.logger;
+  // The guest can make the host agent write (events, warnings): both files are rotated past a size (rotating-log.ts).
+  const events = rotatingLog(1, { path: join(dir, HostAgentStdoutLog) });
+  const stderr = rotatingLog(2, { path: join(dir, HostAgentStderrLog) });
+  const log = options.logger.redirect?.((line) => stderr.write(`${line}\n`)) ?? options.logger;
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
 
@@ -57,7 +63,7 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
   const emit = (patch: Partial<HostAgentStatus>) => {
     Object.assign(status, patch);
     // Synchronous so events keep their order and the last one is on disk before the process exits.
-    writeSync(1, formatEvent(status, new Date()));
+    events.write(formatEvent(status, new Date()));
   };
 
   await claimPidFile(join(dir, HostAgentPid));
@@ -66,7 +72,7 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
   let driver: Driver | undefined;
   let vm: StartedVm | undefined;
   let session: SshSession | undefined;
-  // Set once the guest agent connection is opened (right after QEMU starts); see connect-guest-agent.ts.
+  // Set once the guest agent connection is opened (right after the VM starts); see connect-guest-agent.ts.
   let agent: GuestAgentClient | undefined;
   const runningServices: RunningGuestService[] = [];
   const servicesStopped = new AbortController();
@@ -101,26 +107,31 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
   let exitCode = 0;
   try {
     const config = await loadInstanceConfig(options.denHome, options.name);
+    // From here on the host agent knows the driver by what it declares, never by its name: the registry refuses a
+    // driver declaring a feature this host agent has no code for (UnservedFeatures in drivers/registry.ts).
+    const { vmType } = denDrivers().lookup(config.vmType, { instanceName: options.name });
     const sshLocalPort = config.ssh.localPort && config.ssh.localPort > 0 ? config.ssh.localPort : await freeTcpPort();
-    emit({ sshLocalPort, stage: "qemu", stageElapsedMs: elapsed() });
-    const prepared = await prepareBoot(dir, config, { ...options, sshLocalPort });
-    driver = createQemuDriver({ instanceName: options.name, instanceDir: dir, denHome: options.denHome, config, sshLocalPort, env: options.env, logger: log });
+    emit({ sshLocalPort, stage: vmType, stageElapsedMs: elapsed() });
+    driver = createDriver({ instanceName: options.name, instanceDir: dir, denHome: options.denHome, config, sshLocalPort, env: options.env, logger: log });
+    const serialLog = join(dir, driver.info().serialLog);
+    const prepared = await prepareBoot(dir, config, { ...options, logger: log, sshLocalPort, serialLog });
     await driver.validate();
     const warnings = driver.warnings?.() ?? [];
     if (warnings.length > 0) emit({ warnings });
 
-    const boot = bootSequence({ dir, config, sshLocalPort, prepared, timeoutMs: options.bootTimeoutMs ?? 600_000, emit, elapsed, status });
+    const boot = bootSequence({ stages: bootStages(vmType), serialLog, config, sshLocalPort, prepared, timeoutMs: options.bootTimeoutMs ?? 600_000, emit, elapsed, status });
     serial = boot.serial;
     vm = await driver.start();
     // start() adds what it learned while launching, e.g. the fallback from a broken KVM to TCG.
     const moreWarnings = driver.warnings?.() ?? [];
     if (moreWarnings.length > warnings.length) emit({ warnings: moreWarnings });
     if (!config.plain && prepared.guestAgent) {
+      // The driver names the transport (QEMU: its virtio-serial socket), so no driver's name is needed here.
       agent = connectGuestAgent(await driver.guestAgentConnection(), { log });
     } else if (!config.plain) {
       emit({ warnings: [...moreWarnings, `this den has no guest agent for ${config.arch}: port forwarding and file events are unavailable`] });
     }
-    boot.reached("qemu");
+    boot.reached(vmType);
     const vmGone = vm.exited.then((exit) => `the VM exited unexpectedly (exit code ${exit.code ?? "none"}${exit.signal ? `, signal ${exit.signal}` : ""})`);
     const outcome = await Promise.race([
       boot.ready.then((ready) => ({ kind: "ready" as const, session: ready })),
@@ -198,12 +209,12 @@ interface PreparedBoot {
 }
 
 /** Writes what the guest reads at boot (the seed) and what the user's ssh reads (ssh.config). */
-async function prepareBoot(dir: string, config: FilledDenYaml, options: HostAgentOptions & { sshLocalPort: number }): Promise<PreparedBoot> {
+async function prepareBoot(dir: string, config: FilledDenYaml, options: HostAgentOptions & { sshLocalPort: number; serialLog: string }): Promise<PreparedBoot> {
   const host = await readHostInfo();
   const key = await ensureUserKey(options.denHome);
   const iid = `iid-${Math.floor(Date.now() / 1000)}`;
-  // QEMU appends to the serial log; an old boot's lines would make this boot's stages look reached at once.
-  await rm(join(dir, SerialLog), { force: true });
+  // The driver appends to the serial log; an old boot's lines would make this boot's stages look reached at once.
+  await rm(options.serialLog, { force: true });
   // A damaged agent must not stop the boot: the instance comes up without one, with the warning emitted after start.
   const guestAgent = config.plain
     ? undefined
@@ -228,7 +239,10 @@ async function prepareBoot(dir: string, config: FilledDenYaml, options: HostAgen
 }
 
 interface BootSequenceInput {
-  dir: string;
+  /** This boot's stages in order (bootStages()). */
+  stages: readonly BootStage[];
+  /** Path of the driver's serial console log. */
+  serialLog: string;
   config: FilledDenYaml;
   sshLocalPort: number;
   prepared: PreparedBoot;
@@ -247,13 +261,13 @@ function bootSequence(input: BootSequenceInput) {
   let reachedIndex = -1;
   const failed = Promise.withResolvers<string>();
   const reached = (stage: BootStage) => {
-    const index = BootStages.indexOf(stage);
+    const index = input.stages.indexOf(stage);
     if (index <= reachedIndex) return;
     reachedIndex = index;
-    const next = BootStages[index + 1];
+    const next = input.stages[index + 1];
     if (next) input.emit({ stage: next, stageElapsedMs: input.elapsed() });
   };
-  const serial = watchSerial(join(input.dir, SerialLog), {
+  const serial = watchSerial(input.serialLog, {
     onText: (text) => {
       // "DEN| boot.sh start" only says the scripts began; their end is read from the marker files over SSH.
       for (const stage of stagesInConsole(text)) if (stage !== "boot-scripts") reached(stage);
@@ -295,7 +309,7 @@ function bootSequence(input: BootSequenceInput) {
     serial,
     ready,
     failed: failed.promise,
-    /** Marks a stage reached by an outside event (QEMU started). */
+    /** Marks a stage reached by an outside event (the driver started the VM). */
     reached: (stage: BootStage) => reached(stage),
   };
 }
@@ -332,9 +346,8 @@ async function startServices(
 /** Ends the user's `ssh` ControlMaster (ControlPersist=yes keeps it alive otherwise), as Lima does on stop. */
 async function closeSshMaster(dir: string): Promise<void> {
   if (!existsSync(join(dir, SshSock))) return;
-  const child = Bun.spawn(["ssh", "-F", join(dir, SshConfig), "-O", "exit", `den-${basename(dir)}`], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
-  await Promise.race([child.exited, Bun.sleep(5_000)]);
-  child.kill();
+  // Best effort: a master that does not answer within 5 s is killed by run(), and the stop goes on.
+  await run(["ssh", "-F", join(dir, SshConfig), "-O", "exit", `den-${basename(dir)}`], { timeoutMs: 5_000 }).catch(() => undefined);
 }
 
 /** Writes our PID, refusing when another live host agent holds the file. */
@@ -345,18 +358,5 @@ async function claimPidFile(path: string): Promise<void> {
       hint: "stop it with den stop, or den stop -f if it does not respond",
     });
   }
-  await writeFile(path, `${process.pid}\n`);
-}
-
-/** A port that was free a moment ago on 127.0.0.1 (QEMU binds it for the SSH forward right after). */
-function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+  await writeFile(path, `${process.pid}\n`, { mode: 0o600 });
 }

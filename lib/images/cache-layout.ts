@@ -4,6 +4,7 @@
 // belongs to) so an interrupted download can resume; Lima ignores files it does not know.
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { InstanceLockFile } from "../store/filenames.ts";
 import type { DigestAlgorithm } from "./digest.ts";
 
 /** Folder of entries under the cache root. */
@@ -51,6 +52,6 @@ export function digestFile(entry: CacheEntry, algorithm: DigestAlgorithm): strin
  * The lock's own temporaries are not: another process may be about to link one into place.
  */
 export function isPartialFileName(name: string): boolean {
-  if (name.startsWith("den.lock")) return false;
+  if (name.startsWith(InstanceLockFile)) return false;
   return name === "data.part" || name === "data.part.json" || name.startsWith("data.tmp.") || name.endsWith(".tmp");
 }

@@ -2,10 +2,10 @@
 // macOS, so a multi-gigabyte image costs no space), else streamed; decompressed on the way when asked; checked
 // against its digest; and renamed into place only when complete and verified, so a crash never leaves a
 // half-copied image that a later start would trust.
-import { spawn } from "node:child_process";
 import { createReadStream } from "node:fs";
 import { chmod, open, rename, rm, stat } from "node:fs/promises";
 import { DenError } from "../errors.ts";
+import { run } from "../process/run.ts";
 import { compressionOf, MagicLength, type Compression } from "./compression.ts";
 import { decompressFile } from "./decompress-file.ts";
 import { type Digest, digestHasher, formatDigest, hashFile, parseDigest } from "./digest.ts";
@@ -82,7 +82,8 @@ async function readHead(path: string): Promise<Uint8Array> {
 async function cloneFile(source: string, target: string): Promise<boolean> {
   // GNU cp falls back to a plain copy itself with --reflink=auto; macOS cp -c clones or fails.
   const argv = process.platform === "darwin" ? ["cp", "-c", source, target] : ["cp", "--reflink=auto", source, target];
-  const { code } = await run(argv, undefined);
+  // A missing cp is one more reason to stream instead.
+  const { code } = await run(argv).catch(() => ({ code: null }));
   if (code !== 0) await rm(target, { force: true });
   return code === 0;
 }
@@ -115,13 +116,4 @@ async function decompressTo(
   const hash = options.digest ? digestHasher(options.digest.algorithm) : undefined;
   await decompressFile(source, target, compression, { what: options.what, mode: CopyMode, signal: options.signal, onInput: hash && ((chunk) => hash.update(chunk)) });
   return hash && options.digest ? `${options.digest.algorithm}:${hash.digest("hex")}` : undefined;
-}
-
-function run(argv: string[], signal: AbortSignal | undefined): Promise<{ code: number | null }> {
-  return new Promise((resolve) => {
-    const [command, ...args] = argv as [string, ...string[]];
-    const child = spawn(command, args, { stdio: "ignore", ...(signal && { signal }) });
-    child.once("error", () => resolve({ code: null }));
-    child.once("close", (code) => resolve({ code }));
-  });
 }

@@ -5,6 +5,8 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { DenError } from "../errors.ts";
+import { sleep } from "../process/sleep.ts";
+import { ensurePrivateDir } from "../store/dirs.ts";
 import { acquireInstanceLock, type InstanceLock } from "../store/instance-lock.ts";
 import { type CacheEntry, cacheEntry, digestFile } from "./cache-layout.ts";
 import { type Digest, formatDigest, hashFile, parseDigest } from "./digest.ts";
@@ -41,7 +43,8 @@ const DefaultRetryDelayMs = 1_000;
 export async function downloadToCache(url: string, options: DownloadToCacheOptions): Promise<DownloadToCacheResult> {
   const digest = options.digest ? parseDigest(options.digest) : undefined;
   const entry = cacheEntry(options.cacheDir, url);
-  await mkdir(entry.dir, { recursive: true });
+  // The cache holds what will boot as the guest's disk: another local user must not swap it (Lima: 0700 too).
+  await ensurePrivateDir(entry.dir);
   const hadData = existsSync(entry.data);
   const { lock, waited } = await lockEntry(entry, options);
   try {
@@ -151,14 +154,4 @@ async function readOptional(path: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }, { once: true });
-  });
 }

@@ -1,4 +1,5 @@
 // Text of download progress: a one-line bar for terminals, and plain lines for logs and pipes.
+import { inBinaryUnits } from "../text/binary-units.ts";
 
 export interface ProgressState {
   label: string;
@@ -10,18 +11,12 @@ export interface ProgressState {
   elapsedMs: number;
 }
 
-const Units = ["B", "KiB", "MiB", "GiB", "TiB"] as const;
-
 /** `0 B`, `999 B`, `1.5 KiB`, `120.3 MiB`, `2.00 GiB`. */
 export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < Units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  if (unit === 0) return `${Math.round(value)} B`;
-  return `${value.toFixed(value < 10 && unit >= 3 ? 2 : 1)} ${Units[unit]}`;
+  const { value, unit } = inBinaryUnits(bytes, "TiB");
+  if (unit === "B") return `${Math.round(value)} B`;
+  // From GiB up a tenth is a hundred MiB or more: show hundredths while the number is small.
+  return `${value.toFixed(value < 10 && (unit === "GiB" || unit === "TiB") ? 2 : 1)} ${unit}`;
 }
 
 /** `7s`, `1m05s`, `2h03m`. */

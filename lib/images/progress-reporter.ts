@@ -6,6 +6,8 @@ import { doneLine, formatBytes, progressBar, progressLine, type ProgressState } 
 export interface ProgressReporterOptions {
   /** One finished line of output (the quiet form, and the summaries in both forms). */
   line: (text: string) => void;
+  /** A warning (a retry that gave up on a mirror, a digest left unchecked); printed as a line when absent. */
+  warn?: ((text: string) => void) | undefined;
   /** Raw writes to a terminal, for the redrawn bar; absent when the output is not a terminal. */
   terminal?: { write: (text: string) => void; columns: () => number } | undefined;
   now?: () => number;
@@ -77,7 +79,7 @@ export function createProgressReporter(options: ProgressReporterOptions): Downlo
         return;
       case "warning":
         clearBar();
-        options.line(`WARNING: ${event.message}`);
+        (options.warn ?? options.line)(event.message);
         return;
     }
   };

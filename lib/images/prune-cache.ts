@@ -4,6 +4,7 @@
 import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { DenError } from "../errors.ts";
+import { InstanceLockFile } from "../store/filenames.ts";
 import { acquireInstanceLock, type InstanceLock } from "../store/instance-lock.ts";
 import { ByUrlDir, isPartialFileName } from "./cache-layout.ts";
 
@@ -78,6 +79,6 @@ async function sizeOf(path: string): Promise<number> {
   if (!info.isDirectory()) return info.size;
   let total = 0;
   // The lock prune itself holds is not part of what it frees.
-  for (const name of await listDir(path)) if (!name.startsWith("den.lock")) total += await sizeOf(join(path, name));
+  for (const name of await listDir(path)) if (!name.startsWith(InstanceLockFile)) total += await sizeOf(join(path, name));
   return total;
 }

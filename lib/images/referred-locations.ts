@@ -1,10 +1,13 @@
 // The download locations that instances and templates still name, which `den prune --keep-referred` keeps:
 // images with their kernel and initrd, firmware images, containerd archives, as Lima's prune keeps them.
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { builtinTemplates } from "../config/builtin-templates.ts";
-import { loadInstanceConfig } from "../config/load.ts";
+import { loadInstanceConfig, readConfigFile } from "../config/load.ts";
+import { QuietYamlOptions } from "../config/parse.ts";
+import { maxTemplateBytes } from "../config/read-locator.ts";
+import { readRegularFileBounded } from "../fs/read-bounded.ts";
 import { userTemplatesDir } from "../store/dirs.ts";
 import { InstanceYaml } from "../store/filenames.ts";
 import { listInstanceNames } from "../store/instance-names.ts";
@@ -29,12 +32,20 @@ export async function referredLocations(denHome: string): Promise<Set<string>> {
       add(await loadInstanceConfig(denHome, name));
     } catch {
       // A configuration that no longer loads still names its images as written.
-      add(parseQuietly(await readFile(join(denHome, name, InstanceYaml), "utf8").catch(() => "")));
+      add(parseQuietly(await readConfigFile(join(denHome, name, InstanceYaml)).catch(() => "")));
     }
   }
   for (const text of builtinTemplates.values()) add(parseQuietly(text));
-  for (const file of await yamlFiles(userTemplatesDir(denHome))) add(parseQuietly(await readFile(file, "utf8").catch(() => "")));
+  for (const file of await yamlFiles(userTemplatesDir(denHome))) add(parseQuietly(await readTemplateFile(file).catch(() => "")));
   return locations;
+}
+
+/**
+ * A user template's text. `den prune` must not hang on a FIFO or fill memory with a huge file put in
+ * the templates folder; such a file is skipped like one that does not parse.
+ */
+function readTemplateFile(file: string): Promise<string> {
+  return readRegularFileBounded(file, { maxBytes: maxTemplateBytes, what: `template "${file}"` });
 }
 
 async function yamlFiles(dir: string): Promise<string[]> {
@@ -48,7 +59,7 @@ async function yamlFiles(dir: string): Promise<string[]> {
 
 function parseQuietly(text: string): unknown {
   try {
-    return parse(text);
+    return parse(text, QuietYamlOptions);
   } catch {
     return undefined;
   }

@@ -4,7 +4,9 @@ import { rename, rm, writeFile } from "node:fs/promises";
 export async function writeAtomically(path: string, text: string): Promise<void> {
   const temporary = `${path}.${process.pid}.tmp`;
   try {
-    await writeFile(temporary, text, { mode: 0o644 });
+    // "wx" after removing a leftover: a file or symlink planted under the temporary name is never written through.
+    await rm(temporary, { force: true });
+    await writeFile(temporary, text, { mode: 0o644, flag: "wx" });
     await rename(temporary, path);
   } finally {
     await rm(temporary, { force: true });

@@ -1,9 +1,12 @@
 // The work behind `den create`: template → embedded YAML → edit flags applied → checked → instance folder.
 // Nothing is written unless the final den.yaml passes the same checks `den start` will run.
 import { type EditFlags, editFlagsToYq } from "../config/edit-flags.ts";
+import type { IncludedFile } from "../config/embed.ts";
 import { loadConfig } from "../config/load.ts";
 import { loadTemplate, type TemplateContext } from "../config/load-template.ts";
-import { applyYqToYamlText } from "../config/yq.ts";
+import { parseConfigText } from "../config/parse.ts";
+import { type RemoteShare, sharesAfterEdits } from "../config/remote-shares.ts";
+import { applyYqToYamlText } from "../config/apply-yq-to-yaml-text.ts";
 import { DenError } from "../errors.ts";
 import { validateInstanceName } from "../store/instance-name.ts";
 import { createInstance } from "./create.ts";
@@ -20,6 +23,10 @@ export interface CreatedInstance {
   name: string;
   dir: string;
   warnings: string[];
+  /** Every base template and script file whose content went into den.yaml, for the user to see. */
+  included: IncludedFile[];
+  /** Host folders den.yaml shares with the guest because a remote template asks for it, for the user to see. */
+  shares: RemoteShare[];
 }
 
 export async function createFromTemplate(locatorText: string, ctx: TemplateContext, options: CreateFromTemplateOptions = {}): Promise<CreatedInstance> {
@@ -36,9 +43,10 @@ export async function createFromTemplate(locatorText: string, ctx: TemplateConte
     yamlText,
     check: async (text, where) => {
       // Unedited, the template's own text is checked, so problems point at the user's file and line.
-      const located = text === template.embeddedText ? template.located : { text, file: where.file };
+      const located = text === template.embeddedText ? template.located : { text, file: where.file, layer: undefined };
       await loadConfig(located.text, {
         file: located.file,
+        layer: located.layer,
         instanceName: name,
         instanceDir: where.dir,
         denHome: ctx.denHome,
@@ -46,5 +54,7 @@ export async function createFromTemplate(locatorText: string, ctx: TemplateConte
       });
     },
   });
-  return { name, dir, warnings: [...template.warnings, ...warnings] };
+  // --mount-none removes what the template shares and --mount-writable changes it: report what den.yaml holds.
+  const shares = exprs.length > 0 && template.shares.length > 0 ? sharesAfterEdits(template.shares, parseConfigText(yamlText, { file: template.file }).value) : template.shares;
+  return { name, dir, warnings: [...template.warnings, ...warnings], included: template.included, shares };
 }

@@ -23,7 +23,7 @@ export async function createInstance(name: string, options: CreateInstanceOption
   }
   await options.check(options.yamlText, { name, dir, file: join(dir, InstanceYaml) });
 
-  await mkdir(options.denHome, { recursive: true, mode: 0o755 });
+  await mkdir(options.denHome, { recursive: true, mode: 0o700 });
   const staging = join(options.denHome, `.create-${name}-${crypto.randomUUID()}`);
   try {
     await mkdir(staging, { mode: 0o700 });

@@ -1,21 +1,22 @@
 // Applying edit flags (`--cpus`, `--set`, …) to an existing instance's den.yaml, as `limactl start/edit NAME --flags`
 // do: the new text is checked with the full configuration pipeline before it replaces the old one atomically.
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { editFlagsToYq, type EditFlags } from "../config/edit-flags.ts";
-import { loadConfig } from "../config/load.ts";
-import { applyYqToYamlText } from "../config/yq.ts";
+import { loadConfig, readConfigFile } from "../config/load.ts";
+import { QuietYamlOptions } from "../config/parse.ts";
+import { applyYqToYamlText } from "../config/apply-yq-to-yaml-text.ts";
 import { parse } from "yaml";
-import { instanceDir } from "../store/dirs.ts";
 import { InstanceYaml } from "../store/filenames.ts";
+import { existingInstanceDir } from "../store/instance-name.ts";
 
 /** Returns the warnings of the edit (create-only flags are ignored for an existing instance); a no-op without flags. */
 export async function editInstance(denHome: string, name: string, flags: EditFlags, ctx: { cwd: string; home?: string }): Promise<string[]> {
-  const dir = instanceDir(denHome, name);
+  const dir = await existingInstanceDir(denHome, name, { action: "edit" });
   const file = join(dir, InstanceYaml);
-  const text = await readFile(file, "utf8");
-  const params = Object.keys((parse(text) as { param?: Record<string, unknown> } | null)?.param ?? {});
+  const text = await readConfigFile(file);
+  const params = Object.keys((parse(text, QuietYamlOptions) as { param?: Record<string, unknown> } | null)?.param ?? {});
   const { exprs, warnings } = editFlagsToYq(flags, { home: ctx.home ?? homedir(), cwd: ctx.cwd, params, newInstance: false });
   if (exprs.length === 0) return warnings;
   const edited = applyYqToYamlText(text, exprs, { file });

@@ -2,25 +2,26 @@
 // events and report each boot stage as it begins, until the guest is ready, the boot fails, or the timeout passes.
 // A failure names the stage that did not finish and shows the end of the serial console, never just "waiting for ssh".
 import { spawn } from "node:child_process";
-import { existsSync, openSync, closeSync } from "node:fs";
+import { closeSync, constants, fchmodSync, openSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { createQemuDriver } from "../../drivers/qemu/qemu-driver.ts";
+import { createDriver, denDrivers } from "../../drivers/registry.ts";
 import { loadInstanceConfig } from "../config/load.ts";
 import { DenError } from "../errors.ts";
-import { BootStageInfo, type BootStage } from "../hostagent/boot-stage.ts";
+import { bootStageInfo, type BootDriverNames, type BootStage } from "../hostagent/boot-stage.ts";
 import type { HostAgentEvent } from "../hostagent/events.ts";
 import { followEvents } from "../hostagent/follow-events.ts";
 import { prepareInstanceImage } from "../images/prepare-instance-image.ts";
 import { createProgressReporter } from "../images/progress-reporter.ts";
 import type { Logger } from "../log.ts";
-import { instanceDir } from "../store/dirs.ts";
-import { HostAgentPid, HostAgentStderrLog, HostAgentStdoutLog, SerialLog } from "../store/filenames.ts";
-import { inspectInstance } from "../store/inspect.ts";
+import { HostAgentPid, HostAgentStderrLog, HostAgentStdoutLog, SshConfig } from "../store/filenames.ts";
+import { inspectInstance } from "../status/inspect.ts";
 import { acquireInstanceLock } from "../store/instance-lock.ts";
+import { existingInstanceDir } from "../store/instance-name.ts";
 import { isProcessAlive, readPidFile } from "../store/pid-file.ts";
 import { selfCommand } from "./self-command.ts";
+import { signalPid } from "../process/signal-pid.ts";
 
 export interface StartOptions {
   /** How long the whole boot may take before den gives up and stops the instance (10 min by default, as Lima). */
@@ -31,6 +32,10 @@ export interface StartOptions {
   env: Record<string, string | undefined>;
   /** One line of progress for the user (stderr). */
   progress: (line: string) => void;
+  /** Whether den may redraw a progress bar in place (`--tty`; off with `-y`/`--no-tty` and when stderr is no terminal). */
+  interactive: boolean;
+  /** A warning for the user (stderr, at warning level: a degraded service, a port that could not be forwarded). */
+  warn: (line: string) => void;
 }
 
 export interface StartResult {
@@ -44,10 +49,7 @@ const HostAgentPidWaitMs = 30_000;
 const SerialTailLines = 20;
 
 export async function startInstance(denHome: string, name: string, options: StartOptions): Promise<StartResult> {
-  const dir = instanceDir(denHome, name);
-  if (!existsSync(join(dir, "den.yaml")) && !existsSync(dir)) {
-    throw new DenError("INSTANCE_NOT_FOUND", `Cannot start instance "${name}": it does not exist`, { hint: `create it first: den create --name ${name} TEMPLATE` });
-  }
+  const dir = await existingInstanceDir(denHome, name, { action: "start", hint: `create it first: den create --name ${name} TEMPLATE` });
   const before = await inspectInstance(denHome, name);
   if (before.status === "Running" || before.status === "Paused") {
     options.logger.info(`The instance "${name}" is already ${before.status.toLowerCase()}.`);
@@ -61,17 +63,23 @@ export async function startInstance(denHome: string, name: string, options: Star
   }
 
   const startedAt = new Date();
-  const child = await (async () => {
+  const { child, boot } = await (async () => {
     await using _lock = await acquireInstanceLock(dir, { timeoutMs: 10_000, owner: "den start" });
     const config = await loadInstanceConfig(denHome, name);
+    // Before anything is downloaded: a vmType without a driver for this host is refused here.
+    // The host agent runs validate() again and reports its warnings as events, which this process prints: here they
+    // go to the debug log, so each warning reaches the user once.
+    const driverLogger = { ...options.logger, warn: (message: string, fields?: Record<string, unknown>) => options.logger.debug(message, fields) };
+    const driver = createDriver({ instanceName: name, instanceDir: dir, denHome, config, sshLocalPort: 0, env: options.env, logger: driverLogger });
+    const registration = denDrivers().lookup(config.vmType);
+    const boot: BootDriver = { firstStage: registration.vmType, displayName: registration.displayName, serialLog: driver.info().serialLog };
     options.progress(`Starting "${name}" (${config.vmType}, ${config.arch}, ${config.cpus} CPUs, ${config.memory} memory)`);
     // A redrawn bar only on a terminal; logs and pipes get a line every few seconds.
-    const terminal = process.stderr.isTTY ? { write: (text: string) => void process.stderr.write(text), columns: () => process.stderr.columns || 80 } : undefined;
-    await prepareInstanceImage(dir, config, { hostHome: options.env.HOME ?? homedir(), env: options.env, onEvent: createProgressReporter({ line: options.progress, terminal }) });
-    const driver = createQemuDriver({ instanceName: name, instanceDir: dir, denHome, config, sshLocalPort: 0, env: options.env, logger: options.logger });
+    const terminal = options.interactive && process.stderr.isTTY ? { write: (text: string) => void process.stderr.write(text), columns: () => process.stderr.columns || 80 } : undefined;
+    await prepareInstanceImage(dir, config, { hostHome: options.env.HOME ?? homedir(), env: options.env, onEvent: createProgressReporter({ line: options.progress, warn: options.warn, terminal }) });
     await driver.validate();
     await driver.createDisk();
-    return launchHostAgent(dir, name, options);
+    return { child: await launchHostAgent(dir, name, options), boot };
   })();
 
   const abort = new AbortController();
@@ -79,28 +87,34 @@ export async function startInstance(denHome: string, name: string, options: Star
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   void exited.then(() => setTimeout(() => abort.abort(), 2_000));
   try {
-    const outcome = await followBoot(join(dir, HostAgentStdoutLog), { signal: abort.signal, since: new Date(startedAt.getTime() - 1_000), progress: options.progress });
+    const outcome = await followBoot(join(dir, HostAgentStdoutLog), { signal: abort.signal, since: new Date(startedAt.getTime() - 1_000), progress: options.progress, warn: options.warn, driver: boot });
     if (outcome.kind === "ready") {
-      options.progress(`READY. Run "den shell ${name}" to open a shell (or: ssh -F ${join(dir, "ssh.config")} den-${name}).`);
+      options.progress(`READY. Run "den shell ${name}" to open a shell (or: ssh -F ${join(dir, SshConfig)} den-${name}).`);
       if (options.foreground) {
         forwardSignals(child);
         await exited;
       }
       return { sshLocalPort: outcome.sshLocalPort, started: true };
     }
-    const stage = outcome.stage ?? "qemu";
+    const stage = outcome.stage ?? boot.firstStage;
     if (outcome.kind === "failed") {
       // The host agent stops the VM after its last event; return only once both are gone, so the instance reads Stopped.
       await hostAgentGone(dir, 60_000);
-      throw await bootError(dir, name, `${outcome.errors.join("; ") || "the host agent exited"}`, stage, outcome.serialTail);
+      throw await bootError(dir, { name, reason: outcome.errors.join("; ") || "the host agent exited", stage, serialTail: outcome.serialTail, driver: boot });
     }
-    // Timed out: stop the half-booted VM rather than leave a QEMU process behind.
-    process.kill(child.pid ?? 0, "SIGINT");
+    // Timed out: stop the half-booted VM rather than leave its process behind.
+    if (child.pid !== undefined) signalPid(child.pid, "SIGINT", { of: "the host agent" });
     await hostAgentGone(dir, 200_000);
-    throw await bootError(dir, name, `the boot did not finish within ${formatDuration(options.timeoutMs)}; it was waiting for ${BootStageInfo[stage].waitingFor} (the instance was stopped)`, stage, undefined);
+    const reason = `the boot did not finish within ${formatDuration(options.timeoutMs)}; it was waiting for ${bootStageInfo(stage, boot).waitingFor} (the instance was stopped)`;
+    throw await bootError(dir, { name, reason, stage, serialTail: undefined, driver: boot });
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The instance's driver as the boot report names it; its first stage is the driver starting the VM. */
+interface BootDriver extends BootDriverNames {
+  firstStage: BootStage;
 }
 
 type BootOutcome =
@@ -109,7 +123,10 @@ type BootOutcome =
   | { kind: "timeout"; stage: BootStage | undefined };
 
 /** Reads events until the guest is ready or the host agent exits; prints one line per stage and each warning once. */
-async function followBoot(logPath: string, options: { signal: AbortSignal; since: Date; progress: (line: string) => void }): Promise<BootOutcome> {
+async function followBoot(
+  logPath: string,
+  options: { signal: AbortSignal; since: Date; progress: (line: string) => void; warn: (line: string) => void; driver: BootDriverNames },
+): Promise<BootOutcome> {
   let stage: BootStage | undefined;
   let port: number | undefined;
   const warned = new Set<string>();
@@ -118,13 +135,13 @@ async function followBoot(logPath: string, options: { signal: AbortSignal; since
     last = event;
     const status = event.status;
     for (const warning of status.warnings ?? []) {
-      if (!warned.has(warning)) options.progress(`WARNING: ${warning}`);
+      if (!warned.has(warning)) options.warn(warning);
       warned.add(warning);
     }
     // Guest services (mounts, ports) speak up as soon as something does not work, not only at the end.
     for (const [service, report] of Object.entries(status.services ?? {})) {
-      const line = report.state === "degraded" ? `WARNING: ${service}: ${report.message ?? "degraded"}` : undefined;
-      if (line && !warned.has(line)) options.progress(line);
+      const line = report.state === "degraded" ? `${service}: ${report.message ?? "degraded"}` : undefined;
+      if (line && !warned.has(line)) options.warn(line);
       if (line) warned.add(line);
     }
     if (status.sshLocalPort && status.sshLocalPort !== port) {
@@ -133,12 +150,12 @@ async function followBoot(logPath: string, options: { signal: AbortSignal; since
     }
     if (status.stage && status.stage !== stage && !status.exiting) {
       stage = status.stage;
-      if (stage !== "ready") options.progress(`[${formatSeconds(status.stageElapsedMs)}] waiting for ${BootStageInfo[stage].waitingFor}`);
+      if (stage !== "ready") options.progress(`[${formatSeconds(status.stageElapsedMs)}] waiting for ${bootStageInfo(stage, options.driver).waitingFor}`);
     }
     if (status.exiting) return { kind: "failed", stage, errors: status.errors, serialTail: status.serialTail };
     if (status.running) {
       options.progress(`[${formatSeconds(status.stageElapsedMs)}] ready`);
-      for (const error of status.errors) options.progress(`WARNING: ${error}`);
+      for (const error of status.errors) options.warn(error);
       return { kind: "ready", sshLocalPort: status.sshLocalPort ?? 0 };
     }
   }
@@ -149,8 +166,9 @@ async function followBoot(logPath: string, options: { signal: AbortSignal; since
 /** Spawns `den hostagent NAME` with its stdout/stderr in the instance's log files; waits until it wrote ha.pid. */
 async function launchHostAgent(dir: string, name: string, options: StartOptions) {
   const [command, ...prefix] = selfCommand() as [string, ...string[]];
-  const stdout = openSync(join(dir, HostAgentStdoutLog), "w");
-  const stderr = openSync(join(dir, HostAgentStderrLog), "w");
+  const stdout = openLogFile(join(dir, HostAgentStdoutLog));
+  const stderr = openLogFile(join(dir, HostAgentStderrLog));
+  // den stop -f trusts ha.pid only for a process whose argv has these two words in a row (hostAgentOwner).
   const child = spawn(command, [...prefix, "hostagent", name], {
     detached: !options.foreground,
     stdio: ["ignore", stdout, stderr],
@@ -171,12 +189,17 @@ async function launchHostAgent(dir: string, name: string, options: StartOptions)
   });
 }
 
-async function bootError(dir: string, name: string, reason: string, stage: BootStage, serialTail: string[] | undefined): Promise<DenError> {
-  const lines = serialTail ?? tail(await readFile(join(dir, SerialLog), "utf8").catch(() => ""), SerialTailLines).split("\n");
+async function bootError(
+  dir: string,
+  failure: { name: string; reason: string; stage: BootStage; serialTail: string[] | undefined; driver: BootDriverNames },
+): Promise<DenError> {
+  const { name, reason, stage, driver } = failure;
+  const serialLog = join(dir, driver.serialLog);
+  const lines = failure.serialTail ?? tail(await readFile(serialLog, "utf8").catch(() => ""), SerialTailLines).split("\n");
   const console = lines.filter((line) => line.trim() !== "").map((line) => `  | ${line}`);
-  const shown = console.length > 0 ? `\nlast lines of ${join(dir, SerialLog)}:\n${console.join("\n")}` : `\n(${SerialLog} is empty)`;
+  const shown = console.length > 0 ? `\nlast lines of ${serialLog}:\n${console.join("\n")}` : `\n(${driver.serialLog} is empty)`;
   return new DenError("BOOT_FAILED", `Cannot start instance "${name}" (stage "${stage}"): ${reason}${shown}`, {
-    hint: `${BootStageInfo[stage].hint}; host agent log: ${join(dir, HostAgentStderrLog)}`,
+    hint: `${bootStageInfo(stage, driver).hint}; host agent log: ${join(dir, HostAgentStderrLog)}`,
     details: { stage },
   });
 }
@@ -205,4 +228,15 @@ function formatSeconds(ms: number | undefined): string {
 
 function formatDuration(ms: number): string {
   return ms % 60_000 === 0 ? `${ms / 60_000}m` : `${Math.round(ms / 1000)}s`;
+}
+
+/**
+ * O_APPEND: the host agent truncates these files to rotate them (lib/rotating-log.ts) and QEMU appends to ha.stderr.log
+ * through its own descriptor; every write must land at the end. 0600 whatever the umask or an older file's mode: the
+ * logs carry guest output and paths.
+ */
+function openLogFile(path: string): number {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o600);
+  fchmodSync(fd, 0o600);
+  return fd;
 }

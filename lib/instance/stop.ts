@@ -1,15 +1,17 @@
 // `den stop`: ask the host agent to shut the VM down and wait until it has, or (force) kill both processes and
 // clear what they leave behind. Lima's sequence and timeouts, each replaceable for tests.
-import { readdir, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { readdir, rm } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { DenError } from "../errors.ts";
 import { hostAgentRequest } from "../hostagent/api-client.ts";
 import { followEvents } from "../hostagent/follow-events.ts";
 import type { Logger } from "../log.ts";
+import { signalPid } from "../process/signal-pid.ts";
 import { HostAgentPid, HostAgentStderrLog, HostAgentStdoutLog, QemuPid, TmpFileSuffixes } from "../store/filenames.ts";
-import { inspectInstance } from "../store/inspect.ts";
-import type { InstanceInfo } from "../store/instance-info.ts";
-import { isProcessAlive, readPidFile } from "../store/pid-file.ts";
+import { inspectInstance } from "../status/inspect.ts";
+import type { InstanceInfo } from "../status/instance-info.ts";
+import { existingInstanceDir } from "../store/instance-name.ts";
+import { driverOwner, hostAgentOwner, isProcessAlive, type PidOwner, type ProcessReader, readOwnedPid } from "../store/pid-file.ts";
 
 export interface StopTimeouts {
   /** How long to wait for the host agent's `exiting` event; Lima: 3 m 10 s (the VM's own shutdown takes up to 3 m). */
@@ -26,22 +28,29 @@ export interface StopOptions extends StopTimeouts {
   logger: Logger;
   /** Kill instead of asking: works on a Broken instance, loses what the guest had not written to disk. */
   force?: boolean | undefined;
+  /** How process command lines and start times are read before a PID is trusted; the host's by default. */
+  readProcess?: ProcessReader | undefined;
+}
+
+export interface ForceStopOptions {
+  logger: Logger;
+  waitMs?: number | undefined;
+  readProcess?: ProcessReader | undefined;
 }
 
 export type StopOutcome = "stopped" | "already-stopped";
 
 /** Stops instance `name`; returns "already-stopped" (and does nothing) when it is not running. */
 export async function stopInstance(denHome: string, name: string, options: StopOptions): Promise<StopOutcome> {
-  const dir = join(denHome, name);
-  await requireInstance(dir, name);
-  const info = await inspectInstance(denHome, name);
+  const dir = await existingInstanceDir(denHome, name);
+  const info = await inspectInstance(denHome, name, { logger: options.logger, readProcess: options.readProcess });
   if (options.force) {
     if (info.status === "Stopped") {
       // Nothing runs, but a crash may have left sockets and temporary files: clear them as Lima does.
       await removeRuntimeFiles(dir);
       return "already-stopped";
     }
-    await forceStopInstance(dir, { logger: options.logger });
+    await forceStopInstance(dir, { logger: options.logger, readProcess: options.readProcess });
     return "stopped";
   }
   if (info.status === "Stopped") return "already-stopped";
@@ -56,23 +65,21 @@ export async function stopInstance(denHome: string, name: string, options: StopO
 
 /**
  * SIGKILLs the VM process and the host agent (in that order, so the host agent cannot restart anything), waits
- * until they are gone, then removes every `*.pid`, `*.sock` and `*.tmp` left in the folder.
+ * until they are gone, then removes every `*.pid`, `*.sock` and `*.tmp` left in the folder. Only PIDs that name the
+ * processes den started are signalled (readOwnedPid): a PID file left from before a reboot may name anything.
  */
-export async function forceStopInstance(instanceDir: string, options: { logger: Logger; waitMs?: number | undefined }): Promise<void> {
+export async function forceStopInstance(instanceDir: string, options: ForceStopOptions): Promise<void> {
   const pids: number[] = [];
-  for (const file of await driverPidFiles(instanceDir)) {
-    const pid = await readPidFile(join(instanceDir, file));
-    if (pid) pids.push(pid);
-  }
-  const hostAgentPid = await readPidFile(join(instanceDir, HostAgentPid));
-  if (hostAgentPid) pids.push(hostAgentPid);
+  const owned = async (file: string, expect: PidOwner): Promise<void> => {
+    const found = await readOwnedPid(join(instanceDir, file), { expect, readProcess: options.readProcess });
+    if (found.stale) options.logger.debug(`Not signalling: ${found.stale}`, { instance: basename(instanceDir) });
+    if (found.pid) pids.push(found.pid);
+  };
+  for (const file of await driverPidFiles(instanceDir)) await owned(file, driverOwner(join(instanceDir, file)));
+  await owned(HostAgentPid, hostAgentOwner(basename(instanceDir)));
   for (const pid of pids) {
     options.logger.info(`Sending SIGKILL to process ${pid}`);
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw killError(instanceDir, pid, error);
-    }
+    signalPid(pid, "SIGKILL", { of: `instance "${instanceDir}"` });
   }
   const deadline = Date.now() + (options.waitMs ?? 10_000);
   while (pids.some(isProcessAlive)) {
@@ -101,11 +108,7 @@ async function stopGracefully(denHome: string, info: InstanceInfo, options: Stop
     const pid = info.hostAgentPID;
     if (!pid) throw error;
     options.logger.debug(`POST /v1/stop failed, sending SIGINT to the host agent (PID ${pid})`, { error: (error as Error).message });
-    try {
-      process.kill(pid, "SIGINT");
-    } catch (killFailure) {
-      if ((killFailure as NodeJS.ErrnoException).code !== "ESRCH") throw killError(dir, pid, killFailure);
-    }
+    signalPid(pid, "SIGINT", { of: `instance "${dir}"` });
   }
   options.logger.info("Waiting for the host agent and the VM to shut down");
   const exited = await waitForExiting(dir, { since: begin, timeoutMs: exitingTimeoutMs, pollMs: Math.min(pollMs, 100), hostAgentPid: info.hostAgentPID });
@@ -117,7 +120,7 @@ async function stopGracefully(denHome: string, info: InstanceInfo, options: Stop
   for (const message of exited === "gone" ? [] : exited.errors) options.logger.warn(message);
   const deadline = Date.now() + stoppedTimeoutMs;
   for (;;) {
-    const now = await inspectInstance(denHome, name);
+    const now = await inspectInstance(denHome, name, { logger: options.logger, readProcess: options.readProcess });
     if (now.status === "Stopped") return;
     if (now.status === "Broken" && !now.hostAgentPID) {
       throw new DenError("STOP_TIMEOUT", `Cannot stop instance "${name}": the host agent exited but ${(now.errors ?? []).join("; ")}`, {
@@ -180,20 +183,6 @@ async function removeRuntimeFiles(dir: string): Promise<void> {
   for (const file of names) {
     if (TmpFileSuffixes.some((suffix) => file.endsWith(suffix))) await rm(join(dir, file), { force: true, recursive: true });
   }
-}
-
-async function requireInstance(dir: string, name: string): Promise<void> {
-  const found = await stat(dir).catch(() => undefined);
-  if (!found?.isDirectory()) {
-    throw new DenError("INSTANCE_NOT_FOUND", `Cannot find instance "${name}": "${dir}" does not exist`, { hint: "see den list for the instances" });
-  }
-}
-
-function killError(dir: string, pid: number, error: unknown): DenError {
-  return new DenError("IO", `Cannot signal process ${pid} of instance "${dir}": ${(error as Error).message}`, {
-    cause: error,
-    hint: "the process belongs to another user; stop it as that user",
-  });
 }
 
 function formatMs(ms: number): string {

@@ -7,6 +7,7 @@ import { Client, type ClientChannel } from "ssh2";
 import type { FilledMount } from "../config/schema.ts";
 import { DenError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { rateLimitLog } from "../log-rate-limit.ts";
 import { SshAddress } from "../ssh/ssh-options.ts";
 import { serveBuiltinSftp } from "./builtin-sftp-server.ts";
 import { sftpServerArgs } from "./find-sftp-server.ts";
@@ -45,7 +46,10 @@ interface Attempt {
   close(options: { unmount: boolean }): Promise<void>;
 }
 
-export function startReverseSshfs(mount: FilledMount, ctx: ReverseSshfsContext): ReverseSshfsMount {
+export function startReverseSshfs(mount: FilledMount, hostCtx: ReverseSshfsContext): ReverseSshfsMount {
+  // The guest can drop its mount or send bad SFTP packets in a loop: every line it can cause is rate-limited.
+  const guestLines = rateLimitLog(hostCtx.log);
+  const ctx: ReverseSshfsContext = { ...hostCtx, log: guestLines.kind(`reverse-sshfs ${mount.mountPoint}`) };
   let stopping = false;
   let current: Attempt | undefined;
   const stopped = Promise.withResolvers<void>();
@@ -85,6 +89,7 @@ export function startReverseSshfs(mount: FilledMount, ctx: ReverseSshfsContext):
       stopped.resolve();
       await current?.close({ unmount: true });
       current = undefined;
+      guestLines.flush();
     },
   };
 }
@@ -153,6 +158,7 @@ function serve(channel: ClientChannel, mount: FilledMount, ctx: ReverseSshfsCont
     const session = serveBuiltinSftp(channel, {
       root: mount.location,
       readOnly: !mount.writable,
+      followSymlinks: mount.sshfs.followSymlinks,
       onProtocolError: (message) => ctx.log.warn(`Built-in SFTP server for "${mount.location}": ${message}`),
     });
     // The session ends with the channel; the timeout covers a channel that never reports its close.

@@ -43,6 +43,16 @@ export const SftpStatus = {
   OpUnsupported: 8,
 } as const;
 
+/** A request refused with an SFTP status (and a short message for the client) rather than a file-system error. */
+export class SftpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export const SftpOpenFlags = { Read: 0x1, Write: 0x2, Append: 0x4, Create: 0x8, Truncate: 0x10, Exclusive: 0x20 } as const;
 
 const AttrSize = 0x1;
@@ -61,7 +71,10 @@ export interface SftpAttrs {
   mtime?: number;
 }
 
-/** A packet longer than this is a broken or hostile peer (OpenSSH's sftp-server uses the same limit). */
+/**
+ * A packet longer than this is a broken or hostile peer (OpenSSH's sftp-server uses the same limit). The splitter
+ * checks it on the length prefix, before it buffers anything more, so a peer cannot make the server allocate more.
+ */
 export const MaxPacketLength = 256 * 1024;
 
 /**

@@ -5,17 +5,16 @@
 // no other. Everything else goes over the agent.
 // Connections so forwarded arrive on the guest's NIC from the slirp gateway (10.0.2.2), not on its loopback, so a
 // guest firewall that filters the NIC would stop them where the agent path still works.
-import type { HostForward } from "../../drivers/driver.ts";
 import { ipBytes, isIpv6, isUnspecifiedIp } from "./ip-address.ts";
 import type { PlannedForward } from "./plan-forwards.ts";
+import type { ForwardPath } from "./port-forward-report.ts";
 
-export type ChosenPath = { via: "qemu-hostfwd"; forward: HostForward } | { via: "agent" };
-
-export function forwardPath(planned: PlannedForward, options: { hostForwarder: boolean }): ChosenPath {
+/** The transport that carries the forward: the VM's network (host-forward-transport.ts) or the agent channel. */
+export function forwardPath(planned: PlannedForward, options: { hostForwarder: boolean }): Extract<ForwardPath, "qemu-hostfwd" | "agent"> {
   const { host, target } = planned;
-  if (!options.hostForwarder || planned.proto !== "tcp" || host.kind !== "inet") return { via: "agent" };
-  if (!isPlainIpv4(host.ip) || !isUnspecifiedIp(target.ip)) return { via: "agent" };
-  return { via: "qemu-hostfwd", forward: { proto: "tcp", hostIP: host.ip, hostPort: host.port, guestPort: target.port } };
+  if (!options.hostForwarder || planned.proto !== "tcp" || host.kind !== "inet") return "agent";
+  if (!isPlainIpv4(host.ip) || !isUnspecifiedIp(target.ip)) return "agent";
+  return "qemu-hostfwd";
 }
 
 /** Dotted-quad text: QEMU parses the host address with inet_aton, so no IPv4-mapped IPv6 form. */

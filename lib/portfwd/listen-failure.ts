@@ -1,5 +1,7 @@
 // Why a host listener could not be opened, in the user's words, from the errno node gives.
-import type { FailureReason } from "./port-forward-report.ts";
+import { hostEndpointText } from "./match-port-rule.ts";
+import { guestListText, type PlannedForward } from "./plan-forwards.ts";
+import type { FailureReason, ForwardFailure } from "./port-forward-report.ts";
 
 export interface ListenFailure {
   reason: FailureReason;
@@ -35,4 +37,26 @@ export function describeListenFailure(error: unknown, host: { port?: number; pat
 /** Ports Lima calls negligible when the host's own services hold them (DNS, NTP, mDNS, LLMNR). */
 export function isNegligiblePort(proto: "tcp" | "udp", port: number): boolean {
   return proto === "tcp" ? port === 53 : [53, 323, 5353, 5355].includes(port);
+}
+
+/**
+ * The failure of a guest listener's forward whose host side could not be opened. A failure of den's catch-all rule
+ * (`catchAllIndex`) on a privileged or negligible port is marked negligible: it does not degrade the instance.
+ */
+export function plannedListenFailure(planned: PlannedForward, described: ListenFailure, options: { catchAllIndex: number }): Omit<ForwardFailure, "since"> {
+  const port = planned.host.kind === "inet" ? planned.host.port : undefined;
+  const negligible =
+    planned.ruleIndex === options.catchAllIndex &&
+    port !== undefined &&
+    (described.reason === "privileged-port" || (described.reason === "port-in-use" && isNegligiblePort(planned.proto, port)));
+  const [guest, host] = [guestListText(planned.guests), hostEndpointText(planned.host)];
+  return {
+    reason: described.reason,
+    proto: planned.proto,
+    guest,
+    host,
+    message: `Cannot forward guest ${planned.proto.toUpperCase()} ${guest} to host ${host}: ${described.detail}`,
+    hint: described.hint,
+    ...(negligible && { negligible: true }),
+  };
 }

@@ -1,7 +1,7 @@
 // Which rule decides a guest listener's fate, and where on the host it lands: Lima's forwardingAddresses
 // (pkg/portfwd/forward.go) as a pure function. First matching rule wins; socket rules never match a listener.
 import type { FilledPortForward } from "../config/schema.ts";
-import type { GuestListener } from "../guestagent/guest-agent-client.ts";
+import type { GuestListener } from "../../agent/protocol/messages.ts";
 import { isUnspecifiedIp, joinHostPort, sameIp } from "./ip-address.ts";
 
 /** Where a forward listens on the host: an address and port, or a unix socket (a rule with `hostSocket`). */

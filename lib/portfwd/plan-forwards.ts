@@ -2,7 +2,7 @@
 // one host address: a server on both 0.0.0.0:8080 and [::]:8080 is one service and gets one host listener; two
 // different guest ports mapped onto one host port by the rules are a conflict, and the later one is refused.
 import type { FilledPortForward } from "../config/schema.ts";
-import type { GuestListener } from "../guestagent/guest-agent-client.ts";
+import type { GuestListener } from "../../agent/protocol/messages.ts";
 import { isIpv6, isLoopbackIp, isUnspecifiedIp } from "./ip-address.ts";
 import { guestAddressText, type HostEndpoint, hostEndpointText, matchPortRule } from "./match-port-rule.ts";
 

@@ -32,7 +32,8 @@ export const ActiveForwardSchema = z.object({
 });
 export type ActiveForward = z.output<typeof ActiveForwardSchema>;
 
-export const FailureReasons = ["port-in-use", "privileged-port", "conflict", "listen-failed", "tunnel-failed", "no-agent", "unsupported"] as const;
+/** `limit`: guest listeners past the cap on forwards per instance (cap-forwards.ts), all in one failure. */
+export const FailureReasons = ["port-in-use", "privileged-port", "conflict", "listen-failed", "tunnel-failed", "no-agent", "unsupported", "limit"] as const;
 export type FailureReason = (typeof FailureReasons)[number];
 
 export const ForwardFailureSchema = z.object({

@@ -1,16 +1,15 @@
-// The "ports" guest service: static rules over SSH at start, every other rule as listeners come and go, through the
-// guest agent or, for wildcard TCP listeners, the driver's own host forwarding (see forwarder.ts). Its report lists the active forwards and the failures, and turns degraded while any failure that is
-// not negligible stands, so `den start`, `den list --json` and `den ports` all show what does not work and why.
-import type { FilledDenYaml, FilledPortForward } from "../config/schema.ts";
+// The "ports" guest service: static rules over SSH at start (static-forwards.ts), every other rule as listeners come
+// and go, through the guest agent or, for wildcard TCP listeners, the driver's own host forwarding (forwarder.ts).
+// Its report lists the active forwards and the failures, and turns degraded while any failure that is not negligible
+// stands, so `den start`, `den list --json` and `den ports` all show what does not work and why.
+import type { FilledDenYaml } from "../config/schema.ts";
 import type { GuestService, GuestServiceContext, RunningGuestService } from "../hostagent/guest-service.ts";
+import { maxPortForwards } from "./cap-forwards.ts";
 import { effectiveRules, ignoredProtocols } from "./effective-rules.ts";
 import { type Forwarder, startForwarder } from "./forwarder.ts";
-import { describeListenFailure } from "./listen-failure.ts";
-import { joinHostPort } from "./ip-address.ts";
-import { dialAddress } from "./plan-forwards.ts";
-import type { ActiveForward, ForwardFailure, PortForwardReport } from "./port-forward-report.ts";
-import { openSshTunnel, type SshTunnel } from "./ssh-tunnel.ts";
-import { type HostListener, listenForStreams } from "./stream-host-listener.ts";
+import type { PortForwardReport } from "./port-forward-report.ts";
+import { startStaticForwards } from "./static-forwards.ts";
+import { sleep } from "../process/sleep.ts";
 
 /** How long start() waits for the first listener list, so forwards of services already up exist when den start returns. */
 const FirstSyncWaitMs = 2_000;
@@ -25,6 +24,8 @@ export const portForwardService: GuestService = {
 
 async function startPortForwards(ctx: GuestServiceContext): Promise<RunningGuestService> {
   const rules = effectiveRules(ctx.config, { sshLocalPort: ctx.ssh.port });
+  // Read first: a bad value fails the service with its reason rather than forwarding without a cap.
+  const maxForwards = maxPortForwards(ctx.env);
   const statics = startStaticForwards(ctx, rules.filter((rule) => rule.static && !rule.guestSocket));
   let forwarder: Forwarder | undefined;
   let agentReport: PortForwardReport = { forwards: [], failures: [] };
@@ -48,13 +49,14 @@ async function startPortForwards(ctx: GuestServiceContext): Promise<RunningGuest
         // cloud-init's useradd gives the user a group of its own name; on the test images its gid equals the uid.
         guestUser: { uid: ctx.config.user.uid, gid: ctx.config.user.uid },
         log: ctx.log,
+        maxForwards,
         ...(ctx.driver.hostForwarder && { hostForwarder: ctx.driver.hostForwarder }),
         onChange: (report) => {
           agentReport = report;
           publish();
         },
       });
-      await Promise.race([forwarder.synced, Bun.sleep(FirstSyncWaitMs), new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }))]);
+      await Promise.race([forwarder.synced, sleep(FirstSyncWaitMs, ctx.signal).catch(() => undefined)]);
       agentReport = forwarder.report();
     } else {
       const message = "Cannot forward guest ports: this instance runs without a guest agent";
@@ -70,68 +72,4 @@ async function startPortForwards(ctx: GuestServiceContext): Promise<RunningGuest
       await statics.close();
     },
   };
-}
-
-interface StaticForwards {
-  ready: Promise<void>;
-  report(): PortForwardReport;
-  onChange: () => void;
-  close(): Promise<void>;
-}
-
-/** Lima's static forwards: a host listener per rule, each connection an SSH channel to the rule's guest address. */
-function startStaticForwards(ctx: GuestServiceContext, rules: readonly FilledPortForward[]): StaticForwards {
-  const forwards: { forward: Omit<ActiveForward, "connections">; listener: HostListener }[] = [];
-  const failures: ForwardFailure[] = [];
-  let tunnel: SshTunnel | undefined;
-  const state: StaticForwards = {
-    ready: Promise.resolve(),
-    onChange: () => {},
-    report: () => ({ forwards: forwards.map((entry) => ({ ...entry.forward, connections: entry.listener.connections })), failures: [...failures] }),
-    close: async () => {
-      await Promise.all(forwards.map((entry) => entry.listener.close()));
-      tunnel?.close();
-    },
-  };
-  if (rules.length === 0) return state;
-  const fail = (failure: Omit<ForwardFailure, "since">) => {
-    failures.push({ ...failure, since: new Date().toISOString() });
-    ctx.log.warn(failure.message, { reason: failure.reason });
-  };
-  state.ready = (async () => {
-    try {
-      tunnel = await openSshTunnel({ port: ctx.ssh.port, user: ctx.ssh.user, privateKey: ctx.ssh.privateKey });
-    } catch (error) {
-      fail({ reason: "tunnel-failed", message: `Cannot set up static port forwards: ${error instanceof Error ? error.message : String(error)}` });
-      return;
-    }
-    const open = tunnel;
-    for (const rule of rules) {
-      const guest = joinHostPort(rule.guestIP, rule.guestPortRange[0]);
-      const host = joinHostPort(rule.hostIP, rule.hostPortRange[0]);
-      if (rule.proto === "udp" || rule.guestPortRange[0] !== rule.guestPortRange[1]) {
-        fail({ reason: "unsupported", proto: "tcp", guest, host, message: `Cannot set up static forward of guest ${guest}: static rules forward one TCP port (over SSH)`, hint: "use guestPort and hostPort with proto tcp or any" });
-        continue;
-      }
-      const dial = dialAddress({ proto: "tcp", ip: rule.guestIP, port: rule.guestPortRange[0] });
-      try {
-        const listener = await listenForStreams(
-          { kind: "inet", ip: rule.hostIP, port: rule.hostPortRange[0] },
-          {
-            open: () => open.forwardOut(dial, rule.guestPortRange[0]),
-            onTunnel: ({ error }) => {
-              if (error !== undefined) ctx.log.warn(`Cannot carry a connection from host ${host} to guest TCP ${guest} (static): ${error instanceof Error ? error.message : String(error)}`);
-            },
-          },
-        );
-        forwards.push({ forward: { proto: "tcp", guest, host, static: true, via: "ssh", since: new Date().toISOString() }, listener });
-        ctx.log.info(`Forwarding TCP from ${guest} to ${host} (static, over SSH)`);
-      } catch (error) {
-        const described = describeListenFailure(error, { port: rule.hostPortRange[0] });
-        fail({ reason: described.reason, proto: "tcp", guest, host, message: `Cannot set up static forward of guest TCP ${guest} to host ${host}: ${described.detail}`, hint: described.hint });
-      }
-    }
-    state.onChange();
-  })();
-  return state;
 }

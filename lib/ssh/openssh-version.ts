@@ -1,4 +1,5 @@
 // The local OpenSSH's version (`ssh -V`), asked once per process: it decides which options den may pass.
+import { run } from "../process/run.ts";
 import { type OpensshVersion, parseOpensshVersion } from "./ssh-options.ts";
 
 let cached: Promise<OpensshVersion | undefined> | undefined;
@@ -12,9 +13,8 @@ export function opensshVersion(sshCommand: readonly string[] = ["ssh"]): Promise
 async function detect(sshCommand: readonly string[]): Promise<OpensshVersion | undefined> {
   try {
     // `ssh -V` prints its banner on stderr.
-    const child = Bun.spawn([sshCommand[0] ?? "ssh", "-V"], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-    const [stdout, stderr] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-    return parseOpensshVersion(stderr) ?? parseOpensshVersion(stdout);
+    const { stdout, stderrTail } = await run([sshCommand[0] ?? "ssh", "-V"]);
+    return parseOpensshVersion(stderrTail) ?? parseOpensshVersion(stdout);
   } catch {
     return undefined;
   }

@@ -1,9 +1,10 @@
 // den's own SSH key pair, `$DEN_HOME/_config/user` and `user.pub`, made on first use and shared by every
 // instance (as Lima does). Made with ssh2's key generator, so no ssh-keygen is needed.
-import { chmod, link, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, link, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { utils } from "ssh2";
 import { DenError } from "../errors.ts";
+import { ensurePrivateDir } from "../store/dirs.ts";
 import { ConfigDir, UserPrivateKey, UserPublicKey } from "../store/filenames.ts";
 
 export interface UserKey {
@@ -16,10 +17,11 @@ export async function ensureUserKey(home: string): Promise<UserKey> {
   const dir = join(home, ConfigDir);
   const privateKeyPath = join(dir, UserPrivateKey);
   const publicKeyPath = join(dir, UserPublicKey);
+  // Also tightens a _config an older den made under a permissive umask.
+  await ensurePrivateDir(dir);
   const existing = await publicKeyOf(privateKeyPath);
   if (existing) return { privateKeyPath, publicKey: existing };
 
-  await mkdir(dir, { recursive: true, mode: 0o700 });
   const pair = generateParsableKeyPair();
   const suffix = `.tmp.${process.pid}.${Date.now()}`;
   await writeFile(privateKeyPath + suffix, pair.private, { mode: 0o600 });

@@ -3,6 +3,7 @@
 // which of those it was stuck on instead of just "waiting for ssh".
 import { Client, type ClientChannel } from "ssh2";
 import { DenError } from "../errors.ts";
+import { sleep } from "../process/sleep.ts";
 import { SshAddress } from "./ssh-options.ts";
 
 export interface WaitForSshOptions {
@@ -175,19 +176,5 @@ function unreachableError(host: string, options: WaitForSshOptions, last: SshFai
   return new DenError("SSH_UNREACHABLE", `Cannot log in to the guest over SSH at ${host}:${options.port} within ${seconds}s: ${reason}`, {
     hint: last ? hints[last.kind] : "give the guest more time with a longer --timeout",
     details: { kind: last?.kind, attempts },
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

@@ -11,6 +11,10 @@ export const TemplatesDir = "_templates";
 export const DisksDir = "_disks";
 /** Folder of den-managed networks. */
 export const NetworksDir = "_networks";
+/** Folder of den's own caches, safe to delete (Lima reserves `_cache` and leaves it empty). */
+export const CacheDir = "_cache";
+/** In CacheDir: what the accelerator probe found, so each start need not run QEMU to ask. */
+export const AccelCacheFile = "accel.json";
 /** Default configuration merged under every instance (lowest priority). */
 export const DefaultYaml = "default.yaml";
 /** Configuration merged over every instance (highest priority). */
@@ -42,6 +46,10 @@ export const HostAgentSock = "ha.sock";
 export const HostAgentStdoutLog = "ha.stdout.log";
 export const HostAgentStderrLog = "ha.stderr.log";
 export const QemuPid = "qemu.pid";
+/** The PID file of the VM process a driver runs (`qemu.pid` for vmType qemu, as Lima names it). */
+export function driverPidFile(vmType: string): string {
+  return `${vmType}.pid`;
+}
 export const QmpSock = "qmp.sock";
 export const SerialLog = "serial.log";
 export const SerialSock = "serial.sock";
@@ -54,6 +62,13 @@ export const GuestAgentSock = "ga.sock";
 export const SocketDir = "sock";
 /** Empty marker that blocks delete and factory-reset. */
 export const Protected = "protected";
+/** The guest's writable UEFI variable store, copied from the firmware's template on the first UEFI boot. */
+export const EfiVarsFile = "efi-vars.fd";
+/**
+ * The lock that keeps two den processes from changing one instance at once (see instance-lock.ts). Its temporaries
+ * start with this name too. Image cache entries are locked with the same file.
+ */
+export const InstanceLockFile = "den.lock";
 
 /**
  * The longest socket name den puts in an instance folder, with the suffix OpenSSH adds while it

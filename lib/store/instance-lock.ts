@@ -12,10 +12,9 @@ import { readFileSync } from "node:fs";
 import { link, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { DenError } from "../errors.ts";
+import { sleep } from "../process/sleep.ts";
+import { InstanceLockFile } from "./filenames.ts";
 import { isProcessAlive } from "./pid-file.ts";
-
-/** The lock file's name inside the instance folder. */
-export const InstanceLockFile = "den.lock";
 
 export interface InstanceLock extends AsyncDisposable {
   /** Removes the lock if it is still this process's; calling it again does nothing. */
@@ -179,20 +178,6 @@ function lockedError(dir: string, path: string, holder: LockRecord | undefined):
       ? `wait for that den command to finish, or stop process ${holder.pid} if it is stuck`
       : `wait for the other den command to finish; if none runs, remove ${path}`,
     details: { lockFile: path, pid: holder?.pid, owner: holder?.owner },
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
 

@@ -1,6 +1,8 @@
-// The instances in DEN_HOME: every folder whose name does not start with `_` or `.`.
+// The instances in DEN_HOME: every real folder whose name is an instance name. den's own folders (`_config`,
+// `_templates`, `_disks`, `.deleting-*`), symbolic links and names den could never have created are skipped, so
+// nothing `den list` shows is refused by the commands that act on it.
 import { readdir } from "node:fs/promises";
-import { isInstanceFolderName } from "./dirs.ts";
+import { isInstanceName } from "./instance-name.ts";
 
 export async function listInstanceNames(home: string): Promise<string[]> {
   let entries;
@@ -11,7 +13,7 @@ export async function listInstanceNames(home: string): Promise<string[]> {
     throw error;
   }
   return entries
-    .filter((entry) => entry.isDirectory() && isInstanceFolderName(entry.name))
+    .filter((entry) => entry.isDirectory() && isInstanceName(entry.name))
     .map((entry) => entry.name)
     .sort();
 }

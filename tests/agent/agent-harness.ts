@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { serveAgent } from "../../agent/agent.ts";
 import { listenSocketPort } from "../../agent/port/socket-port.ts";
 import { connectGuestAgent } from "../../lib/guestagent/connect-guest-agent.ts";
-import type { GuestAgentClient, GuestAgentState, GuestFsEvent, GuestListener } from "../../lib/guestagent/guest-agent-client.ts";
+import type { GuestAgentClient, GuestAgentState } from "../../lib/guestagent/guest-agent-client.ts";
+import type { GuestFsEvent, GuestListener } from "../../agent/protocol/messages.ts";
 import { createMemoryLogger } from "../../lib/log.ts";
 
 export interface Harness {

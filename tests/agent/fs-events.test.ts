@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { applyFsEvents, fsTypeOf, parseMountInfo, planFsTouches, setterFor, type MountEntry } from "../../agent/fs-events.ts";
-import type { GuestFsEvent } from "../../lib/guestagent/guest-agent-client.ts";
+import type { GuestFsEvent } from "../../agent/protocol/messages.ts";
 
 const mountInfo = [
   "22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw",

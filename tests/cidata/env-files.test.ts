@@ -212,7 +212,7 @@ describe("etcEnvironment()", () => {
   test.each([
     { key: "1A", message: 'env.1A: Invalid environment variable name "1A"' },
     { key: "A=B", message: 'env.A=B: Invalid environment variable name "A=B"' },
-    { key: "A\nB", message: 'env.A\nB: Invalid environment variable name "A\nB"' },
+    { key: "A\nB", message: 'env.A\\nB: Invalid environment variable name "A\\nB"' },
   ].map((row) => ({ ...row, shown: JSON.stringify(row.key) })))("etcEnvironment() refuses the key $shown", ({ key, message }) => {
     expect(() => etcEnvironment({ [key]: "v" })).toThrow(message);
   });

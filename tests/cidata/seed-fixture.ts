@@ -4,23 +4,11 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fillDefaults } from "../../lib/config/defaults.ts";
-import type { HostInfo } from "../../lib/config/host-info.ts";
 import type { DenYaml, FilledDenYaml } from "../../lib/config/schema.ts";
+import { linuxHost } from "../fixtures/host-info.ts";
 import { type SeedArgs, type SeedFacts, seedArgsFrom } from "../../cidata/seed-args.ts";
 
-export const linuxHost: HostInfo = {
-  os: "linux",
-  arch: "x86_64",
-  cpus: 8,
-  memoryBytes: 16 * 2 ** 30,
-  username: "alice",
-  uid: 1000,
-  comment: "Alice Liddell",
-  home: "/home/alice",
-  timezone: "Europe/Berlin",
-  tempDir: "/tmp/user",
-  machineId: "0123456789abcdef",
-};
+export { linuxHost };
 
 export const instanceDir = "/home/alice/.den/dev";
 

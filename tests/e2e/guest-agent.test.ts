@@ -20,7 +20,8 @@ import { join, resolve } from "node:path";
 import type { Duplex } from "node:stream";
 import { connectQmp } from "../../drivers/qemu/qmp-client.ts";
 import { connectGuestAgent } from "../../lib/guestagent/connect-guest-agent.ts";
-import type { GuestAgentClient, GuestAgentState, GuestListener } from "../../lib/guestagent/guest-agent-client.ts";
+import type { GuestAgentClient, GuestAgentState } from "../../lib/guestagent/guest-agent-client.ts";
+import type { GuestListener } from "../../agent/protocol/messages.ts";
 import { createMemoryLogger } from "../../lib/log.ts";
 import { type PortForwardReport, PortForwardReportSchema } from "../../lib/portfwd/port-forward-report.ts";
 import { HostAgentStderrLog, HostAgentStdoutLog, QmpSock, SshConfig } from "../../lib/store/filenames.ts";
@@ -257,7 +258,7 @@ test("den start warns that a guest server's host port is taken, and den ports --
   const firstFailure = lines.findIndex((line) => line.includes(`"reason":"port-in-use"`));
   const firstRunning = lines.findIndex((line) => line.includes(`"running":true`));
   expect(firstFailure).toBeGreaterThanOrEqual(0);
-  if (firstFailure < firstRunning) expect(startStderr).toContain(`WARNING: ports: ${message}`);
+  if (firstFailure < firstRunning) expect(startStderr).toContain(`warning: ports: ${message}`);
   else console.log(`port-in-use was reported ${firstFailure - firstRunning} event(s) after READY, so den start could not show it`);
   expect(report.state).toBe("degraded");
   expect(report.failures).toContainEqual(expect.objectContaining({ reason: "port-in-use", proto: "tcp", guest: `127.0.0.1:${busyPort}`, host: `127.0.0.1:${busyPort}`, message }));

@@ -197,7 +197,7 @@ describe.each(MountTypes)("mountType %s", (type: MountTypeUnderTest) => {
     const started = await den(vm.home, ["start", vm.name]);
     expect({ exitCode: started.exitCode, stderr: started.stderr }).toMatchObject({ exitCode: 0 });
     // Other services may warn (ports without a guest agent); the mounts must not.
-    expect(started.stderr).not.toMatch(/WARNING: mounts/);
+    expect(started.stderr).not.toMatch(/warning: mounts/);
     vm.guestUid = Number((await shell(vm, "id -u")).stdout.trim());
   }, 900_000);
 

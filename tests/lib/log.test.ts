@@ -28,3 +28,15 @@ describe("createLogger()", () => {
     expect(lines).toEqual(["debug: shown"]);
   });
 });
+
+describe("redirect()", () => {
+  test("redirect() keeps the format and debug switch and writes to the new target only", () => {
+    const first: string[] = [];
+    const second: string[] = [];
+    const logger = createLogger({ format: "json", debug: true, write: (line) => first.push(line), now: () => now });
+    const moved = logger.redirect?.((line) => second.push(line));
+    moved?.debug("moved", { n: 1 });
+    expect(first).toEqual([]);
+    expect(second).toEqual(['{"time":"2026-01-02T03:04:05.000Z","level":"debug","msg":"moved","n":1}']);
+  });
+});

@@ -3,7 +3,7 @@
 // folders with the most changed entries are reported instead of their entries: a watcher gets one event on the
 // folder and rescans it, which is what it would have to do after a queue overflow anyway, minus the overflow.
 import { posix } from "node:path";
-import type { GuestFsEvent } from "../../guestagent/guest-agent-client.ts";
+import type { GuestFsEvent } from "../../../agent/protocol/messages.ts";
 
 export interface CollapseOptions {
   maxEvents: number;

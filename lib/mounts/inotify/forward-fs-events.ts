@@ -1,7 +1,7 @@
 // The host half of mountInotify: watch each shared folder, batch the notifications, look at each changed path once,
 // drop echoes of the guest's own touches, fold huge batches into folder events, map to guest paths and send.
 import { lstat, realpath } from "node:fs/promises";
-import type { GuestFsEvent } from "../../guestagent/guest-agent-client.ts";
+import type { GuestFsEvent } from "../../../agent/protocol/messages.ts";
 import { ChangeFingerprints, type FileFingerprint } from "./change-fingerprints.ts";
 import { classifyChanges } from "./classify-changes.ts";
 import { collapseToFolders } from "./collapse-to-folders.ts";

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import type { GuestListener } from "../../../lib/guestagent/guest-agent-client.ts";
+import type { GuestListener } from "../../../agent/protocol/messages.ts";
 import { normalizeListeners, sameListeners } from "../../../agent/ports/normalize-listeners.ts";
 
 const tcp = (ip: string, port: number): GuestListener => ({ proto: "tcp", ip, port });

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import type { GuestListener } from "../../../lib/guestagent/guest-agent-client.ts";
+import type { GuestListener } from "../../../agent/protocol/messages.ts";
 import { parseProcNet, type ParseProcNetOptions } from "../../../agent/ports/parse-proc-net.ts";
 
 type Row = ParseProcNetOptions & { name: string; text: string; want: GuestListener[] };

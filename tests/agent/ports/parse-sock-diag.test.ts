@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import type { GuestListener } from "../../../lib/guestagent/guest-agent-client.ts";
+import type { GuestListener } from "../../../agent/protocol/messages.ts";
 import { afInet, afInet6, buildSockDiagRequest, parseSockDiagReply, type SockDiagQuery, type SockDiagReply } from "../../../agent/ports/parse-sock-diag.ts";
 
 // One inet_diag_msg reply (72 bytes after the 16-byte header), little-endian header as on x86-64.

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { GuestListener } from "../../../lib/guestagent/guest-agent-client.ts";
+import type { GuestListener } from "../../../agent/protocol/messages.ts";
 import { watchListeners } from "../../../agent/ports/watch-listeners.ts";
 
 const tcp = (ip: string, port: number): GuestListener => ({ proto: "tcp", ip, port });

@@ -5,22 +5,10 @@ import type { HostInfo } from "../../../lib/config/host-info.ts";
 import type { DenYaml, FilledDenYaml } from "../../../lib/config/schema.ts";
 import { DenError } from "../../../lib/errors.ts";
 import { type QemuArgsContext, qemuArgs, qemuBinary } from "../../../drivers/qemu/qemu-args.ts";
+import { linuxHost } from "../../fixtures/host-info.ts";
 
 const GiB = 2 ** 30;
 const Dir = "/home/alice/.den/dev";
-const linuxHost: HostInfo = {
-  os: "linux",
-  arch: "x86_64",
-  cpus: 8,
-  memoryBytes: 16 * GiB,
-  username: "alice",
-  uid: 1000,
-  comment: "Alice",
-  home: "/home/alice",
-  timezone: "UTC",
-  tempDir: "/tmp",
-  machineId: "0123456789abcdef",
-};
 
 function fill(config: DenYaml, host: Partial<HostInfo> = {}): FilledDenYaml {
   return fillDefaults(config, { host: { ...linuxHost, ...host }, instanceName: "dev", instanceDir: Dir, denHome: "/home/alice/.den" });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Command } from "@commander-js/extra-typings";
 import { completionEntries, renderCompletion } from "../../../lib/cli/completion-script.ts";
+import { buildProgram } from "../../../lib/cli/program.ts";
 
 function sampleProgram() {
   const program = new Command("den").option("--debug");
@@ -31,5 +32,29 @@ describe("renderCompletion()", () => {
     expect(run("den te")).toBe("template");
     expect(run("den template s")).toBe("show");
     expect(run("den ls -")).toBe("--quiet -q");
+  });
+});
+
+describe("the instance-taking commands of den's own program", () => {
+  const entries = completionEntries(buildProgram() as never);
+  const takes = new Set(entries.filter((entry) => entry.takesInstance).map((entry) => entry.path.join(" ")));
+  const offered = new Set(entries.map((entry) => entry.path.join(" ")));
+
+  test.each(["start", "stop", "restart", "shell", "delete", "rm", "list", "ls", "protect", "unprotect", "pause", "resume", "ports"])(
+    "%s completes instance names",
+    (path) => {
+      expect(takes.has(path)).toBe(true);
+    },
+  );
+
+  test.each(["create", "validate", "template", "info", "completion", "prune"])("%s does not complete instance names", (path) => {
+    expect(takes.has(path)).toBe(false);
+  });
+
+  test("only real commands are offered: no hidden host agent and nothing that does not exist", () => {
+    const top = entries.filter((entry) => entry.path.length === 1).map((entry) => entry.path[0]);
+    const real = new Set(buildProgram().commands.flatMap((c) => [c.name(), ...c.aliases()]));
+    expect(top.filter((name) => !real.has(name!))).toEqual([]);
+    expect(offered.has("hostagent")).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { sharedFolderLines } from "../../../lib/cli/create.ts";
 import { makeDenHome, runDen } from "./support/run-den.ts";
 
 test("den create template:debian writes the instance folder and prints only a hint on stderr", async () => {
@@ -94,4 +95,32 @@ test("den create --param sets a parameter the template declares", async () => {
   const run = await runDen(["create", "template:docker", "--param", "containerdSnapshotter=true"], { denHome });
   expect(run.exitCode).toBe(0);
   expect(await readFile(join(denHome, "docker", "den.yaml"), "utf8")).toMatch(/containerdSnapshotter: "true"/);
+});
+
+test.each([
+  { name: "one folder", shares: [{ template: "https://t.test/a.yaml", location: "~", writable: false }], want: ['Template "https://t.test/a.yaml" shares "~" (read-only) with the guest; remove it with --mount-none or edit den.yaml'] },
+  {
+    name: "two folders of one template on one line",
+    shares: [
+      { template: "https://t.test/a.yaml", location: "~", writable: false },
+      { template: "https://t.test/a.yaml", location: "/tmp/lima", writable: true },
+    ],
+    want: ['Template "https://t.test/a.yaml" shares "~" (read-only) and "/tmp/lima" (writable) with the guest; remove them with --mount-none or edit den.yaml'],
+  },
+  {
+    name: "a line per template",
+    shares: [
+      { template: "https://t.test/a.yaml", location: "/a", writable: false },
+      { template: "https://t.test/b.yaml", location: "/b", writable: false },
+      { template: "https://t.test/a.yaml", location: "/c\u001b", writable: true },
+      { template: "https://t.test/a.yaml", location: "/d", writable: false },
+    ],
+    want: [
+      'Template "https://t.test/a.yaml" shares "/a" (read-only), "/c\\x1b" (writable) and "/d" (read-only) with the guest; remove them with --mount-none or edit den.yaml',
+      'Template "https://t.test/b.yaml" shares "/b" (read-only) with the guest; remove it with --mount-none or edit den.yaml',
+    ],
+  },
+  { name: "nothing", shares: [], want: [] },
+])("sharedFolderLines() for $name", ({ shares, want }) => {
+  expect(sharedFolderLines(shares)).toEqual([...want]);
 });

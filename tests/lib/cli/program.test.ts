@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import { makeDenHome, runDen } from "./support/run-den.ts";
+import { normalizeTtyFlags } from "../../../lib/cli/program.ts";
 
 test.each([
   { name: "before the command", args: ["--log-format", "json", "list"] },
@@ -17,4 +18,15 @@ test("a global flag given before the command is kept when the command repeats an
   const run = await runDen(["--log-format", "json", "list", "--debug"], { denHome });
   expect(run.exitCode).toBe(0);
   expect(run.stderr).toContain('"level":"warn"');
+});
+
+test.each([
+  { argv: ["start", "--tty=false"], want: ["start", "--no-tty"] },
+  { argv: ["--tty=true", "list"], want: ["--tty", "list"] },
+  { argv: ["--tty=0", "create"], want: ["--no-tty", "create"] },
+  { argv: ["shell", "vm", "prog", "--tty=false"], want: ["shell", "vm", "prog", "--tty=false"] },
+  { argv: ["copy", "--", "--tty=false"], want: ["copy", "--", "--tty=false"] },
+  { argv: ["list", "--tty=maybe"], want: ["list", "--tty=maybe"] },
+] as { argv: string[]; want: string[] }[])("normalizeTtyFlags($argv) reads Lima's --tty=BOOL spelling", ({ argv, want }) => {
+  expect(normalizeTtyFlags(argv)).toEqual(want);
 });

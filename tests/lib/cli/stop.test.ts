@@ -1,13 +1,10 @@
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type LiveProcess, liveProcess, makeInstance, writePid } from "../store/support/fake-instance.ts";
+import { killAfterAll, makeInstance, ownerProcess, writePid } from "../store/support/fake-instance.ts";
 import { makeDenHome, runDen } from "./support/run-den.ts";
 
-const spawned: LiveProcess[] = [];
-afterAll(async () => {
-  for (const process of spawned) await process.kill();
-});
+const killLater = killAfterAll();
 
 test("den stop of a stopped instance warns and succeeds", async () => {
   const denHome = await makeDenHome();
@@ -20,8 +17,7 @@ test("den stop of a stopped instance warns and succeeds", async () => {
 test("den stop -f recovers a Broken instance", async () => {
   const denHome = await makeDenHome();
   const dir = await makeInstance(denHome, "vm");
-  const qemu = liveProcess();
-  spawned.push(qemu);
+  const qemu = killLater(ownerProcess(dir, "qemu.pid"));
   await writePid(dir, "qemu.pid", qemu.pid);
   await writeFile(join(dir, "qmp.sock"), "");
   expect((await runDen(["stop", "vm"], { denHome })).stderr).toContain("hint: force it: den stop -f vm");

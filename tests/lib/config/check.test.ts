@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../../../lib/errors.ts";
-import { checkConfig } from "../../../lib/config/check.ts";
+import { checkConfig, checkIsConfiguration } from "../../../lib/config/check.ts";
 import { parseConfigText } from "../../../lib/config/parse.ts";
 
 function check(text: string) {
@@ -95,5 +95,43 @@ describe("checkConfig()", () => {
 
   test("checkConfig() suggests the nearest enum value", () => {
     expect(issuesOf("provision:\n- mode: sytem\n  script: x\n").issues[0]?.hint).toBe('did you mean "system"?');
+  });
+});
+
+describe("unknown keys that are not key names", () => {
+  test.each([
+    { name: "a shadow line read as a key", text: "root:$6$salt$hash0123456789:19000:0:99999:7:::\ncpus: 2\n", path: [], length: 45, line: 1 },
+    { name: "a key with spaces in a mount", text: "mounts:\n- location: /x\n  rm -rf /: 1\n", path: ["mounts", 0], length: 8, line: 3 },
+    { name: "a complex key", text: "? [a, b]\n: c\ncpus: 2\n", path: [], length: 8, line: 1 },
+    { name: "a key longer than 40 characters", text: `${"k".repeat(41)}: 1\ncpus: 2\n`, path: [], length: 41, line: 1 },
+  ])("checkConfig() points at $name without quoting it", ({ text, path, length, line }) => {
+    const error = issuesOf(text);
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0]).toMatchObject({ path, message: `Unknown key that is not a key name (${length} characters, not shown)`, line, column: path.length > 0 ? 3 : 1 });
+    expect(error.message).not.toContain("$6$");
+    expect(error.message).not.toContain("rm -rf");
+    expect(error.hint).toBeDefined();
+  });
+});
+
+describe("checkIsConfiguration()", () => {
+  test.each([
+    { name: "a shadow file", text: "root:$6$x:1:::\ndaemon:*:1:::\n", refused: true },
+    { name: "a partial configuration", text: "cpus: 2\n", refused: false },
+    { name: "a file with a near miss of a known key", text: "cpu: 2\nfoo: 1\n", refused: false },
+    { name: "a file of one unknown key", text: "foo: 1\n", refused: false },
+    { name: "a list", text: "- a\n", refused: false },
+  ])("checkIsConfiguration() refuses $name: $refused", ({ text, refused }) => {
+    const run = () => checkIsConfiguration(parseConfigText(text, { file: "base.yaml" }), { file: "base.yaml" });
+    if (!refused) {
+      expect(run).not.toThrow();
+      return;
+    }
+    expect(run).toThrow(ConfigError);
+    try {
+      run();
+    } catch (error) {
+      expect((error as ConfigError).message).toMatch(/^base\.yaml:1:1: Not a Lima or den configuration: none of its 2 top-level keys is known$/);
+    }
   });
 });

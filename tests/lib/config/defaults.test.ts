@@ -2,22 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { type DefaultsContext, defaultUserName, defaultVmType, fillDefaults, macAddress, resolveMountType } from "../../../lib/config/defaults.ts";
 import type { HostInfo } from "../../../lib/config/host-info.ts";
 import type { DenYaml, FilledDenYaml } from "../../../lib/config/schema.ts";
+import { linuxHost, macHost } from "../../fixtures/host-info.ts";
 
 const GiB = 2 ** 30;
-const linuxHost: HostInfo = {
-  os: "linux",
-  arch: "x86_64",
-  cpus: 8,
-  memoryBytes: 16 * GiB,
-  username: "alice",
-  uid: 1000,
-  comment: "Alice Liddell",
-  home: "/home/alice",
-  timezone: "Europe/Berlin",
-  tempDir: "/tmp/user",
-  machineId: "0123456789abcdef",
-};
-const macHost: HostInfo = { ...linuxHost, os: "darwin", arch: "aarch64", uid: 501, home: "/Users/alice", tempDir: "/var/folders/x" };
 
 function fill(config: DenYaml, host: Partial<HostInfo> = {}, extra: Partial<DefaultsContext> = {}): FilledDenYaml {
   return fillDefaults(config, {

@@ -108,6 +108,9 @@ describe("editFlagsToYq()", () => {
     { name: "--network that is unknown", flags: { network: ["shared"] }, message: 'Cannot use --network "shared"' },
     { name: "--shell that is relative", flags: { shell: "zsh" }, message: 'Cannot use --shell "zsh": expected an absolute path' },
     { name: "an empty --set", flags: { set: [" "] }, message: 'Cannot use --set " ": the expression is empty' },
+    { name: "a 10,000-digit --port-forward quoted as an excerpt", flags: { portForward: ["9".repeat(10_000)] }, message: `Cannot use --port-forward "${"9".repeat(79)}…": expected HOST:GUEST` },
+    { name: "--arch with an escape sequence quoted escaped", flags: { arch: "\u001b[2J" }, message: 'Cannot use --arch "\\x1b[2J"' },
+    { name: "--param of a long unknown key quoted as an excerpt", flags: { param: [`${"k".repeat(5000)}=1`] }, message: `the template has no parameter "${"k".repeat(39)}…"` },
   ])("rejects $name", ({ flags, message }) => {
     let caught: unknown;
     try {

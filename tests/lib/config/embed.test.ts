@@ -1,7 +1,8 @@
 import { expect, test } from "bun:test";
 import { parse } from "yaml";
-import { absoluteLocator, embedBases } from "../../../lib/config/embed.ts";
-import { DenError } from "../../../lib/errors.ts";
+import { absoluteLocator, embedBases, isRemoteLocator } from "../../../lib/config/embed.ts";
+import { parseConfigText } from "../../../lib/config/parse.ts";
+import { ConfigError, DenError } from "../../../lib/errors.ts";
 
 /** A reader over an in-memory set of files; records what was read. */
 function reader(files: Record<string, string>) {
@@ -17,8 +18,8 @@ function reader(files: Record<string, string>) {
 
 async function embed(text: string, files: Record<string, string>, locator = "/t/main.yaml", baseYaml?: string) {
   const { read } = reader(files);
-  const out = await embedBases(text, { locator, read, ...(baseYaml === undefined ? {} : { baseYaml }) });
-  return { out, value: parse(out) as Record<string, unknown> };
+  const { text: out, included } = await embedBases(text, { locator, read, ...(baseYaml === undefined ? {} : { baseYaml }) });
+  return { out, included, value: parse(out) as Record<string, unknown> };
 }
 
 interface MergeRow {
@@ -140,7 +141,7 @@ test("embedBases() follows a 3-level chain and resolves locators relative to eac
     "template:sub/c.yaml": "base: ./d.yaml\ndisk: 10GiB\n",
     "template:sub/d.yaml": "cpus: 8\nimages: [{location: d}]\n",
   });
-  const out = await embedBases("base: template:sub/b\ncpus: 1\n", { locator: "/t/main.yaml", read });
+  const { text: out } = await embedBases("base: template:sub/b\ncpus: 1\n", { locator: "/t/main.yaml", read });
   expect(parse(out)).toEqual({ cpus: 1, memory: "2GiB", disk: "10GiB", images: [{ location: "d" }] });
   expect(reads).toEqual(["template:sub/b", "template:sub/c.yaml", "template:sub/d.yaml"]);
 });
@@ -278,4 +279,295 @@ test.each([
   { locator: "", including: "/t/main.yaml" },
 ])("absoluteLocator($locator, $including) is rejected", ({ locator, including }) => {
   expect(() => absoluteLocator(locator, including)).toThrow(DenError);
+});
+
+const remote = "http://t.test/dir/main.yaml";
+
+interface RefusedRow {
+  name: string;
+  text: string;
+  field: string;
+  locator: string;
+}
+
+const refusedRows: RefusedRow[] = [
+  { name: "an absolute base", text: "base: /etc/den/b.yaml\n", field: "base", locator: "/etc/den/b.yaml" },
+  { name: "a ~/ base in a list", text: "base:\n- b.yaml\n- ~/b.yaml\n", field: "base[1]", locator: "~/b.yaml" },
+  { name: "a file:// base as {url}", text: "base:\n- url: file:///b.yaml\n", field: "base[0].url", locator: "file:///b.yaml" },
+  { name: "a bare ~ base", text: "base: '~'\n", field: "base", locator: "~" },
+  {
+    name: "a ~/ provision file",
+    text: "provision:\n- mode: data\n  path: /tmp/leak\n  file: ~/.bashrc\n",
+    field: "provision[0].file",
+    locator: "~/.bashrc",
+  },
+  { name: "an absolute probe file", text: "probes:\n- script: x\n- file: /etc/shadow\n", field: "probes[1].file", locator: "/etc/shadow" },
+  { name: "a file:// provision {url}", text: "provision:\n- file: {url: 'file:///etc/passwd'}\n", field: "provision[0].file.url", locator: "file:///etc/passwd" },
+  { name: "a template: provision file", text: "provision:\n- file: template:x.sh\n", field: "provision[0].file", locator: "template:x.sh" },
+  { name: "a protocol-relative path", text: "provision:\n- file: //etc/passwd\n", field: "provision[0].file", locator: "//etc/passwd" },
+];
+
+test.each(refusedRows)("embedBases() refuses $name in a remote template and reads nothing", async ({ text, field, locator }) => {
+  const { read, reads } = reader({});
+  const error = await embedBases(text, { locator: remote, read }).catch((caught: unknown) => caught);
+  expect(error).toBeInstanceOf(DenError);
+  expect((error as DenError).code).toBe("TEMPLATE_LOCATOR_REFUSED");
+  expect((error as DenError).message).toStartWith(`Cannot use template "${remote}": ${field} names "${locator}", a local `);
+  expect((error as DenError).hint).toContain("download the template");
+  expect(reads).toEqual([]);
+});
+
+test("embedBases() refuses a remote base that names a local file, naming that base", async () => {
+  const { read, reads } = reader({ "http://t.test/dir/b.yaml": "provision:\n- file: /etc/passwd\n" });
+  const error = await embedBases("base: b.yaml\n", { locator: remote, read }).catch((caught: unknown) => caught);
+  expect((error as DenError).code).toBe("TEMPLATE_LOCATOR_REFUSED");
+  expect((error as DenError).message).toStartWith('Cannot use template "http://t.test/dir/b.yaml": provision[0].file names "/etc/passwd"');
+  expect(reads).toEqual(["http://t.test/dir/b.yaml"]);
+});
+
+test("embedBases() refuses .. in a remote template", async () => {
+  const error = await embedBases("base: ../b.yaml\n", { locator: remote, read: reader({}).read }).catch((caught: unknown) => caught);
+  expect((error as DenError).code).toBe("LOCATOR_INVALID");
+});
+
+test("embedBases() lets a remote template name URLs, relative paths and template: bases, and lists what it read", async () => {
+  const { read } = reader({
+    "/h/_config/base.yaml": "cpus: 2\n",
+    "template:_images/x": "images:\n- location: https://img.test/x.img\n",
+    "http://t.test/dir/sub/setup.sh": "#!/bin/sh\necho hi\n",
+    "https://other.test/probe.sh": "#!/bin/sh\ntrue\n",
+  });
+  const text = "base: template:_images/x\nprovision:\n- file: sub/setup.sh\nprobes:\n- file: https://other.test/probe.sh\n";
+  // base.yaml is the user's own file: den adds it under a remote template too.
+  const { text: out, included } = await embedBases(text, { locator: remote, read, baseYaml: "/h/_config/base.yaml" });
+  expect(parse(out)).toEqual({
+    cpus: 2,
+    images: [{ location: "https://img.test/x.img" }],
+    provision: [{ script: "#!/bin/sh\necho hi\n" }],
+    probes: [{ script: "#!/bin/sh\ntrue\n" }],
+  });
+  expect(included).toEqual([
+    { locator: "/h/_config/base.yaml", kind: "base" },
+    { locator: "template:_images/x", kind: "base", namedIn: remote },
+    { locator: "http://t.test/dir/sub/setup.sh", kind: "file", namedIn: remote },
+    { locator: "https://other.test/probe.sh", kind: "file", namedIn: remote },
+  ]);
+});
+
+test("embedBases() lets a local template name local files", async () => {
+  const { value } = await embed("base: ~/b.yaml\nprovision:\n- file: /etc/den/setup.sh\n", {
+    "~/b.yaml": "cpus: 1\n",
+    "/etc/den/setup.sh": "#!/bin/sh\n",
+  });
+  expect(value).toEqual({ cpus: 1, provision: [{ script: "#!/bin/sh\n" }] });
+});
+
+test.each([
+  { locator: "http://t.test/a.yaml", want: true },
+  { locator: "HTTPS://t.test/a.yaml", want: true },
+  { locator: "file:///a.yaml", want: false },
+  { locator: "template:docker", want: false },
+  { locator: "/http://x", want: false },
+  { locator: "-", want: false },
+])("isRemoteLocator($locator) is $want", ({ locator, want }) => {
+  expect(isRemoteLocator(locator)).toBe(want);
+});
+
+test("embedBases() quotes only a short, escaped excerpt of a refused locator", async () => {
+  const locator = `~/${"x".repeat(10_000)}\u001b[2J`;
+  const error = await embedBases(`base: ${JSON.stringify(locator)}\n`, { locator: remote, read: reader({}).read }).catch((caught: unknown) => caught);
+  const message = (error as DenError).message;
+  expect(message.length).toBeLessThan(400);
+  expect(message).not.toContain("\u001b");
+  expect(message).toContain(`names "~/${"x".repeat(117)}…"`);
+});
+
+interface DownloadRow {
+  name: string;
+  text: string;
+  field: string;
+  locator: string;
+}
+
+const downloadRows: DownloadRow[] = [
+  { name: "an absolute image", text: "images:\n- location: /var/img/disk.qcow2\n", field: "images[0].location", locator: "/var/img/disk.qcow2" },
+  { name: "a ~/ image", text: "images:\n- location: https://img.test/a.img\n- location: ~/disk.img\n", field: "images[1].location", locator: "~/disk.img" },
+  { name: "a relative image (taken from the working folder)", text: "images:\n- location: disk.img\n", field: "images[0].location", locator: "disk.img" },
+  { name: "a file:// image", text: "images:\n- location: FILE:///disk.img\n", field: "images[0].location", locator: "FILE:///disk.img" },
+  {
+    name: "a local kernel",
+    text: "images:\n- location: https://img.test/a.img\n  kernel:\n    location: /boot/vmlinuz\n",
+    field: "images[0].kernel.location",
+    locator: "/boot/vmlinuz",
+  },
+  {
+    name: "a local initrd",
+    text: "images:\n- location: https://img.test/a.img\n  initrd:\n    location: ~/initrd.img\n",
+    field: "images[0].initrd.location",
+    locator: "~/initrd.img",
+  },
+  { name: "a local firmware image", text: "firmware:\n  images:\n  - location: /usr/share/code.fd\n", field: "firmware.images[0].location", locator: "/usr/share/code.fd" },
+  { name: "a local containerd archive", text: "containerd:\n  archives:\n  - location: ~/nerdctl.tgz\n", field: "containerd.archives[0].location", locator: "~/nerdctl.tgz" },
+  { name: "a local virtio-win image", text: "osOpts:\n  Windows:\n    virtioWin:\n    - location: /iso/virtio.iso\n", field: "osOpts.Windows.virtioWin[0].location", locator: "/iso/virtio.iso" },
+];
+
+test.each(downloadRows)("embedBases() refuses $name in a remote template", async ({ text, field, locator }) => {
+  const { read, reads } = reader({});
+  const error = await embedBases(text, { locator: remote, read }).catch((caught: unknown) => caught);
+  expect((error as DenError).code).toBe("TEMPLATE_LOCATOR_REFUSED");
+  expect((error as DenError).message).toBe(`Cannot use template "${remote}": ${field} names "${locator}", a local file, and a template fetched over http(s) may name only remote ones`);
+  expect((error as DenError).hint).toContain("must be http(s) URLs");
+  expect(reads).toEqual([]);
+});
+
+test("embedBases() refuses a local image of a remote base under a local template, naming the base", async () => {
+  const { read } = reader({ "https://t.test/b.yaml": "images:\n- location: ~/stolen.img\n" });
+  const error = await embedBases("base: https://t.test/b.yaml\nimages:\n- location: /mine.img\n", { locator: "/t/main.yaml", read }).catch((caught: unknown) => caught);
+  expect((error as DenError).code).toBe("TEMPLATE_LOCATOR_REFUSED");
+  expect((error as DenError).message).toStartWith('Cannot use template "https://t.test/b.yaml": images[0].location names "~/stolen.img"');
+});
+
+test("embedBases() keeps a local template's own local images under a remote base, and a remote template's URLs", async () => {
+  const { value } = await embed("base: https://t.test/b.yaml\nimages:\n- location: /mine.img\n  kernel:\n    location: ~/vmlinuz\n", {
+    "https://t.test/b.yaml": "images:\n- location: https://img.test/b.img\n  initrd:\n    location: HTTPS://img.test/initrd\nfirmware:\n  images:\n  - location: http://img.test/code.fd\n",
+  });
+  expect(value).toEqual({
+    images: [{ location: "/mine.img", kernel: { location: "~/vmlinuz" } }, { location: "https://img.test/b.img", initrd: { location: "HTTPS://img.test/initrd" } }],
+    firmware: { images: [{ location: "http://img.test/code.fd" }] },
+  });
+});
+
+test("embedBases() lets a template: base of a remote template keep its local images (the user's own file)", async () => {
+  const { read } = reader({ "template:_images/x": "images:\n- location: /mirror/x.img\n" });
+  const { text } = await embedBases("base: template:_images/x\n", { locator: remote, read });
+  expect(parse(text)).toEqual({ images: [{ location: "/mirror/x.img" }] });
+});
+
+const host = { home: "/home/u", denHome: "/srv/den" };
+
+test("embedBases() reports the folders a remote template shares, through its template: bases, but not base.yaml's", async () => {
+  const { read } = reader({
+    "template:_default/mounts": "mounts:\n- location: \"~\"\n",
+    "/home/u/.den/_config/base.yaml": "mounts:\n- location: /data\n  writable: true\n",
+  });
+  const text = "base: template:_default/mounts\nmounts:\n- location: /tmp/lima\n  writable: true\n";
+  const { shares } = await embedBases(text, { locator: remote, read, baseYaml: "/home/u/.den/_config/base.yaml", host });
+  expect(shares).toEqual([
+    { template: remote, location: "/tmp/lima", writable: true },
+    { template: remote, location: "~", writable: false },
+  ]);
+});
+
+test("embedBases() reports only the remote base's shares under a local template", async () => {
+  const { read } = reader({ "https://t.test/b.yaml": "mounts:\n- location: /opt/b\n" });
+  const { shares } = await embedBases("base: https://t.test/b.yaml\nmounts:\n- location: \"~\"\n  writable: true\n", { locator: "/t/main.yaml", read, host });
+  expect(shares).toEqual([{ template: "https://t.test/b.yaml", location: "/opt/b", writable: false }]);
+});
+
+test("embedBases() reports nothing for a local template", async () => {
+  const { shares } = await embedBases("mounts:\n- location: \"~\"\n", { locator: "/t/main.yaml", read: reader({}).read, host });
+  expect(shares).toEqual([]);
+});
+
+interface ShareRefusedRow {
+  name: string;
+  text: string;
+  /** Files the template names, keyed by locator. */
+  files?: Record<string, string>;
+  locator?: string;
+  baseYaml?: string;
+  message: string;
+}
+
+const shareRefusedRows: ShareRefusedRow[] = [
+  { name: "/", text: "mounts:\n- location: /\n", message: `Cannot use template "${remote}": mounts[0].location shares "/", the whole host file system, with the guest` },
+  { name: "/ spelled /tmp/..", text: "mounts:\n- location: /tmp/..\n", message: `Cannot use template "${remote}": mounts[0].location shares "/tmp/..", the whole host file system, with the guest` },
+  {
+    name: "the home folder writable",
+    text: "mounts:\n- location: \"~\"\n  writable: true\n",
+    message: `Cannot use template "${remote}": mounts[0].writable lets the guest write to "~", your home folder`,
+  },
+  {
+    name: "a folder in the home folder writable",
+    text: "mounts:\n- location: /tmp/lima\n  writable: true\n- location: /home/u/.ssh\n  writable: true\n",
+    message: `Cannot use template "${remote}": mounts[1].writable lets the guest write to "/home/u/.ssh", a folder in your home folder`,
+  },
+  {
+    name: "a folder holding the home folder writable",
+    text: "mounts:\n- location: ~/..\n  writable: true\n",
+    message: `Cannot use template "${remote}": mounts[0].writable lets the guest write to "~/..", a folder holding your home folder`,
+  },
+  {
+    name: "DEN_HOME writable",
+    text: "mounts:\n- location: /srv/den/other\n  writable: true\n",
+    message: `Cannot use template "${remote}": mounts[0].writable lets the guest write to "/srv/den/other", a folder in DEN_HOME`,
+  },
+  {
+    name: "a {{…}} location writable",
+    text: "mounts:\n- location: \"{{.Dir}}\"\n  writable: true\n",
+    message: `Cannot use template "${remote}": mounts[0].writable lets the guest write to "{{.Dir}}", a folder known only once the instance exists`,
+  },
+  {
+    name: "a * entry that makes the local template's home mount writable",
+    locator: "/t/main.yaml",
+    text: "base: https://t.test/b.yaml\nmounts:\n- location: \"~\"\n",
+    files: { "https://t.test/b.yaml": "mounts:\n- location: \"*\"\n  writable: true\n" },
+    message: 'Cannot use template "https://t.test/b.yaml": mounts[0].writable lets the guest write to "~", your home folder',
+  },
+  {
+    name: "an entry with the same mount point that makes the local template's home mount writable",
+    locator: "/t/main.yaml",
+    text: "base: https://t.test/b.yaml\nmounts:\n- location: /home/u\n",
+    files: { "https://t.test/b.yaml": "mounts:\n- location: /opt/x\n  mountPoint: /home/u\n  writable: true\n" },
+    message: 'Cannot use template "https://t.test/b.yaml": mounts[0].writable lets the guest write to "/home/u", your home folder',
+  },
+];
+
+test.each(shareRefusedRows)("embedBases() refuses a remote template sharing $name", async ({ text, files, locator, baseYaml, message }) => {
+  const { read } = reader(files ?? {});
+  const error = await embedBases(text, { locator: locator ?? remote, read, host, ...(baseYaml !== undefined && { baseYaml }) }).catch((caught: unknown) => caught);
+  expect(error).toBeInstanceOf(DenError);
+  expect((error as DenError).code).toBe("TEMPLATE_SHARE_REFUSED");
+  expect((error as DenError).message).toBe(message);
+  expect((error as DenError).hint).toContain("download the template");
+});
+
+test.each([
+  { name: "the home folder read-only", text: "mounts:\n- location: \"~\"\n- location: /home/u/src\n  writable: false\n" },
+  { name: "a folder outside home and DEN_HOME writable", text: "mounts:\n- location: /tmp/lima\n  writable: true\n- location: /srv/data\n  writable: true\n" },
+  { name: "a home mount the user's base.yaml makes writable", text: "mounts:\n- location: \"~\"\n", baseYaml: "mounts:\n- location: \"~\"\n  writable: true\n" },
+  { name: "a writable home mount of a template: base it names", text: "base: template:mine\n", files: { "template:mine": "mounts:\n- location: \"~\"\n  writable: true\n" } },
+])("embedBases() lets a remote template share $name", async ({ text, files, baseYaml }) => {
+  const { read } = reader({ ...files, ...(baseYaml !== undefined && { "/b/base.yaml": baseYaml }) });
+  const { shares } = await embedBases(text, { locator: remote, read, host, ...(baseYaml !== undefined && { baseYaml: "/b/base.yaml" }) });
+  expect(shares.length).toBeGreaterThan(0);
+});
+
+test("embedBases() refuses a base that is some other file, naming the base and quoting none of it", async () => {
+  const { read } = reader({ "/t/shadow": "root:$6$salt$SECRET:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n" });
+  const error = await embedBases("base: ./shadow\ncpus: 2\n", { locator: "/t/main.yaml", read }).catch((caught: unknown) => caught);
+  expect(error).toBeInstanceOf(ConfigError);
+  expect((error as ConfigError).message).toBe("/t/shadow:1:1: Not a Lima or den configuration: none of its 2 top-level keys is known");
+  expect((error as ConfigError).message).not.toContain("SECRET");
+});
+
+test("embedBases() works on a copy of a document the caller parsed and returns the embedded value", async () => {
+  const text = "base: ./b.yaml\ncpus: 2\n";
+  const parsed = parseConfigText(text, { file: "/t/main.yaml" });
+  const before = parsed.document.toString();
+  const { read } = reader({ "/t/b.yaml": "memory: 4GiB\n" });
+  const embedded = await embedBases(text, { locator: "/t/main.yaml", read, parsed });
+  expect(parsed.document.toString()).toBe(before);
+  expect(embedded.value).toEqual({ cpus: 2, memory: "4GiB" });
+  expect(parse(embedded.text)).toEqual(embedded.value);
+});
+
+test.each([
+  { name: "keeps the template's own text when embedding changes no value", text: "# mine\ncpus:   2   # two\n", files: {}, same: true },
+  { name: "writes the merged text when a base adds a value", text: "base: ./b.yaml\ncpus: 2\n", files: { "/t/b.yaml": "memory: 4GiB\n" }, same: false },
+  { name: "writes the combined text when two mounts share a mount point", text: "mounts:\n- location: /a\n  mountPoint: /m\n- location: /b\n  mountPoint: /m\n  writable: true\n", files: {}, same: false },
+] as { name: string; text: string; files: Record<string, string>; same: boolean }[])("embedBases() $name", async ({ text, files, same }) => {
+  const embedded = await embedBases(text, { locator: "/t/main.yaml", read: reader(files).read, parsed: parseConfigText(text, { file: "/t/main.yaml" }) });
+  expect(embedded.text === text).toBe(same);
+  expect(parse(embedded.text)).toEqual(embedded.value);
 });

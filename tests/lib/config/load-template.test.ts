@@ -51,6 +51,18 @@ test("loadTemplate() locates problems in the user's own file", async () => {
 
 test("loadTemplate() keeps the source text for messages when nothing was embedded", async () => {
   const template = await loadTemplate("-", context());
-  expect(template.located).toEqual({ text: "cpus: 1\n", file: "<stdin>" });
+  expect(template.located).toMatchObject({ text: "cpus: 1\n", file: "<stdin>", layer: { file: "<stdin>", config: { cpus: 1 } } });
   expect(template.suggestedName).toBeUndefined();
+});
+
+test("loadTemplate() hands on the layer it checked, so a template is parsed once when embedding changes nothing", async () => {
+  const template = await loadTemplate("/cwd/t.yaml", context({ "/cwd/t.yaml": "# mine\ncpus: 3\n" }));
+  expect(template.located).toMatchObject({ text: "# mine\ncpus: 3\n", file: "/cwd/t.yaml", layer: { file: "/cwd/t.yaml", config: { cpus: 3 } } });
+  // The layer is the source's own parse: its positions are the user's lines.
+  expect(template.located.layer.parsed.lineCounter.linePos(7)).toEqual({ line: 2, col: 1 });
+});
+
+test("loadTemplate() checks the embedded text on its own when embedding changed a value", async () => {
+  const template = await loadTemplate("template:vm", context());
+  expect(template.located.layer).toMatchObject({ file: "template:vm (with its bases embedded)", config: { cpus: 2, memory: "2GiB" } });
 });

@@ -63,6 +63,22 @@ test.each([
   expect((error as DenError).code).toBe("LOCATOR_INVALID");
 });
 
+test.each([
+  { name: "an invalid 10,000-character template name", text: `template:${"a/../".repeat(2000)}` },
+  { name: "a github: locator with an escape sequence", text: `github:\u001b[2J${"x".repeat(10_000)}` },
+  { name: "a relative file URL", text: `file:${"r".repeat(10_000)}` },
+])("parseLocator() quotes $name as a short escaped excerpt", ({ text }) => {
+  let caught: unknown;
+  try {
+    parseLocator(text, options);
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(DenError);
+  expect((caught as DenError).message.length).toBeLessThan(500);
+  expect((caught as DenError).message).not.toContain("\u001b");
+});
+
 interface NameRow {
   text: string;
   hostArch?: string;

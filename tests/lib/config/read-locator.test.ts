@@ -121,6 +121,29 @@ test("readLocator() reports a missing template with a hint to list templates", a
   expect(error.hint).toBe('run "den template list" to see the available templates');
 });
 
+test.each([
+  { code: "ELOOP", message: "too many levels of symbolic links (ELOOP)", hint: "points back to itself" },
+  { code: "EIO", message: "an input/output error happened (EIO)", hint: 'check the disk that holds "/t/x.yaml"' },
+  { code: "ENAMETOOLONG", message: "the path is too long (ENAMETOOLONG)", hint: "use a shorter path" },
+])("readLocator() explains a $code read error with a hint", async ({ code, message, hint }) => {
+  const readFile = async () => {
+    throw Object.assign(new Error(`${code}: it failed, read`), { code, syscall: "read" });
+  };
+  const error = await errorOf(readLocator(parseLocator("/t/x.yaml", options), context({ readFile })));
+  expect(error.code).toBe("IO");
+  expect(error.message).toBe(`Cannot read template "/t/x.yaml": ${message}`);
+  expect(error.hint).toContain(hint);
+});
+
+test("readLocator() quotes a 10,000-character template name as a short excerpt", async () => {
+  const readFile = async (path: string) => {
+    throw Object.assign(new Error(`ENAMETOOLONG: name too long, open '${path}'`), { code: "ENAMETOOLONG", path });
+  };
+  const error = await errorOf(readLocator(parseLocator(`template:${"x".repeat(10_000)}`, options), context({ readFile })));
+  expect(error.message.length).toBeLessThan(300);
+  expect(error.hint).toBe("use a shorter path");
+});
+
 test("readLocator() reports a missing local file as TEMPLATE_NOT_FOUND", async () => {
   const error = await errorOf(readLocator(parseLocator("/nope.yaml", options), context()));
   expect(error.code).toBe("TEMPLATE_NOT_FOUND");
@@ -167,6 +190,44 @@ test.each([
 ])("readLocator() reports $name as FETCH_FAILED", async ({ fetch }) => {
   const error = await errorOf(readLocator(parseLocator("https://x.test/t.yaml", options), context({ fetch })));
   expect(error.code).toBe("FETCH_FAILED");
+});
+
+interface StallRow {
+  name: string;
+  fetch: ReadLocatorContext["fetch"];
+}
+
+const stallRows: StallRow[] = [
+  { name: "a server that never answers", fetch: () => new Promise<Response>(() => {}) },
+  {
+    name: "a body that stalls after its first bytes",
+    fetch: async () =>
+      new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode("cpus: "));
+          },
+        }),
+      ),
+  },
+];
+
+test.each(stallRows)("readLocator() gives up on $name after fetchTimeoutMs", async ({ fetch }) => {
+  const started = performance.now();
+  const error = await errorOf(readLocator(parseLocator("https://x.test/t.yaml", options), context({ fetch, fetchTimeoutMs: 50 })));
+  expect(performance.now() - started).toBeLessThan(1000);
+  expect(error.code).toBe("FETCH_FAILED");
+  expect(error.message).toBe('Cannot fetch template "https://x.test/t.yaml": no complete answer within 50 ms');
+});
+
+test("readLocator() aborts the request it gave up on", async () => {
+  let signal: AbortSignal | undefined;
+  const fetch: ReadLocatorContext["fetch"] = (_url, init) => {
+    signal = init.signal;
+    return new Promise<Response>(() => {});
+  };
+  await errorOf(readLocator(parseLocator("https://x.test/t.yaml", options), context({ fetch, fetchTimeoutMs: 10 })));
+  expect(signal?.aborted).toBe(true);
 });
 
 test("templateSearchPath() prefers DEN_TEMPLATES_PATH over DEN_HOME/_templates", () => {

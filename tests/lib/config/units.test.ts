@@ -34,7 +34,7 @@ describe("parseSize()", () => {
     { text: "4 G B", message: 'Cannot parse size "4 G B": unknown unit' },
     { text: "", message: 'Cannot parse size "": not a number' },
     { text: "GiB", message: 'Cannot parse size "GiB": not a number' },
-    { text: "-1G", message: 'Cannot parse size "-1G": not a number' },
+    { text: "-1G", message: 'Cannot parse size "-1G": a size cannot be negative' },
     { text: " 4G", message: 'Cannot parse size " 4G": not a number' },
   ])("parseSize() rejects $text with a message naming the value", ({ text, message }) => {
     let caught: unknown;

@@ -5,7 +5,7 @@ import { createConnection, createServer, type AddressInfo, type Server, type Soc
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { DenError } from "../../../lib/errors.ts";
-import type { GuestListener } from "../../../lib/guestagent/guest-agent-client.ts";
+import type { GuestListener } from "../../../agent/protocol/messages.ts";
 import { type Harness, startHarness } from "../../agent/agent-harness.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -32,7 +32,8 @@ test("findGuestAgent() unpacks the embedded agent for the arch once into the cac
   expect(found?.path.startsWith(join(denHome, "_cache", "guestagent", "linux-x64-"))).toBe(true);
   expect(await readFile(found?.path ?? "", "utf8")).toBe("x64 agent");
   expect(found?.size).toBe(9);
-  expect((await stat(found?.path ?? "")).mode & 0o777).toBe(0o755);
+  expect(found?.sha256).toBe(new Bun.CryptoHasher("sha256").update("x64 agent").digest("hex"));
+  expect((await stat(found?.path ?? "")).mode & 0o777).toBe(0o600);
   const before = (await stat(found?.path ?? "")).mtimeMs;
   await Bun.sleep(5);
   const again = await findGuestAgent("x86_64", { denHome, embeddedFiles: files, distDir: "/nonexistent" });

@@ -2,22 +2,12 @@ import { describe, expect, test } from "bun:test";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DenError } from "../../../lib/errors.ts";
 import { getHostAgentInfo, hostAgentRequest } from "../../../lib/hostagent/api-client.ts";
 import { infoResponse, serveStandInHostAgent } from "./support/stand-in-host-agent.ts";
+import { rejectedDenError } from "../../support/caught-den-error.ts";
 
 async function instanceDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), "den-ha-"));
-}
-
-async function failure(promise: Promise<unknown>): Promise<DenError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DenError) return error;
-    throw error;
-  }
-  throw new Error("expected a DenError");
 }
 
 describe("hostAgentRequest()", () => {
@@ -47,7 +37,7 @@ describe("hostAgentRequest()", () => {
   ])("reports an error answer with $name", async ({ response, want }) => {
     const dir = await instanceDir();
     await using _agent = serveStandInHostAgent(dir, { "POST /v1/x": response });
-    const error = await failure(hostAgentRequest(dir, { method: "POST", path: "/v1/x", timeoutMs: 2000 }));
+    const error = await rejectedDenError(hostAgentRequest(dir, { method: "POST", path: "/v1/x", timeoutMs: 2000 }));
     expect(error.code).toBe("HOST_AGENT");
     expect(error.message).toContain(want);
     expect(error.hint).toContain("ha.stderr.log");
@@ -55,7 +45,7 @@ describe("hostAgentRequest()", () => {
 
   test("says the host agent is not running when ha.sock does not exist", async () => {
     const dir = await instanceDir();
-    const error = await failure(hostAgentRequest(dir, { method: "GET", path: "/v1/info", timeoutMs: 2000 }));
+    const error = await rejectedDenError(hostAgentRequest(dir, { method: "GET", path: "/v1/info", timeoutMs: 2000 }));
     expect(error.code).toBe("HOST_AGENT");
     expect(error.message).toContain('ha.sock" does not exist');
     expect(error.hint).toContain("host agent is not running");
@@ -64,7 +54,7 @@ describe("hostAgentRequest()", () => {
   test("says nothing listens when ha.sock is a stale file", async () => {
     const dir = await instanceDir();
     await writeFile(join(dir, "ha.sock"), "");
-    const error = await failure(hostAgentRequest(dir, { method: "GET", path: "/v1/info", timeoutMs: 2000 }));
+    const error = await rejectedDenError(hostAgentRequest(dir, { method: "GET", path: "/v1/info", timeoutMs: 2000 }));
     expect(error.message).toContain("nothing listens on its socket");
   });
 
@@ -77,7 +67,7 @@ describe("hostAgentRequest()", () => {
       },
     });
     const started = Date.now();
-    const error = await failure(hostAgentRequest(dir, { method: "GET", path: "/v1/info", timeoutMs: 100 }));
+    const error = await rejectedDenError(hostAgentRequest(dir, { method: "GET", path: "/v1/info", timeoutMs: 100 }));
     expect(Date.now() - started).toBeLessThan(900);
     expect(error.message).toContain("did not answer GET /v1/info within 100 ms");
     expect(error.hint).toContain("den stop -f");
@@ -94,7 +84,7 @@ describe("getHostAgentInfo()", () => {
   test("rejects an answer of the wrong shape", async () => {
     const dir = await instanceDir();
     await using _agent = serveStandInHostAgent(dir, { "GET /v1/info": () => Response.json({ status: "Dancing" }) });
-    const error = await failure(getHostAgentInfo(dir, { timeoutMs: 2000 }));
+    const error = await rejectedDenError(getHostAgentInfo(dir, { timeoutMs: 2000 }));
     expect(error.code).toBe("HOST_AGENT");
     expect(error.message).toContain("GET /v1/info");
   });

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { bootDoneInConsole, fatalConsoleLine, nextStage, stagesInConsole, type BootStage } from "../../../lib/hostagent/boot-stage.ts";
+import { bootDoneInConsole, bootStageInfo, bootStages, fatalConsoleLine, nextStage, stagesInConsole, type BootStage } from "../../../lib/hostagent/boot-stage.ts";
 
 test.each([
   { name: "nothing yet", text: "", stages: [] },
@@ -27,9 +27,30 @@ test("bootDoneInConsole() only counts this boot's instance id", () => {
 });
 
 test("nextStage() is the first stage not reached, in boot order", () => {
-  expect(nextStage(new Set<BootStage>())).toBe("qemu");
-  expect(nextStage(new Set<BootStage>(["qemu", "kernel", "cloud-init"]))).toBe("systemd");
-  expect(nextStage(new Set<BootStage>(["qemu", "kernel", "systemd", "cloud-init", "sshd", "boot-scripts", "services", "ready"]))).toBeUndefined();
+  expect(nextStage(new Set<BootStage>(), "qemu")).toBe("qemu");
+  expect(nextStage(new Set<BootStage>(["qemu", "kernel", "cloud-init"]), "qemu")).toBe("systemd");
+  expect(nextStage(new Set<BootStage>(["qemu", "kernel", "systemd", "cloud-init", "sshd", "boot-scripts", "services", "ready"]), "qemu")).toBeUndefined();
+});
+
+test.each([
+  { vmType: "qemu" as const, first: "qemu" },
+  { vmType: "vz" as const, first: "vz" },
+])("bootStages() starts a $vmType boot with the stage named for its driver", ({ vmType, first }) => {
+  expect(bootStages(vmType)).toEqual([first, "kernel", "systemd", "cloud-init", "sshd", "boot-scripts", "services", "ready"]);
+  expect(nextStage(new Set<BootStage>(), vmType)).toBe(first);
+});
+
+const qemu = { displayName: "QEMU", serialLog: "serial.log" };
+const vz = { displayName: "Virtualization.framework", serialLog: "serialv.log" };
+
+test.each([
+  { name: "the QEMU stage", stage: "qemu" as const, driver: qemu, waitingFor: "QEMU to start", hint: "see ha.stderr.log in the instance folder for QEMU's own error" },
+  { name: "the first stage of another driver", stage: "vz" as const, driver: vz, waitingFor: "Virtualization.framework to start", hint: "see ha.stderr.log in the instance folder for Virtualization.framework's own error" },
+  { name: "the kernel under QEMU", stage: "kernel" as const, driver: qemu, waitingFor: "the guest kernel", hint: "the image may not boot on this machine: check the image's arch and firmware, and serial.log" },
+  { name: "sshd under another driver", stage: "sshd" as const, driver: vz, waitingFor: "sshd in the guest", hint: "cloud-init ran but ssh does not answer: see serialv.log for cloud-init errors (user, keys, network)" },
+  { name: "the guest services", stage: "services" as const, driver: vz, waitingFor: "den's guest services (guest agent, mounts, port forwarding)", hint: "see ha.stdout.log in the instance folder: each service reports what it waits for under services" },
+])("bootStageInfo() titles $name from the driver", ({ stage, driver, waitingFor, hint }) => {
+  expect(bootStageInfo(stage, driver)).toEqual({ waitingFor, hint });
 });
 
 test.each([

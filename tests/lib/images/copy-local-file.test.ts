@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { copyLocalFile } from "../../../lib/images/copy-local-file.ts";
+import { CompressionTools } from "./support/compression-tools.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "den-copy-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,12 +40,7 @@ describe("copyLocalFile()", () => {
     expect(leftovers()).toEqual([]);
   });
 
-  test.each([
-    { tool: "gzip", extension: "gz" },
-    { tool: "bzip2", extension: "bz2" },
-    { tool: "xz", extension: "xz" },
-    { tool: "zstd", extension: "zst" },
-  ])("copyLocalFile() decompresses a .$extension file with $tool and checks the digest of the compressed bytes", async ({ tool, extension }) => {
+  test.each([...CompressionTools])("copyLocalFile() decompresses a .$extension file with $tool and checks the digest of the compressed bytes", async ({ tool, extension }) => {
     const compressed = await compress(tool, extension);
     const target = join(dir, `from-${extension}`);
     await copyLocalFile(compressed.path, target, { what: "image", digest: compressed.digest, decompress: true });

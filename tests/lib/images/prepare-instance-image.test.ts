@@ -9,6 +9,7 @@ import { loadConfig } from "../../../lib/config/load.ts";
 import type { FilledDenYaml } from "../../../lib/config/schema.ts";
 import { prepareInstanceImage } from "../../../lib/images/prepare-instance-image.ts";
 import { startImageServer } from "../../e2e/support/image-server.ts";
+import { CompressionTools } from "./support/compression-tools.ts";
 
 const root = mkdtempSync(join(tmpdir(), "den-prepare-test-"));
 const server = await startImageServer();
@@ -124,12 +125,7 @@ images:
 
   const original = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 31 + (i >> 9)) % 256));
   writeFileSync(join(files, "original.raw"), original);
-  test.each([
-    { tool: "gzip", extension: "gz" },
-    { tool: "xz", extension: "xz" },
-    { tool: "bzip2", extension: "bz2" },
-    { tool: "zstd", extension: "zst" },
-  ])("prepareInstanceImage() decompresses a downloaded .$extension image to the identical original", async ({ tool, extension }) => {
+  test.each([...CompressionTools])("prepareInstanceImage() decompresses a downloaded .$extension image to the identical original", async ({ tool, extension }) => {
     const compressed = spawnSync(tool, ["-c", join(files, "original.raw")]).stdout;
     const digest = `sha256:${createHash("sha256").update(compressed).digest("hex")}`;
     server.add(`original.raw.${extension}`, { bytes: compressed });

@@ -57,7 +57,15 @@ test.each([
   { name: "a cache hit", event: { kind: "cached", label, url }, want: `Using cached ${label} (${url})` },
   { name: "waiting for another process", event: { kind: "waiting", label }, want: `Waiting for another den process that is downloading ${label}` },
   { name: "a retry", event: { kind: "retry", label, attempt: 2, reason: "HTTP 503", delayMs: 2_000 }, want: `Download of ${label} interrupted (HTTP 503); retrying in 2s (attempt 2)` },
-  { name: "a warning", event: { kind: "warning", message: "offline" }, want: "WARNING: offline" },
+  { name: "a warning without a warn callback", event: { kind: "warning", message: "offline" }, want: "offline" },
 ] as { name: string; event: DownloadEvent; want: string }[])("createProgressReporter() reports $name", ({ event, want }) => {
   expect(run([[0, event]], false).lines).toEqual([want]);
+});
+
+test("createProgressReporter() gives warnings to the warn callback, not as a progress line", () => {
+  const lines: string[] = [];
+  const warnings: string[] = [];
+  const report = createProgressReporter({ line: (text) => lines.push(text), warn: (text) => warnings.push(text) });
+  report({ kind: "warning", message: "offline" });
+  expect({ lines, warnings }).toEqual({ lines: [], warnings: ["offline"] });
 });

@@ -35,3 +35,22 @@ test("referredLocations() collects instances (even one whose den.yaml no longer 
   expect(locations.has("https://example.org/mine.img")).toBe(true);
   expect([...locations].some((location) => location.startsWith("https://cloud.debian.org/images/cloud/trixie/"))).toBe(true);
 });
+
+test("referredLocations() skips a den.yaml that is a FIFO instead of waiting on it", async () => {
+  const denHome = join(root, "fifo");
+  mkdirSync(join(denHome, "vm"), { recursive: true });
+  expect(Bun.spawnSync(["mkfifo", join(denHome, "vm", "den.yaml")]).exitCode).toBe(0);
+  const locations = await referredLocations(denHome);
+  expect([...locations].some((location) => location.startsWith("https://cloud.debian.org/"))).toBe(true);
+}, 10_000);
+
+test("referredLocations() skips a user template larger than 4 MiB unread", async () => {
+  const denHome = join(root, "huge");
+  mkdirSync(join(denHome, "_templates"), { recursive: true });
+  const padding = `# ${"x".repeat(1022)}\n`.repeat(4 * 1024);
+  writeFileSync(join(denHome, "_templates", "huge.yaml"), `${padding}images:\n- location: https://example.org/huge.img\n`);
+  writeFileSync(join(denHome, "_templates", "small.yaml"), "images:\n- location: https://example.org/small.img\n");
+  const locations = await referredLocations(denHome);
+  expect(locations.has("https://example.org/small.img")).toBe(true);
+  expect(locations.has("https://example.org/huge.img")).toBe(false);
+});

@@ -28,7 +28,13 @@ async function context(): Promise<TemplateContext> {
 test("createFromTemplate() embeds, applies the flags and writes den.yaml", async () => {
   const ctx = await context();
   const created = await createFromTemplate("template:vm", ctx, { flags: { cpus: "3", param: ["size=big"] } });
-  expect(created).toEqual({ name: "vm", dir: join(ctx.denHome, "vm"), warnings: [] });
+  expect(created).toEqual({
+    name: "vm",
+    dir: join(ctx.denHome, "vm"),
+    warnings: [],
+    included: [{ locator: "template:_img", kind: "base", namedIn: "template:vm" }],
+    shares: [],
+  });
   const yaml = await readFile(join(ctx.denHome, "vm", "den.yaml"), "utf8");
   expect(yaml).toContain("# my vm");
   expect(yaml).toContain("location: /x.img");
@@ -48,4 +54,30 @@ test("createFromTemplate() writes nothing when the edited configuration is inval
   expect(error).toBeInstanceOf(ConfigError);
   expect((error as ConfigError).issues[0]?.file).toBe(join(ctx.denHome, "vm", "den.yaml"));
   expect(await readdir(ctx.denHome)).toEqual([]);
+});
+
+const remoteWithMounts = "images:\n- location: https://img.test/x.img\nmounts:\n- location: \"~\"\n- location: /tmp/lima\n  writable: true\n";
+
+test.each([
+  {
+    name: "as the template writes them",
+    flags: {},
+    want: [
+      { template: "https://t.test/vm.yaml", location: "~", writable: false },
+      { template: "https://t.test/vm.yaml", location: "/tmp/lima", writable: true },
+    ],
+  },
+  { name: "none after --mount-none", flags: { mountNone: true }, want: [] },
+  {
+    name: "writable after --mount-writable",
+    flags: { mountWritable: true },
+    want: [
+      { template: "https://t.test/vm.yaml", location: "~", writable: true },
+      { template: "https://t.test/vm.yaml", location: "/tmp/lima", writable: true },
+    ],
+  },
+])("createFromTemplate() reports the folders a remote template shares, $name", async ({ flags, want }) => {
+  const ctx = { ...(await context()), fetch: async () => new Response(remoteWithMounts) };
+  const created = await createFromTemplate("https://t.test/vm.yaml", ctx, { flags, isDirectory: () => true });
+  expect(created.shares).toEqual([...want]);
 });

@@ -1,4 +1,4 @@
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -6,18 +6,10 @@ import { DenError } from "../../../lib/errors.ts";
 import { deleteInstance } from "../../../lib/instance/delete.ts";
 import { createMemoryLogger } from "../../../lib/log.ts";
 import { isProcessAlive } from "../../../lib/store/pid-file.ts";
-import { type LiveProcess, liveProcess, makeHome, makeInstance, writePid } from "../store/support/fake-instance.ts";
+import { killAfterAll, makeHome, makeInstance, ownerProcess, writePid } from "../store/support/fake-instance.ts";
+import { rejectedDenError } from "../../support/caught-den-error.ts";
 
-const spawned: LiveProcess[] = [];
-afterAll(async () => {
-  for (const process of spawned) await process.kill();
-});
-
-async function failure(promise: Promise<unknown>): Promise<DenError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  if (error instanceof DenError) return error;
-  throw new Error(`expected a DenError, got ${String(error)}`);
-}
+const killLater = killAfterAll();
 
 test("deleteInstance() removes a stopped instance and leaves nothing behind in DEN_HOME", async () => {
   const home = await makeHome();
@@ -41,8 +33,7 @@ test.each([
   {
     name: "a Broken instance without force",
     setup: async (dir: string) => {
-      const process = liveProcess();
-      spawned.push(process);
+      const process = killLater(ownerProcess(dir, "qemu.pid"));
       await writePid(dir, "qemu.pid", process.pid);
     },
     code: "INSTANCE_STATE",
@@ -53,7 +44,7 @@ test.each([
   const home = await makeHome();
   const dir = name === "a missing instance" ? join(home, "vm") : await makeInstance(home, "vm");
   await setup(dir);
-  const error = await failure(deleteInstance(home, "vm", { logger: createMemoryLogger() }));
+  const error = await rejectedDenError(deleteInstance(home, "vm", { logger: createMemoryLogger() }));
   expect(error.code).toBe(code as DenError["code"]);
   expect(error.message).toBe(message);
   expect(error.hint).toBe(hint);
@@ -63,8 +54,7 @@ test.each([
 test("deleteInstance() with force kills the instance's processes first", async () => {
   const home = await makeHome();
   const dir = await makeInstance(home, "vm");
-  const process = liveProcess();
-  spawned.push(process);
+  const process = killLater(ownerProcess(dir, "qemu.pid"));
   await writePid(dir, "qemu.pid", process.pid);
   await deleteInstance(home, "vm", { logger: createMemoryLogger(), force: true });
   expect(isProcessAlive(process.pid)).toBe(false);
@@ -75,7 +65,7 @@ test("deleteInstance() refuses while another den command holds the instance lock
   const home = await makeHome();
   const dir = await makeInstance(home, "vm");
   await writeFile(join(dir, "den.lock"), JSON.stringify({ pid: globalThis.process.pid, owner: "den start" }));
-  const error = await failure(deleteInstance(home, "vm", { logger: createMemoryLogger() }));
+  const error = await rejectedDenError(deleteInstance(home, "vm", { logger: createMemoryLogger() }));
   expect(error.code).toBe("INSTANCE_LOCKED");
   expect(existsSync(join(dir, "den.yaml"))).toBe(true);
 });

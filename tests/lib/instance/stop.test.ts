@@ -1,44 +1,40 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { appendFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { DenError } from "../../../lib/errors.ts";
 import { formatEvent } from "../../../lib/hostagent/events.ts";
 import { forceStopInstance, stopInstance } from "../../../lib/instance/stop.ts";
 import { createMemoryLogger } from "../../../lib/log.ts";
 import { serveStandInHostAgent } from "../hostagent/support/stand-in-host-agent.ts";
-import { type LiveProcess, liveProcess, makeHome, makeInstance, writePid } from "../store/support/fake-instance.ts";
+import { killAfterAll, type LiveProcess, makeHome, makeInstance, ownerProcess, writePid } from "../store/support/fake-instance.ts";
+import { rejectedDenError } from "../../support/caught-den-error.ts";
 
 const fast = { exitingTimeoutMs: 3000, stoppedTimeoutMs: 3000, pollMs: 20, requestTimeoutMs: 1000 };
-const spawned: LiveProcess[] = [];
-afterAll(async () => {
-  for (const process of spawned) await process.kill();
-});
+const killLater = killAfterAll();
 
-function live(): LiveProcess {
-  const process = liveProcess();
-  spawned.push(process);
-  return process;
+/** A live process that den takes for the owner of `file` in `dir` (the host agent or QEMU). */
+function live(dir: string, file: string): LiveProcess {
+  return killLater(ownerProcess(dir, file));
+}
+
+/** DEN_HOME with the instance "vm" whose host agent and QEMU pid files name live processes. */
+async function runningInstance(): Promise<{ home: string; dir: string; ha: LiveProcess; qemu: LiveProcess }> {
+  const home = await makeHome();
+  const dir = await makeInstance(home, "vm");
+  const ha = live(dir, "ha.pid");
+  const qemu = live(dir, "qemu.pid");
+  await writePid(dir, "ha.pid", ha.pid);
+  await writePid(dir, "qemu.pid", qemu.pid);
+  return { home, dir, ha, qemu };
 }
 
 function exitingLine(errors: string[] = []): string {
   return formatEvent({ running: false, degraded: false, exiting: true, errors }, new Date());
 }
 
-async function failure(promise: Promise<unknown>): Promise<DenError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  if (error instanceof DenError) return error;
-  throw new Error(`expected a DenError, got ${String(error)}`);
-}
-
 describe("stopInstance()", () => {
   test("asks the host agent over ha.sock and waits until Stopped", async () => {
-    const home = await makeHome();
-    const dir = await makeInstance(home, "vm");
-    const ha = live();
-    const qemu = live();
-    await writePid(dir, "ha.pid", ha.pid);
-    await writePid(dir, "qemu.pid", qemu.pid);
+    const { home, dir, ha, qemu } = await runningInstance();
     await writeFile(join(dir, "ha.stdout.log"), formatEvent({ running: true, degraded: false, exiting: false, errors: [] }, new Date()));
     const agent = serveStandInHostAgent(dir, {
       "GET /v1/info": () => Response.json({ sshLocalPort: 1, status: "Running" }),
@@ -64,10 +60,10 @@ describe("stopInstance()", () => {
   test("falls back to SIGINT when ha.sock does not answer", async () => {
     const home = await makeHome();
     const dir = await makeInstance(home, "vm");
-    const qemu = live();
+    const qemu = live(dir, "qemu.pid");
     const event = exitingLine().trim();
     const script = `trap 'kill ${qemu.pid}; printf "%s\\n" '"'"'${event}'"'"' >> ha.stdout.log; exit 0' INT; while :; do sleep 0.05; done`;
-    const ha = Bun.spawn(["sh", "-c", script], { cwd: dir, stdin: "ignore" });
+    const ha = Bun.spawn(["sh", "-c", script, "den", "hostagent", "vm"], { cwd: dir, stdin: "ignore" });
     await writePid(dir, "ha.pid", ha.pid);
     await writePid(dir, "qemu.pid", qemu.pid);
     const logger = createMemoryLogger();
@@ -88,23 +84,20 @@ describe("stopInstance()", () => {
   test("refuses a Broken instance without force and hints at -f", async () => {
     const home = await makeHome();
     const dir = await makeInstance(home, "vm");
-    await writePid(dir, "qemu.pid", live().pid);
-    const error = await failure(stopInstance(home, "vm", { logger: createMemoryLogger(), ...fast }));
+    await writePid(dir, "qemu.pid", live(dir, "qemu.pid").pid);
+    const error = await rejectedDenError(stopInstance(home, "vm", { logger: createMemoryLogger(), ...fast }));
     expect(error.code).toBe("INSTANCE_STATE");
     expect(error.message).toContain("it is Broken (the qemu process is running");
     expect(error.hint).toBe("force it: den stop -f vm");
   });
 
   test("gives up when the host agent never writes exiting", async () => {
-    const home = await makeHome();
-    const dir = await makeInstance(home, "vm");
-    await writePid(dir, "ha.pid", live().pid);
-    await writePid(dir, "qemu.pid", live().pid);
+    const { home, dir } = await runningInstance();
     await using _agent = serveStandInHostAgent(dir, {
       "GET /v1/info": () => Response.json({ sshLocalPort: 1, status: "Running" }),
       "POST /v1/stop": () => new Response(null, { status: 202 }),
     });
-    const error = await failure(stopInstance(home, "vm", { logger: createMemoryLogger(), ...fast, exitingTimeoutMs: 200 }));
+    const error = await rejectedDenError(stopInstance(home, "vm", { logger: createMemoryLogger(), ...fast, exitingTimeoutMs: 200 }));
     expect(error.code).toBe("STOP_TIMEOUT");
     expect(error.message).toBe('Cannot stop instance "vm": the host agent did not finish within 200 ms');
     expect(error.hint).toContain("den stop -f vm");
@@ -112,7 +105,7 @@ describe("stopInstance()", () => {
 
   test("reports a missing instance", async () => {
     const home = await makeHome();
-    const error = await failure(stopInstance(home, "nope", { logger: createMemoryLogger(), ...fast }));
+    const error = await rejectedDenError(stopInstance(home, "nope", { logger: createMemoryLogger(), ...fast }));
     expect(error.code).toBe("INSTANCE_NOT_FOUND");
   });
 
@@ -123,7 +116,7 @@ describe("stopInstance()", () => {
   ])("with force kills $name and clears pid, sock and tmp files", async ({ ha, qemu }) => {
     const home = await makeHome();
     const dir = await makeInstance(home, "vm");
-    const processes = [...(ha ? [["ha.pid", live()] as const] : []), ...(qemu ? [["qemu.pid", live()] as const] : [])];
+    const processes = [...(ha ? [["ha.pid", live(dir, "ha.pid")] as const] : []), ...(qemu ? [["qemu.pid", live(dir, "qemu.pid")] as const] : [])];
     for (const [file, process] of processes) await writePid(dir, file, process.pid);
     for (const file of ["ha.sock", "qmp.sock", "ssh.sock", "x.tmp", "serial.log", "disk"]) await writeFile(join(dir, file), "");
     const outcome = await stopInstance(home, "vm", { logger: createMemoryLogger(), force: true, ...fast });
@@ -133,12 +126,7 @@ describe("stopInstance()", () => {
 });
 
 test("forceStopInstance() kills the VM process before the host agent", async () => {
-  const home = await makeHome();
-  const dir = await makeInstance(home, "vm");
-  const ha = live();
-  const qemu = live();
-  await writePid(dir, "ha.pid", ha.pid);
-  await writePid(dir, "qemu.pid", qemu.pid);
+  const { dir, ha, qemu } = await runningInstance();
   const logger = createMemoryLogger();
   await forceStopInstance(dir, { logger });
   expect(logger.lines.map((line) => line.message)).toEqual([`Sending SIGKILL to process ${qemu.pid}`, `Sending SIGKILL to process ${ha.pid}`]);

@@ -5,63 +5,10 @@ import { join } from "node:path";
 import { Duplex } from "node:stream";
 import { serveBuiltinSftp } from "../../../lib/mounts/builtin-sftp-server.ts";
 import { SftpOpenFlags as F, SftpPacketSplitter, SftpPacketType as T, SftpReader, SftpStatus as S, SftpWriter } from "../../../lib/mounts/sftp-packet.ts";
-
-/** A minimal SFTP client over an in-memory stream pair: sends one request and waits for its reply. */
-class TestClient {
-  readonly server: Duplex;
-  #client: Duplex;
-  #splitter = new SftpPacketSplitter();
-  #waiting: ((packet: Buffer) => void)[] = [];
-  #nextId = 1;
-  done: Promise<void> = Promise.resolve();
-
-  constructor() {
-    let toServer: Duplex | undefined;
-    this.#client = new Duplex({ read() {}, write: (chunk, _enc, done) => (toServer?.push(chunk), done()) });
-    const client = this.#client;
-    this.server = new Duplex({ read() {}, write: (chunk, _enc, done) => (client.push(chunk), done()), final: (done) => (client.push(null), done()) });
-    toServer = this.server;
-    this.#client.on("data", (chunk: Buffer) => {
-      for (const packet of this.#splitter.push(chunk)) this.#waiting.shift()?.(packet);
-    });
-  }
-
-  request(type: number, fill: (writer: SftpWriter) => void = () => {}): Promise<SftpReader & { type: number }> {
-    const writer = new SftpWriter(type);
-    if (type !== T.Init) writer.uint32(this.#nextId++);
-    fill(writer);
-    return new Promise((resolve) => {
-      this.#waiting.push((packet) => {
-        const reader = new SftpReader(packet) as SftpReader & { type: number };
-        reader.type = packet[0] as number;
-        if (packet[0] !== T.Version) reader.uint32();
-        resolve(reader);
-      });
-      this.#client.write(writer.finish());
-    });
-  }
-
-  /** Ends the stream as sshfs exiting would; the server closes what is still open. */
-  async close(): Promise<void> {
-    this.server.push(null);
-    await this.done;
-  }
-
-  async status(type: number, fill: (writer: SftpWriter) => void): Promise<number> {
-    const reply = await this.request(type, fill);
-    expect(reply.type).toBe(T.Status);
-    return reply.uint32();
-  }
-
-  async open(path: string, flags: number): Promise<string> {
-    const reply = await this.request(T.Open, (w) => w.string(path).uint32(flags).attrs({}));
-    expect(reply.type).toBe(T.Handle);
-    return reply.string();
-  }
-}
+import { SftpTestClient } from "./sftp-test-client.ts";
 
 let dir: string;
-let clients: TestClient[] = [];
+let clients: SftpTestClient[] = [];
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "den-sftp-"));
   await writeFile(join(dir, "hello ü.txt"), "hello");
@@ -73,9 +20,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function start(readOnly: boolean): TestClient {
-  const client = new TestClient();
-  client.done = serveBuiltinSftp(client.server, { root: dir, readOnly }).done;
+function start(readOnly: boolean): SftpTestClient {
+  const client = new SftpTestClient({ root: dir, readOnly, followSymlinks: false });
   clients.push(client);
   return client;
 }
@@ -171,4 +117,47 @@ describe("serveBuiltinSftp", () => {
     expect(fields[0]).toBeGreaterThan(0);
     expect(fields[9]).toBe(1);
   });
+});
+
+test("serveBuiltinSftp() keeps answering pipelined reads on a stream with a 2 MiB high-water mark, as an ssh2 channel has", async () => {
+  // The peer takes replies only in bursts (its callbacks are held, then released), as a guest whose SSH window fills.
+  const held: (() => void)[] = [];
+  const replies: Buffer[] = [];
+  const splitter = new SftpPacketSplitter();
+  const server = new Duplex({
+    read() {},
+    writableHighWaterMark: 2 * 1024 * 1024,
+    write(chunk: Buffer, _encoding, done) {
+      replies.push(...splitter.push(chunk));
+      held.push(done);
+    },
+  });
+  const session = serveBuiltinSftp(server, { root: dir, readOnly: true, followSymlinks: false });
+  await writeFile(join(dir, "big"), Buffer.alloc(4 * 1024 * 1024, 7));
+  const send = (type: number, id: number | undefined, fill: (writer: SftpWriter) => void) => {
+    const writer = new SftpWriter(type);
+    if (id !== undefined) writer.uint32(id);
+    fill(writer);
+    server.push(writer.finish());
+  };
+  const release = () => {
+    for (const done of held.splice(0)) done();
+  };
+  send(T.Init, undefined, (w) => w.uint32(3));
+  send(T.Open, 1, (w) => w.string(join(dir, "big")).uint32(F.Read).attrs({}));
+  for (let tries = 0; replies.length < 2 && tries < 100; tries++) await Bun.sleep(10);
+  release();
+  const handle = new SftpReader(replies[1] as Buffer, 5).bytes();
+  const reads = 100;
+  for (let i = 0; i < reads; i++) send(T.Read, 2 + i, (w) => w.bytes(handle).uint64(i * 32 * 1024).uint32(32 * 1024));
+  const deadline = Date.now() + 10_000;
+  while (replies.length < 2 + reads && Date.now() < deadline) {
+    await Bun.sleep(20);
+    release();
+  }
+  expect(replies.length).toBe(2 + reads);
+  expect(replies.slice(2).every((packet) => packet[0] === T.Data)).toBe(true);
+  server.push(null);
+  release();
+  await session.done;
 });

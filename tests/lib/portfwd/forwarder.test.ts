@@ -1,48 +1,38 @@
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { createSocket } from "node:dgram";
-import { mkdtemp } from "node:fs/promises";
-import { connect, createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
+import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import type { FilledPortForward } from "../../../lib/config/schema.ts";
 import { createMemoryLogger } from "../../../lib/log.ts";
 import { defaultedRule, effectiveRules } from "../../../lib/portfwd/effective-rules.ts";
 import { type Forwarder, startForwarder } from "../../../lib/portfwd/forwarder.ts";
 import type { PortForwardReport } from "../../../lib/portfwd/port-forward-report.ts";
+import { deferredCleanups, tempDir } from "./support/deferred-cleanups.ts";
 import { type StandInGuestAgent, standInGuestAgent } from "./support/stand-in-guest-agent.ts";
 import { type StandInHostForwarder, standInHostForwarder } from "./support/stand-in-host-forwarder.ts";
+import { heldPort, replyServer, request, until } from "./support/test-sockets.ts";
+import { freeTcpPort } from "../../../lib/net/free-tcp-port.ts";
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const defer = deferredCleanups();
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+/** A "guest" TCP server on 127.0.0.1 (or the unix socket `path`) that answers every chunk with `reply`. */
+async function guestTcpServer(reply: (text: string) => string, path?: string): Promise<{ port: number }> {
+  const server = await replyServer(reply, path === undefined ? {} : { path });
+  defer(server.close);
+  return server;
 }
 
-/** A "guest" TCP server on 127.0.0.1 that answers every line with `reply`. */
-async function guestTcpServer(reply: (text: string) => string, path?: string): Promise<{ server: Server; port: number }> {
-  const server = createServer((socket) => socket.on("data", (data) => socket.write(reply(data.toString()))));
-  await new Promise<void>((resolve) => (path ? server.listen(path, resolve) : server.listen(0, "127.0.0.1", resolve)));
-  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { server, port: path ? 0 : (server.address() as { port: number }).port };
-}
-
-async function request(target: { port: number } | { path: string }, text: string): Promise<string> {
-  const socket = "path" in target ? connect(target.path) : connect(target.port, "127.0.0.1");
-  return new Promise((resolve, reject) => {
-    socket.once("error", reject);
-    socket.once("data", (data) => {
-      socket.destroy();
-      resolve(data.toString());
-    });
-    socket.write(text);
-  });
+/** The failure of a forward of `guest` whose host port another process holds. */
+function portInUse(guest: string, hostPort: number) {
+  return {
+    reason: "port-in-use" as const,
+    proto: "tcp" as const,
+    guest,
+    host: `127.0.0.1:${hostPort}`,
+    message: `Cannot forward guest TCP ${guest} to host 127.0.0.1:${hostPort}: host port ${hostPort} is already in use`,
+    hint: "stop what holds the port on the host, or map the guest port elsewhere with a portForwards rule (hostPort)",
+    since: expect.any(String),
+  };
 }
 
 interface Started {
@@ -68,24 +58,14 @@ function start(user: Partial<FilledPortForward>[], options: { agent?: StandInGue
     ...(options.hostForwarder && { hostForwarder: options.hostForwarder }),
   });
   const hostForwarder = options.hostForwarder;
-  if (hostForwarder) cleanups.push(() => hostForwarder.closeAll());
-  cleanups.push(() => forwarder.close());
+  if (hostForwarder) defer(() => hostForwarder.closeAll());
+  defer(() => forwarder.close());
   return { agent, forwarder, reports, log };
-}
-
-async function until<T>(probe: () => T | undefined, timeoutMs = 3_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(10);
-  }
 }
 
 test("startForwarder() carries a TCP connection from the host port to the guest listener", async () => {
   const guest = await guestTcpServer((text) => `echo ${text}`);
-  const hostPort = await freePort();
+  const hostPort = await freeTcpPort();
   const { agent, forwarder, log } = start([{ guestPort: guest.port, hostPort }]);
   agent.setListeners([{ proto: "tcp", ip: "127.0.0.1", port: guest.port }]);
   await forwarder.synced;
@@ -102,9 +82,9 @@ test("startForwarder() carries a TCP connection from the host port to the guest 
 test("startForwarder() moves a large transfer both ways intact", async () => {
   const guest = createServer((socket) => socket.pipe(socket));
   await new Promise<void>((resolve) => guest.listen(0, "127.0.0.1", resolve));
-  cleanups.push(() => new Promise<void>((resolve) => guest.close(() => resolve())));
+  defer(() => new Promise<void>((resolve) => guest.close(() => resolve())));
   const guestPort = (guest.address() as { port: number }).port;
-  const hostPort = await freePort();
+  const hostPort = await freeTcpPort();
   const { agent, forwarder } = start([{ guestPort, hostPort }]);
   agent.setListeners([{ proto: "tcp", ip: "0.0.0.0", port: guestPort }]);
   await until(() => forwarder.report().forwards.length === 1);
@@ -127,7 +107,7 @@ test("startForwarder() moves a large transfer both ways intact", async () => {
 
 test("startForwarder() closes the host listener when the guest listener goes away", async () => {
   const guest = await guestTcpServer((text) => text);
-  const hostPort = await freePort();
+  const hostPort = await freeTcpPort();
   const { agent, forwarder, log } = start([{ guestPort: guest.port, hostPort }]);
   agent.setListeners([{ proto: "tcp", ip: "127.0.0.1", port: guest.port }]);
   await until(() => forwarder.report().forwards.length === 1);
@@ -141,14 +121,14 @@ test("startForwarder() echoes UDP datagrams through a per-peer guest stream", as
   const guest = createSocket("udp4");
   guest.on("message", (datagram, from) => guest.send(Buffer.concat([Buffer.from("echo "), datagram]), from.port, from.address));
   await new Promise<void>((resolve) => guest.bind(0, "127.0.0.1", resolve));
-  cleanups.push(() => new Promise<void>((resolve) => guest.close(() => resolve())));
+  defer(() => new Promise<void>((resolve) => guest.close(() => resolve())));
   const guestPort = guest.address().port;
-  const hostPort = await freePort();
+  const hostPort = await freeTcpPort();
   const { agent, forwarder } = start([{ guestPort, hostPort, proto: "udp" }]);
   agent.setListeners([{ proto: "udp", ip: "127.0.0.1", port: guestPort }]);
   await until(() => forwarder.report().forwards.length === 1);
   const client = createSocket("udp4");
-  cleanups.push(() => new Promise<void>((resolve) => client.close(() => resolve())));
+  defer(() => new Promise<void>((resolve) => client.close(() => resolve())));
   const replies: string[] = [];
   client.on("message", (datagram) => replies.push(datagram.toString()));
   client.send("one", hostPort, "127.0.0.1");
@@ -158,20 +138,8 @@ test("startForwarder() echoes UDP datagrams through a per-peer guest stream", as
   expect(forwarder.report().forwards).toMatchObject([{ proto: "udp", guest: `127.0.0.1:${guestPort}`, host: `127.0.0.1:${hostPort}`, connections: 1 }]);
 });
 
-test("startForwarder() exposes a guest unix socket on the host", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "den-portfwd-"));
-  const guestSocket = join(dir, "guest", "app.sock");
-  await Bun.write(join(dir, "guest", ".keep"), "");
-  await guestTcpServer((text) => `unix ${text}`, guestSocket);
-  const hostSocket = join(dir, "host", "sock", "app.sock");
-  const { forwarder } = start([{ guestSocket, hostSocket }]);
-  await until(() => forwarder.report().forwards.length === 1);
-  expect(await request({ path: hostSocket }, "ping")).toBe("unix ping");
-  expect(forwarder.report().forwards).toMatchObject([{ proto: "unix", guest: guestSocket, host: hostSocket }]);
-});
-
-test("startForwarder() exposes a host unix socket in the guest for a reverse rule", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "den-portfwd-"));
+test("startForwarder() exposes a host unix socket in the guest for a reverse rule once the agent is connected", async () => {
+  const dir = await tempDir(defer);
   const hostSocket = join(dir, "host.sock");
   await guestTcpServer((text) => `host ${text}`, hostSocket);
   const guestSocket = join(dir, "in-guest.sock");
@@ -183,7 +151,7 @@ test("startForwarder() exposes a host unix socket in the guest for a reverse rul
 
 test("startForwarder() honours an ignore rule", async () => {
   const guest = await guestTcpServer((text) => text);
-  const hostPort = await freePort();
+  const hostPort = await freeTcpPort();
   const { agent, forwarder, log } = start([{ guestPort: guest.port, ignore: true }, { guestPort: guest.port, hostPort }]);
   agent.setListeners([{ proto: "tcp", ip: "127.0.0.1", port: guest.port }]);
   await forwarder.synced;
@@ -194,23 +162,14 @@ test("startForwarder() honours an ignore rule", async () => {
 
 test("startForwarder() reports a host port in use as a failure, and forwards once it is free", async () => {
   const guest = await guestTcpServer((text) => `ok ${text}`);
-  const squatter = createServer();
-  await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
-  const hostPort = (squatter.address() as { port: number }).port;
+  const squatter = await heldPort();
+  const hostPort = squatter.port;
   const { agent, forwarder, log } = start([{ guestPort: guest.port, hostPort }]);
   agent.setListeners([{ proto: "tcp", ip: "127.0.0.1", port: guest.port }]);
   const failure = await until(() => forwarder.report().failures[0]);
-  expect(failure).toEqual({
-    reason: "port-in-use",
-    proto: "tcp",
-    guest: `127.0.0.1:${guest.port}`,
-    host: `127.0.0.1:${hostPort}`,
-    message: `Cannot forward guest TCP 127.0.0.1:${guest.port} to host 127.0.0.1:${hostPort}: host port ${hostPort} is already in use`,
-    hint: "stop what holds the port on the host, or map the guest port elsewhere with a portForwards rule (hostPort)",
-    since: expect.any(String),
-  });
+  expect(failure).toEqual(portInUse(`127.0.0.1:${guest.port}`, hostPort));
   expect(log.lines).toContainEqual({ level: "warn", message: failure.message });
-  await new Promise<void>((resolve) => squatter.close(() => resolve()));
+  await squatter.close();
   agent.setListeners([{ proto: "tcp", ip: "127.0.0.1", port: guest.port }]);
   await until(() => forwarder.report().forwards.length === 1);
   expect(forwarder.report().failures).toEqual([]);
@@ -218,8 +177,8 @@ test("startForwarder() reports a host port in use as a failure, and forwards onc
 });
 
 test("startForwarder() reports a connection the guest refuses as a tunnel failure", async () => {
-  const guestPort = await freePort();
-  const hostPort = await freePort();
+  const guestPort = await freeTcpPort();
+  const hostPort = await freeTcpPort();
   const { agent, forwarder } = start([{ guestPort, hostPort }]);
   agent.setListeners([{ proto: "tcp", ip: "127.0.0.1", port: guestPort }]);
   await until(() => forwarder.report().forwards.length === 1);
@@ -233,7 +192,7 @@ test("startForwarder() reports a connection the guest refuses as a tunnel failur
 test("startForwarder() reports a rule conflict for two guest ports on one host port", async () => {
   const first = await guestTcpServer((text) => text);
   const second = await guestTcpServer((text) => text);
-  const hostPort = await freePort();
+  const hostPort = await freeTcpPort();
   const { agent, forwarder } = start([
     { guestPort: first.port, hostPort },
     { guestPort: second.port, hostPort },
@@ -253,7 +212,7 @@ test("startForwarder() reports a rule conflict for two guest ports on one host p
 
 test("startForwarder() closes the forwards and reports when the guest agent disconnects", async () => {
   const guest = await guestTcpServer((text) => text);
-  const hostPort = await freePort();
+  const hostPort = await freeTcpPort();
   const { agent, forwarder } = start([{ guestPort: guest.port, hostPort }]);
   agent.setListeners([{ proto: "tcp", ip: "127.0.0.1", port: guest.port }]);
   await until(() => forwarder.report().forwards.length === 1);
@@ -273,7 +232,7 @@ test("startForwarder() reports an agent that never connects", async () => {
 
 test("startForwarder() has the driver forward a 0.0.0.0 TCP listener, and removes the forward when the listener goes", async () => {
   const guest = await guestTcpServer((text) => `fast ${text}`);
-  const hostPort = await freePort();
+  const hostPort = await freeTcpPort();
   const hostForwarder = standInHostForwarder();
   const { agent, forwarder, log } = start([{ guestPort: guest.port, hostPort }], { hostForwarder });
   agent.setListeners([{ proto: "tcp", ip: "0.0.0.0", port: guest.port }]);
@@ -299,8 +258,8 @@ test.each([
   { name: "a UDP listener on 0.0.0.0", listener: { proto: "udp" as const, ip: "0.0.0.0" }, rule: { proto: "udp" as const } },
   { name: "a 0.0.0.0 listener forwarded to host ::1", listener: { proto: "tcp" as const, ip: "0.0.0.0" }, rule: { hostIP: "::1" } },
 ])("startForwarder() keeps $name on the guest agent even when the driver can forward", async ({ listener, rule }) => {
-  const guestPort = await freePort();
-  const hostPort = await freePort();
+  const guestPort = await freeTcpPort();
+  const hostPort = await freeTcpPort();
   const hostForwarder = standInHostForwarder();
   const { agent, forwarder } = start([{ guestPort, hostPort, ...rule }], { hostForwarder });
   agent.setListeners([{ ...listener, port: guestPort }]);
@@ -311,7 +270,7 @@ test.each([
 
 test("startForwarder() falls back to the guest agent when the driver cannot forward for another reason than a taken port", async () => {
   const guest = await guestTcpServer((text) => `slow ${text}`);
-  const hostPort = await freePort();
+  const hostPort = await freeTcpPort();
   const hostForwarder = standInHostForwarder();
   hostForwarder.failWith = { ok: false, reason: "listen-failed", detail: `QEMU answered "unrecognized netdev id 'net0'"` };
   const { agent, forwarder, log } = start([{ guestPort: guest.port, hostPort }], { hostForwarder });
@@ -330,23 +289,14 @@ test("startForwarder() falls back to the guest agent when the driver cannot forw
 
 test("startForwarder() reports a host port the driver finds taken, without falling back", async () => {
   const guest = await guestTcpServer((text) => text);
-  const squatter = createServer();
-  await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
-  cleanups.push(() => new Promise<void>((resolve) => squatter.close(() => resolve())));
-  const hostPort = (squatter.address() as { port: number }).port;
+  const squatter = await heldPort();
+  defer(squatter.close);
+  const hostPort = squatter.port;
   const hostForwarder = standInHostForwarder();
   const { agent, forwarder, log } = start([{ guestPort: guest.port, hostPort }], { hostForwarder });
   agent.setListeners([{ proto: "tcp", ip: "0.0.0.0", port: guest.port }]);
   const failure = await until(() => forwarder.report().failures[0]);
-  expect(failure).toEqual({
-    reason: "port-in-use",
-    proto: "tcp",
-    guest: `0.0.0.0:${guest.port}`,
-    host: `127.0.0.1:${hostPort}`,
-    message: `Cannot forward guest TCP 0.0.0.0:${guest.port} to host 127.0.0.1:${hostPort}: host port ${hostPort} is already in use`,
-    hint: "stop what holds the port on the host, or map the guest port elsewhere with a portForwards rule (hostPort)",
-    since: expect.any(String),
-  });
+  expect(failure).toEqual(portInUse(`0.0.0.0:${guest.port}`, hostPort));
   expect(log.lines).toContainEqual({ level: "warn", message: failure.message });
   expect(forwarder.report().forwards).toEqual([]);
   expect(agent.opened).toEqual([]);
@@ -354,7 +304,7 @@ test("startForwarder() reports a host port the driver finds taken, without falli
 
 test("startForwarder() moves a forward to the guest agent when only a loopback listener on its port stays", async () => {
   const guest = await guestTcpServer((text) => `ok ${text}`);
-  const hostPort = await freePort();
+  const hostPort = await freeTcpPort();
   const hostForwarder = standInHostForwarder();
   const { agent, forwarder } = start([{ guestPort: guest.port, hostPort }], { hostForwarder });
   agent.setListeners([
@@ -371,7 +321,7 @@ test("startForwarder() moves a forward to the guest agent when only a loopback l
 
 test("startForwarder() removes the driver's forwards when it closes", async () => {
   const guest = await guestTcpServer((text) => text);
-  const hostPort = await freePort();
+  const hostPort = await freeTcpPort();
   const hostForwarder = standInHostForwarder();
   const { agent, forwarder } = start([{ guestPort: guest.port, hostPort }], { hostForwarder });
   agent.setListeners([{ proto: "tcp", ip: "::", port: guest.port }]);

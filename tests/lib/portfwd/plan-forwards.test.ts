@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import type { FilledPortForward } from "../../../lib/config/schema.ts";
-import type { GuestListener } from "../../../lib/guestagent/guest-agent-client.ts";
+import type { GuestListener } from "../../../agent/protocol/messages.ts";
 import { defaultedRule, effectiveRules } from "../../../lib/portfwd/effective-rules.ts";
 import { hostEndpointText } from "../../../lib/portfwd/match-port-rule.ts";
 import { dialAddress, guestListText, planForwards } from "../../../lib/portfwd/plan-forwards.ts";

@@ -27,7 +27,7 @@ function config(rules: Partial<FilledPortForward>[], plain = false): FilledDenYa
   return { plain, portForwards: rules.map(defaultedRule), user: { uid: 1000 } } as unknown as FilledDenYaml;
 }
 
-async function startService(rules: Partial<FilledPortForward>[], agent: GuestAgentClient | undefined) {
+async function startService(rules: Partial<FilledPortForward>[], agent: GuestAgentClient | undefined, env: Record<string, string> = {}) {
   const reports: GuestServiceReport[] = [];
   const log = createMemoryLogger();
   const ctx = {
@@ -36,6 +36,7 @@ async function startService(rules: Partial<FilledPortForward>[], agent: GuestAge
     ssh: { port: 60022 },
     driver: {},
     agent,
+    env,
     log,
     report: (report: GuestServiceReport) => reports.push(report),
     signal: new AbortController().signal,
@@ -82,4 +83,8 @@ test.each([
   { name: "a plain instance with a static rule", config: config([{ guestPort: 80, hostPort: 8080, static: true }], true), want: true },
 ])("the ports service is enabled for $name: $want", ({ config, want }) => {
   expect(portForwardService.enabled(config)).toBe(want);
+});
+
+test("the ports service refuses to start with a DEN_MAX_PORT_FORWARDS that is not a number", async () => {
+  await expect(startService([], standInGuestAgent(), { DEN_MAX_PORT_FORWARDS: "lots" })).rejects.toThrow('Cannot use DEN_MAX_PORT_FORWARDS "lots": not a whole number from 0 to 131072');
 });

@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { createServer, type Server as NetServer } from "node:net";
 import { type ParsedKey, Server, utils } from "ssh2";
-import { DenError } from "../../../lib/errors.ts";
 import { waitForSsh } from "../../../lib/ssh/wait-for-ssh.ts";
+import { rejectedDenError } from "../../support/caught-den-error.ts";
+import { freeTcpPort } from "../../../lib/net/free-tcp-port.ts";
 
 const hostKey = utils.generateKeyPairSync("ed25519").private;
 const denKey = utils.generateKeyPairSync("ed25519");
@@ -44,22 +45,6 @@ async function listen(server: Server | NetServer, port = 0): Promise<number> {
   return address.port;
 }
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  const port = await listen(probe);
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
-async function failure(promise: Promise<unknown>): Promise<DenError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(DenError);
-  return error as DenError;
-}
-
 const base = { user: "me", privateKey: denKey.private, retryIntervalMs: 50 };
 
 describe("waitForSsh()", () => {
@@ -78,7 +63,7 @@ describe("waitForSsh()", () => {
   });
 
   test("waitForSsh() keeps trying until sshd starts listening late", async () => {
-    const port = await freePort();
+    const port = await freeTcpPort();
     const server = sshServer({ allowed: denKey.public });
     const late = Bun.sleep(400).then(() => listen(server, port));
     try {
@@ -101,7 +86,7 @@ describe("waitForSsh()", () => {
     },
     {
       name: "nothing listening says connection refused",
-      serve: freePort,
+      serve: freeTcpPort,
       kind: "refused",
       reason: "connection refused",
       hint: "VM process",
@@ -129,7 +114,7 @@ describe("waitForSsh()", () => {
     },
   ])("waitForSsh() on timeout with $name", async ({ serve, kind, reason, hint }) => {
     const port = await serve();
-    const error = await failure(waitForSsh({ ...base, port, timeoutMs: 400, attemptTimeoutMs: 200 }));
+    const error = await rejectedDenError(waitForSsh({ ...base, port, timeoutMs: 400, attemptTimeoutMs: 200 }));
     expect(error.code).toBe("SSH_UNREACHABLE");
     expect(error.message).toStartWith(`Cannot log in to the guest over SSH at 127.0.0.1:${port} within 0.4s: `);
     expect(error.message).toContain(reason);
@@ -138,7 +123,7 @@ describe("waitForSsh()", () => {
   });
 
   test("waitForSsh() stops when its signal aborts", async () => {
-    const port = await freePort();
+    const port = await freeTcpPort();
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error("cancelled by test")), 150);
     const started = Date.now();

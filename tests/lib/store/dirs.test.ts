@@ -1,5 +1,8 @@
-import { describe, expect, test } from "bun:test";
-import { denHome, isInstanceFolderName } from "../../../lib/store/dirs.ts";
+import { afterEach, describe, expect, test } from "bun:test";
+import { chmod, mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { denHome, ensurePrivateDir, isInstanceFolderName } from "../../../lib/store/dirs.ts";
 
 describe("denHome()", () => {
   test.each([
@@ -20,5 +23,43 @@ describe("isInstanceFolderName()", () => {
     { name: "my-vm.2", want: true },
   ])("$name is an instance folder: $want", ({ name, want }) => {
     expect(isInstanceFolderName(name)).toBe(want);
+  });
+});
+
+describe("ensurePrivateDir()", () => {
+  const dirs: string[] = [];
+  const umask = process.umask();
+  afterEach(async () => {
+    process.umask(umask);
+    for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  });
+  async function tempDir(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), "den-dirs-"));
+    dirs.push(dir);
+    return dir;
+  }
+  const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
+
+  test("ensurePrivateDir() makes the folder and its missing parents 0700 under umask 000", async () => {
+    const root = await tempDir();
+    process.umask(0);
+    await ensurePrivateDir(join(root, "a", "b", "c"));
+    expect(await Promise.all([join(root, "a"), join(root, "a", "b"), join(root, "a", "b", "c")].map(modeOf))).toEqual([0o700, 0o700, 0o700]);
+  });
+
+  test("ensurePrivateDir() tightens the folder itself but leaves parents that existed", async () => {
+    const root = await tempDir();
+    await mkdir(join(root, "home", "_cache"), { recursive: true });
+    await chmod(join(root, "home"), 0o755);
+    await chmod(join(root, "home", "_cache"), 0o777);
+    await ensurePrivateDir(join(root, "home", "_cache"));
+    expect(await modeOf(join(root, "home", "_cache"))).toBe(0o700);
+    expect(await modeOf(join(root, "home"))).toBe(0o755);
+  });
+
+  test("ensurePrivateDir() fails with a hint when a file stands in the way", async () => {
+    const root = await tempDir();
+    await Bun.write(join(root, "file"), "x");
+    await expect(ensurePrivateDir(join(root, "file", "sub"))).rejects.toMatchObject({ code: "IO", message: expect.stringContaining("ENOTDIR"), hint: expect.stringContaining("DEN_HOME") });
   });
 });

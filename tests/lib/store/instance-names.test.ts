@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listInstanceNames } from "../../../lib/store/instance-names.ts";
@@ -13,4 +13,11 @@ test("listInstanceNames() lists instance folders sorted and skips _ and . folder
 
 test("listInstanceNames() of a missing home is empty", async () => {
   expect(await listInstanceNames("/nonexistent/den-home")).toEqual([]);
+});
+
+test("listInstanceNames() skips den's folders, names den could not have created, and symbolic links", async () => {
+  const home = await mkdtemp(join(tmpdir(), "den-home-"));
+  for (const name of ["vm", "_templates", "_disks", ".deleting-vm-1234", "a..b", "with space"]) await mkdir(join(home, name));
+  await symlink(join(home, "vm"), join(home, "link"));
+  expect(await listInstanceNames(home)).toEqual(["vm"]);
 });

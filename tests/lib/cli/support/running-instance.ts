@@ -1,10 +1,10 @@
-// A stand-in for a running instance, for the command tests: live `sleep` processes as the host agent and QEMU, a
+// A stand-in for a running instance, for the command tests: live processes passing for the host agent and QEMU, a
 // ha.sock answering /v1/info, and fake `ssh` / `scp` programs first in PATH that print their argv and exit with
 // the code in FAKE_EXIT.
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type StandInHostAgent, infoResponse, type Route, serveStandInHostAgent } from "../../hostagent/support/stand-in-host-agent.ts";
-import { type LiveProcess, liveProcess, makeInstance, writePid } from "../../store/support/fake-instance.ts";
+import { type LiveProcess, makeInstance, ownerProcess, writePid } from "../../store/support/fake-instance.ts";
 
 export interface RunningInstance extends AsyncDisposable {
   dir: string;
@@ -17,7 +17,7 @@ export async function makeRunningInstance(
   options: { status?: "Running" | "Paused" | "Starting"; port?: number; yaml?: string; routes?: Record<string, Route> } = {},
 ): Promise<RunningInstance> {
   const dir = await makeInstance(home, name, options.yaml);
-  const processes: LiveProcess[] = [liveProcess(), liveProcess()];
+  const processes: LiveProcess[] = [ownerProcess(dir, "ha.pid"), ownerProcess(dir, "qemu.pid")];
   await writePid(dir, "ha.pid", (processes[0] as LiveProcess).pid);
   await writePid(dir, "qemu.pid", (processes[1] as LiveProcess).pid);
   const agent = serveStandInHostAgent(dir, {

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import type { GuestFsEvent } from "../../../../lib/guestagent/guest-agent-client.ts";
+import type { GuestFsEvent } from "../../../../agent/protocol/messages.ts";
 import { collapseToFolders } from "../../../../lib/mounts/inotify/collapse-to-folders.ts";
 
 const modify = (path: string): GuestFsEvent => ({ path, kind: "modify" });

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { chmod, mkdir, mkdtemp, realpath, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { GuestFsEvent } from "../../../../lib/guestagent/guest-agent-client.ts";
+import type { GuestFsEvent } from "../../../../agent/protocol/messages.ts";
 import { forwardFsEvents, type FsEventForwarder } from "../../../../lib/mounts/inotify/forward-fs-events.ts";
 
 let root: string;

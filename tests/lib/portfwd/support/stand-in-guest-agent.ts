@@ -5,7 +5,8 @@ import { createSocket } from "node:dgram";
 import { connect, createServer, type Server } from "node:net";
 import { Duplex } from "node:stream";
 import { DenError } from "../../../../lib/errors.ts";
-import type { GuestAgentClient, GuestAgentState, GuestListener, GuestStreamTarget } from "../../../../lib/guestagent/guest-agent-client.ts";
+import type { GuestAgentClient, GuestAgentState } from "../../../../lib/guestagent/guest-agent-client.ts";
+import type { GuestListener, GuestStreamTarget } from "../../../../agent/protocol/messages.ts";
 
 export interface StandInGuestAgent extends GuestAgentClient {
   setListeners(listeners: readonly GuestListener[]): void;

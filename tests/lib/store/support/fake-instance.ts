@@ -1,8 +1,10 @@
-// Instance folders with fake PID files, for the status, stop and delete tests: a live PID is a `sleep` child of
-// the test, a dead PID is a child that has already been reaped.
+// Instance folders with fake PID files, for the status, stop and delete tests: a live PID is a child of the test
+// that blocks in `read` (its command line carries the words den checks before it trusts a PID file), a dead PID is a
+// child that has already been reaped.
+import { afterAll } from "bun:test";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 
 export const MinimalYaml = "images:\n- location: /nonexistent/den-test.img\n";
 
@@ -20,17 +22,42 @@ export async function makeInstance(home: string, name: string, yaml = MinimalYam
 
 export interface LiveProcess extends AsyncDisposable {
   pid: number;
+  /** Resolves when the process has exited, whoever killed it. */
+  exited: Promise<unknown>;
   kill(): Promise<void>;
 }
 
-/** A `sleep` child that lives until killed (or the test ends). */
-export function liveProcess(): LiveProcess {
-  const child = Bun.spawn(["sleep", "300"], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+/**
+ * A child that lives until killed (or the test ends): `sh -c "read _" den WORDS…`, so WORDS are in its command line.
+ * `read` waits on a pipe the test never writes to; the shell has no child of its own to leave behind when killed.
+ */
+export function liveProcess(words: readonly string[] = []): LiveProcess {
+  const child = Bun.spawn(["sh", "-c", "read _", "den", ...words], { stdin: "pipe", stdout: "ignore", stderr: "ignore" });
   const kill = async (): Promise<void> => {
     child.kill("SIGKILL");
     await child.exited;
   };
-  return { pid: child.pid, kill, [Symbol.asyncDispose]: kill };
+  return { pid: child.pid, exited: child.exited, kill, [Symbol.asyncDispose]: kill };
+}
+
+/**
+ * Registers, in the calling test file (call it at the file's top level), the kill of every process handed to the
+ * returned function once the file's tests have run; the function hands the process back.
+ */
+export function killAfterAll(): (process: LiveProcess) => LiveProcess {
+  const spawned: LiveProcess[] = [];
+  afterAll(async () => {
+    for (const process of spawned) await process.kill();
+  });
+  return (process) => {
+    spawned.push(process);
+    return process;
+  };
+}
+
+/** A live process that passes for the one den starts for `file` in `dir`: the host agent for ha.pid, else QEMU. */
+export function ownerProcess(dir: string, file: string): LiveProcess {
+  return liveProcess(file === "ha.pid" ? ["hostagent", basename(dir)] : ["-pidfile", join(dir, file)]);
 }
 
 /** The PID of a process that has exited and been reaped. */

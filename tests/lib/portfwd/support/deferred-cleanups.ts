@@ -1,0 +1,23 @@
+// What a test sets up (servers, handles, temp folders) is undone after it, newest first, whether it passed or not.
+import { afterEach } from "bun:test";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export type Defer = (...cleanups: (() => Promise<unknown> | void)[]) => void;
+
+/** Call once at a test file's top level; the function it returns defers cleanups to the end of the running test. */
+export function deferredCleanups(): Defer {
+  const cleanups: (() => Promise<unknown> | void)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return (...more) => void cleanups.push(...more);
+}
+
+/** A fresh folder, removed after the test. */
+export async function tempDir(defer: Defer): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "den-portfwd-"));
+  defer(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
