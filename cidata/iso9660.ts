@@ -10,9 +10,8 @@
 // Everything before the file data is computed from names and sizes alone (planIso9660 is pure); the file bytes are
 // then streamed from each entry's source straight to the sink, one file at a time.
 
-import { randomUUID } from "node:crypto";
-import { open, rename, rm } from "node:fs/promises";
 import { DenError } from "../lib/errors.ts";
+import { writeFileAtomically } from "../lib/fs/write-file-atomically.ts";
 
 /** The bytes of one file: a stream is read once, chunk by chunk; a string is written as UTF-8. */
 export type IsoSource = ReadableStream<Uint8Array> | Uint8Array | string;
@@ -229,28 +228,11 @@ export async function* writeIso9660(entries: readonly IsoEntry[], options: IsoOp
 
 /** Writes the image to `path` atomically: into a temporary file beside it, renamed over `path` once complete. */
 export async function writeIso9660ToFile(entries: readonly IsoEntry[], path: string, options: IsoOptions = {}): Promise<IsoWriteResult> {
-  // No fsync: the seed is rebuilt on every start, so only all-or-nothing visibility matters, which rename gives.
-  const temporary = `${path}.${randomUUID()}.tmp`;
-  const handle = await open(temporary, "wx", 0o644).catch((error: unknown) => {
-    throw ioError(`Cannot create ISO image "${path}"`, error);
+  // No fsync: only all-or-nothing visibility matters here, which rename gives.
+  const bytes = await writeFileAtomically(path, writeIso9660(entries, options), {
+    mode: 0o644,
+    failure: (cause, { step }) => ioError(`Cannot ${step} ISO image "${path}"`, cause),
   });
-  let bytes = 0;
-  let done = false;
-  try {
-    const sink = new BatchedWriter((chunk) => writeAll(handle, chunk));
-    for await (const chunk of writeIso9660(entries, options)) {
-      await sink.write(chunk);
-      bytes += chunk.byteLength;
-    }
-    await sink.flush();
-    await handle.close();
-    done = true;
-    await rename(temporary, path);
-  } catch (error) {
-    if (!done) await handle.close().catch(() => undefined);
-    await rm(temporary, { force: true });
-    throw error instanceof DenError ? error : ioError(`Cannot write ISO image "${path}"`, error);
-  }
   return { bytes };
 }
 
@@ -941,42 +923,6 @@ async function* readSource(file: IsoPlannedFile): AsyncGenerator<Uint8Array> {
 
 function* zeros(length: number): Generator<Uint8Array> {
   for (let left = length; left > 0; left -= ZEROS.length) yield ZEROS.subarray(0, Math.min(left, ZEROS.length));
-}
-
-/** Gathers small chunks (directory data, small files) into 1 MiB writes; large chunks go straight through. */
-class BatchedWriter {
-  readonly #buffer = new Uint8Array(1024 * 1024);
-  #used = 0;
-  readonly #write: (chunk: Uint8Array) => Promise<void>;
-
-  constructor(write: (chunk: Uint8Array) => Promise<void>) {
-    this.#write = write;
-  }
-
-  async write(chunk: Uint8Array): Promise<void> {
-    if (chunk.byteLength >= this.#buffer.length / 4) {
-      await this.flush();
-      await this.#write(chunk);
-      return;
-    }
-    if (this.#used + chunk.byteLength > this.#buffer.length) await this.flush();
-    this.#buffer.set(chunk, this.#used);
-    this.#used += chunk.byteLength;
-  }
-
-  async flush(): Promise<void> {
-    if (this.#used === 0) return;
-    const used = this.#used;
-    this.#used = 0;
-    await this.#write(this.#buffer.subarray(0, used));
-  }
-}
-
-async function writeAll(handle: Awaited<ReturnType<typeof open>>, chunk: Uint8Array): Promise<void> {
-  for (let at = 0; at < chunk.byteLength; ) {
-    const { bytesWritten } = await handle.write(chunk, at, chunk.byteLength - at);
-    at += bytesWritten;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,12 +1,12 @@
 // The I/O edge of the seed: reads the CA certificate files, renders every file (so a configuration error stops the
 // start before anything on disk changes), then replaces cidata.iso and cloud-config.yaml atomically. A crash or a
 // full disk leaves either the previous file or the new one, never a torn seed the VM would boot from.
-import { randomUUID } from "node:crypto";
-import { open, readFile, rename, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { FilledDenYaml } from "../lib/config/schema.ts";
 import { DenError } from "../lib/errors.ts";
+import { writeFileAtomically } from "../lib/fs/write-file-atomically.ts";
 import { CidataIso, CloudConfig } from "../lib/store/filenames.ts";
 import { bootScriptEntries } from "./boot-scripts.ts";
 import { DEFAULT_VOLUME_ID, type IsoFileEntry, type IsoOptions, writeIso9660 } from "./iso9660.ts";
@@ -56,58 +56,21 @@ async function readCaCert(file: string, hostHome: string): Promise<string> {
   }
 }
 
-const BatchBytes = 1 << 20;
-
 async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes;
 }
 
 /**
- * Streams `chunks` into a temporary file beside `path`, flushes it to disk, then renames it over `path`.
- * The fsync comes before the rename so that after a crash the name points at complete data, not at an empty file
- * whose blocks were never written. The temporary file is removed on any failure.
+ * Replaces `path` atomically with `chunks`. The fsync comes before the rename so that after a crash the name points
+ * at complete data, not at an empty file whose blocks were never written. The mode is set on the file: the umask must
+ * not decide it (cloud-config.yaml is read-only on purpose).
  */
-async function writeAtomically(path: string, chunks: AsyncIterable<Uint8Array>, mode: number): Promise<number> {
-  const temporary = `${path}.${randomUUID()}.tmp`;
-  const handle = await open(temporary, "wx", mode).catch((error: unknown) => {
-    throw ioError(`Cannot create "${temporary}"`, error);
+function writeAtomically(path: string, chunks: AsyncIterable<Uint8Array>, mode: number): Promise<number> {
+  return writeFileAtomically(path, chunks, {
+    mode,
+    sync: true,
+    failure: (cause, { step, temporary }) => ioError(step === "create" ? `Cannot create "${temporary}"` : `Cannot write "${path}"`, cause),
   });
-  let bytes = 0;
-  let closed = false;
-  // The ISO writer yields many small pieces (records, padding); writing them in batches keeps syscalls few.
-  let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
-  const flush = async () => {
-    const batch = Buffer.concat(pending);
-    pending = [];
-    pendingBytes = 0;
-    let offset = 0;
-    while (offset < batch.byteLength) {
-      const { bytesWritten } = await handle.write(batch, offset, batch.byteLength - offset);
-      offset += bytesWritten;
-    }
-  };
-  try {
-    for await (const chunk of chunks) {
-      // A copy: a producer may reuse its buffer for the next chunk before the batch is written.
-      pending.push(chunk.slice());
-      pendingBytes += chunk.byteLength;
-      bytes += chunk.byteLength;
-      if (pendingBytes >= BatchBytes) await flush();
-    }
-    await flush();
-    // The umask must not decide the mode: cloud-config.yaml is read-only on purpose.
-    await handle.chmod(mode);
-    await handle.sync();
-    await handle.close();
-    closed = true;
-    await rename(temporary, path);
-  } catch (error) {
-    if (!closed) await handle.close().catch(() => undefined);
-    await rm(temporary, { force: true });
-    throw error instanceof DenError ? error : ioError(`Cannot write "${path}"`, error);
-  }
-  return bytes;
 }
 
 function ioError(message: string, cause: unknown): DenError {

@@ -24,6 +24,7 @@ import { openSockDiagScanner } from "../agent/ports/scan-sock-diag.ts";
 import { watchListeners, type WatchListenersOptions } from "../agent/ports/watch-listeners.ts";
 import { percentile } from "../lib/mounts/inotify/measure-inotify-latency.ts";
 import { run } from "../lib/process/run.ts";
+import { streamLines } from "../lib/text/stream-lines.ts";
 
 export interface MechanismResult {
   mechanism: string;
@@ -142,7 +143,7 @@ async function measureMechanism(mechanism: Mechanism, context: MeasureContext): 
   const opened = new Map<string, bigint>();
   const closed = new Map<string, bigint>();
   let idleCpuPercent = Number.NaN;
-  const lines = readLines(child.stdout);
+  const lines = streamLines(child.stdout);
   for await (const line of lines) {
     const event = JSON.parse(line) as { event: string; proto?: string; port?: number; t?: number };
     if (event.event === "open") opened.set(`${event.proto}:${event.port}`, BigInt(event.t ?? 0));
@@ -186,7 +187,7 @@ async function measureScanCost(): Promise<void> {
     stdout: "pipe",
     stderr: "inherit",
   });
-  const lines = readLines(child.stdout);
+  const lines = streamLines(child.stdout);
   for await (const line of lines) if (line.includes('"ready"')) break;
   const sockDiag = openSockDiagScanner();
   for (const [name, scan] of [["procfs", () => scanProcNet()], ["sockdiag", () => sockDiag.scan()]] as const) {
@@ -200,19 +201,6 @@ async function measureScanCost(): Promise<void> {
   sockDiag.close();
   child.kill();
   await child.exited;
-}
-
-async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let pending = "";
-  for await (const chunk of stream) {
-    pending += decoder.decode(chunk, { stream: true });
-    let newline: number;
-    while ((newline = pending.indexOf("\n")) >= 0) {
-      yield pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-    }
-  }
 }
 
 function latencies(started: Map<string, bigint>, seen: Map<string, bigint>): MechanismResult["openLatencyMs"] {

@@ -61,25 +61,41 @@ if [ -f "$DEN_CIDATA_MNT/etc_environment" ]; then
 	done <"$DEN_CIDATA_MNT/etc_environment"
 fi
 
-run_boot_dir() {
-	local dir="$1" f rc
+# Runs the files of one boot or provisioning folder of the seed in name order, each logged; a failure is warned about
+# and does not stop the others. A case rather than a command in a variable, so shellcheck can follow the calls.
+run_folder() {
+	local kind="$1" dir="$DEN_CIDATA_MNT/$2" f name rc
 	[ -d "$dir" ] || return 0
-	for f in "$dir"/*.sh; do
+	for f in "$dir"/*; do
 		[ -f "$f" ] || continue
-		den_log "running ${f#"$DEN_CIDATA_MNT"/}"
+		name="${f#"$DEN_CIDATA_MNT"/}"
 		rc=0
-		bash "$f" || rc=$?
+		case "$kind" in
+		boot)
+			[[ "$f" == *.sh ]] || continue
+			den_log "running $name"
+			bash "$f" || rc=$?
+			;;
+		system)
+			den_log "running $name"
+			"$f" || rc=$?
+			;;
+		user)
+			den_log "running $name as $DEN_CIDATA_USER"
+			run_user_script "$f" || rc=$?
+			;;
+		esac
 		if [ "$rc" != 0 ]; then
-			warn "${f#"$DEN_CIDATA_MNT"/} failed (exit $rc)"
+			warn "$name failed (exit $rc)"
 		fi
 	done
 }
 
-run_boot_dir "$DEN_CIDATA_MNT/boot/essential"
+run_folder boot boot/essential
 if [ "${DEN_CIDATA_PLAIN:-}" = 1 ]; then
 	den_log "plain mode: skipping boot/linux"
 else
-	run_boot_dir "$DEN_CIDATA_MNT/boot/linux"
+	run_folder boot boot/linux
 fi
 
 # Indirect expansion reads DEN_CIDATA_<KIND>_<index>_<FIELD> without evaluating anything.
@@ -196,17 +212,7 @@ apply_yq_provision() {
 
 each_provision_file yq
 
-if [ -d "$DEN_CIDATA_MNT/provision.system" ]; then
-	for f in "$DEN_CIDATA_MNT"/provision.system/*; do
-		[ -f "$f" ] || continue
-		den_log "running provision.system/$(basename "$f")"
-		rc=0
-		"$f" || rc=$?
-		if [ "$rc" != 0 ]; then
-			warn "provision.system/$(basename "$f") failed (exit $rc)"
-		fi
-	done
-fi
+run_folder system provision.system
 
 # User scripts need the user's systemd manager (for `systemctl --user`) when the guest runs systemd.
 wait_for_user_manager() {
@@ -246,15 +252,7 @@ run_user_script() {
 
 if [ -d "$DEN_CIDATA_MNT/provision.user" ] && [ -n "$(ls -A "$DEN_CIDATA_MNT/provision.user")" ]; then
 	wait_for_user_manager
-	for f in "$DEN_CIDATA_MNT"/provision.user/*; do
-		[ -f "$f" ] || continue
-		den_log "running provision.user/$(basename "$f") as $DEN_CIDATA_USER"
-		rc=0
-		run_user_script "$f" || rc=$?
-		if [ "$rc" != 0 ]; then
-			warn "provision.user/$(basename "$f") failed (exit $rc)"
-		fi
-	done
+	run_folder user provision.user
 fi
 
 printf '%s\n' "${DEN_CIDATA_IID:-}" >"$root/run/den-boot-done"

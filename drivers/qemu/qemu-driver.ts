@@ -3,7 +3,7 @@
 // QEMU is not daemonized, so its exit is seen at once; it gets its own session, so a Ctrl-C meant for a
 // foreground host agent reaches only the host agent, which then stops the guest gracefully.
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, openSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync } from "node:fs";
 import { copyFile, mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +12,7 @@ import { limaArch, readHostInfo } from "../../lib/config/host-info.ts";
 import type { FilledDenYaml } from "../../lib/config/schema.ts";
 import { parseSize } from "../../lib/config/units.ts";
 import { DenError } from "../../lib/errors.ts";
+import { isExecutableFileSync, isFileSync, quietStatSync } from "../../lib/fs/quiet-stat.ts";
 import { run } from "../../lib/process/run.ts";
 import { signalPid } from "../../lib/process/signal-pid.ts";
 import { AccelCacheFile, CacheDir, Disk, EfiVarsFile, GuestAgentSock, HostAgentStderrLog, Image, Initrd, Iso, Kernel, KernelCmdline, QemuPid, QmpSock, SerialLog, SerialSock } from "../../lib/store/filenames.ts";
@@ -389,7 +390,7 @@ class QemuDriver implements Driver {
     if (config.arch === "x86_64" && config.firmware.legacyBIOS) return { kind: "bios" };
     const host = this.#host();
     const search = { qemuBinary: this.#qemuBinaryPath(), home: host.home };
-    const firmware = findFirmware(config.arch, { ...search, exists: this.#ctx.fileExists ?? isFile });
+    const firmware = findFirmware(config.arch, { ...search, exists: this.#ctx.fileExists ?? isFileSync });
     if (!firmware) {
       const searched = firmwareCandidates(config.arch, search).map((candidate) => candidate.code);
       throw new DenError("HOST_TOOL_MISSING", `Cannot find UEFI firmware for an ${config.arch} guest`, {
@@ -521,7 +522,7 @@ class QemuDriver implements Driver {
 
   /** The virtiofsd to run, with its flavour (the Rust and C daemons take different flags). */
   async #findVirtiofsd(options: CallOptions): Promise<VirtiofsdBinary> {
-    const path = virtiofsdCandidates(this.#ctx.env).find(isExecutable);
+    const path = virtiofsdCandidates(this.#ctx.env).find((candidate) => isExecutableFileSync(candidate));
     if (!path) {
       throw new DenError("HOST_TOOL_MISSING", 'Cannot find virtiofsd, which mountType "virtiofs" needs on a Linux host', {
         hint: "install it (Debian 13/Ubuntu: apt-get install virtiofsd; Debian 12: apt-get install qemu-system-common), or use `mountType: 9p`",
@@ -676,33 +677,13 @@ function selectedImageHasKernel(config: FilledDenYaml): boolean {
 
 /** The absolute path of `name` (a bare command name is looked up in PATH); throws HOST_TOOL_MISSING with `hint`. */
 function requireTool(name: string, env: Readonly<Record<string, string | undefined>>, hint: string): string {
-  const found = name.includes("/") ? (isExecutable(name) ? name : null) : Bun.which(name, { PATH: env.PATH ?? process.env.PATH ?? "" });
+  const found = name.includes("/") ? (isExecutableFileSync(name) ? name : null) : Bun.which(name, { PATH: env.PATH ?? process.env.PATH ?? "" });
   if (!found) throw new DenError("HOST_TOOL_MISSING", name.includes("/") ? `Cannot run "${name}": no such executable` : `Cannot find "${name}" in PATH`, { hint });
   return found;
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    return statSync(path).isFile() && (statSync(path).mode & 0o111) !== 0;
-  } catch {
-    return false;
-  }
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
 function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
+  return quietStatSync(path)?.size ?? 0;
 }
 
 /** The last lines QEMU wrote to its log since `offset`. */

@@ -21,12 +21,9 @@ import { createValidateCommand } from "./validate.ts";
 export function buildProgram(): Command {
   const program = new Command("den")
     .description("A Linux virtual machine that feels local (Lima-compatible)")
-    .version(versionLine(), "-v, --version", "print the version and the commit den was built from")
-    .option("--debug", "debug logging and stack traces on errors")
-    .addOption(new Option("--log-format <format>", "log format (default: text)").choices(["text", "json"]))
-    .option("-y, --yes", "never ask: answer prompts with their defaults (same as --tty=false)")
-    .option("--tty", "allow prompts, editors and redrawn progress bars (default: when stdout is a terminal)")
-    .option("--no-tty", "no prompts, editors or redrawn progress bars, for scripts (Lima's --tty=false)")
+    .version(versionLine(), "-v, --version", "print the version and the commit den was built from");
+  addGlobalOptions(program, { logFormatHelp: "log format (default: text)" });
+  program
     .showHelpAfterError("(run with --help for usage)")
     // den's own flags go before the command; after it they belong to the command (`den shell vm ls -v`).
     .enablePositionalOptions()
@@ -67,13 +64,18 @@ export function buildProgram(): Command {
  */
 function acceptGlobalOptions(command: Command): void {
   if (command.name() === "shell") return;
+  addGlobalOptions(command, { logFormatHelp: "log format" });
+  for (const sub of command.commands) acceptGlobalOptions(sub as Command);
+}
+
+/** den's own flags, on the program and again on each command. */
+function addGlobalOptions(command: Command, options: { logFormatHelp: string }): void {
   command
     .option("--debug", "debug logging and stack traces on errors")
-    .addOption(new Option("--log-format <format>", "log format").choices(["text", "json"]))
+    .addOption(new Option("--log-format <format>", options.logFormatHelp).choices(["text", "json"]))
     .option("-y, --yes", "never ask: answer prompts with their defaults (same as --tty=false)")
     .option("--tty", "allow prompts, editors and redrawn progress bars (default: when stdout is a terminal)")
     .option("--no-tty", "no prompts, editors or redrawn progress bars, for scripts (Lima's --tty=false)");
-  for (const sub of command.commands) acceptGlobalOptions(sub as Command);
 }
 
 /**

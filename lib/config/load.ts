@@ -1,10 +1,10 @@
 // Loading an instance configuration, in Lima's stages: parse and schema-check each layer
 // (`_config/default.yaml`, the instance's lima.yaml, `_config/override.yaml`), merge them, fill the
 // built-in defaults, then run the cross-field rules. Every problem is reported with its file and line.
-import { statSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, type ConfigIssue } from "../errors.ts";
 import { readRegularFileBounded } from "../fs/read-bounded.ts";
+import { isDirectorySync } from "../fs/quiet-stat.ts";
 import { DefaultYaml, InstanceYaml, OverrideYaml } from "../store/filenames.ts";
 import { configDir } from "../store/dirs.ts";
 import { checkConfig } from "./check.ts";
@@ -117,12 +117,4 @@ function hasPath(value: unknown, path: readonly (string | number)[]): boolean {
     node = (node as Record<string | number, unknown>)[part];
   }
   return true;
-}
-
-function isDirectorySync(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }

@@ -41,6 +41,15 @@ function filled<T extends z.ZodType>(schema: z.ZodOptional<z.ZodNullable<T>>): T
   return schema.unwrap().unwrap();
 }
 
+type FilledField<T> = T extends z.ZodOptional<z.ZodNullable<infer U>> ? U : never;
+
+/** `schema` with the fields `keys` filled (see `filled`); its other fields as they are. */
+function withFilled<Shape extends z.ZodRawShape, K extends keyof Shape & string>(schema: z.ZodObject<Shape>, keys: readonly K[]) {
+  const shape = Object.fromEntries(keys.map((key) => [key, filled(schema.shape[key] as z.ZodOptional<z.ZodNullable<z.ZodType>>)]));
+  // Each key's type follows from Shape; TypeScript cannot carry it through Object.fromEntries.
+  return schema.extend(shape as unknown as { [P in K]: FilledField<Shape[P]> });
+}
+
 const Str = z.string();
 const Bool = z.boolean();
 const Int = z.int();
@@ -334,162 +343,112 @@ export type DenYamlInput = z.input<typeof DenYamlSchema>;
 
 // --- after fillDefaults --------------------------------------------------------------------------
 
-const F = DenYamlSchema.shape;
-
-export const FilledRosettaSchema = RosettaSchema.extend({
-  enabled: filled(RosettaSchema.shape.enabled),
-  binfmt: filled(RosettaSchema.shape.binfmt),
-});
+export const FilledRosettaSchema = withFilled(RosettaSchema, ["enabled", "binfmt"]);
 
 export const FilledVmOptsSchema = VmOptsSchema.extend({
-  qemu: QemuOptsSchema.extend({ cpuType: filled(QemuOptsSchema.shape.cpuType) }),
+  qemu: withFilled(QemuOptsSchema, ["cpuType"]),
   vz: VzOptsSchema.extend({ rosetta: FilledRosettaSchema }),
 });
 
-export const FilledImageSchema = ImageSchema.extend({ arch: filled(ImageSchema.shape.arch) });
-export const FilledFileSchema = FileSchema.extend({ arch: filled(FileSchema.shape.arch) });
-export const FilledFirmwareImageSchema = FirmwareImageSchema.extend({ arch: filled(FirmwareImageSchema.shape.arch) });
+export const FilledImageSchema = withFilled(ImageSchema, ["arch"]);
+export const FilledFileSchema = withFilled(FileSchema, ["arch"]);
+export const FilledFirmwareImageSchema = withFilled(FirmwareImageSchema, ["arch"]);
 
-export const FilledDiskSchema = DiskObjectSchema.extend({
-  format: filled(DiskObjectSchema.shape.format),
-  fsType: filled(DiskObjectSchema.shape.fsType),
-  fsArgs: filled(DiskObjectSchema.shape.fsArgs),
-});
+export const FilledDiskSchema = withFilled(DiskObjectSchema, ["format", "fsType", "fsArgs"]);
 
-export const FilledMountSchema = MountSchema.extend({
-  mountPoint: filled(MountSchema.shape.mountPoint),
-  writable: filled(MountSchema.shape.writable),
-  sshfs: SshfsSchema.extend({
-    cache: filled(SshfsSchema.shape.cache),
-    followSymlinks: filled(SshfsSchema.shape.followSymlinks),
-    sftpDriver: filled(SshfsSchema.shape.sftpDriver),
-  }),
-  "9p": NinePSchema.extend({
-    securityModel: filled(NinePSchema.shape.securityModel),
-    protocolVersion: filled(NinePSchema.shape.protocolVersion),
-    msize: filled(NinePSchema.shape.msize),
-    cache: filled(NinePSchema.shape.cache),
-  }),
+export const FilledMountSchema = withFilled(MountSchema, ["mountPoint", "writable"]).extend({
+  sshfs: withFilled(SshfsSchema, ["cache", "followSymlinks", "sftpDriver"]),
+  "9p": withFilled(NinePSchema, ["securityModel", "protocolVersion", "msize", "cache"]),
   virtiofs: VirtiofsSchema,
 });
 
-export const FilledSshSchema = SshSchema.extend({
-  localPort: filled(SshSchema.shape.localPort),
-  loadDotSSHPubKeys: filled(SshSchema.shape.loadDotSSHPubKeys),
-  forwardAgent: filled(SshSchema.shape.forwardAgent),
-  forwardX11: filled(SshSchema.shape.forwardX11),
-  forwardX11Trusted: filled(SshSchema.shape.forwardX11Trusted),
-  overVsock: filled(SshSchema.shape.overVsock),
-});
+export const FilledSshSchema = withFilled(SshSchema, [
+  "localPort",
+  "loadDotSSHPubKeys",
+  "forwardAgent",
+  "forwardX11",
+  "forwardX11Trusted",
+  "overVsock",
+]);
 
-export const FilledFirmwareSchema = FirmwareSchema.extend({
-  legacyBIOS: filled(FirmwareSchema.shape.legacyBIOS),
+export const FilledFirmwareSchema = withFilled(FirmwareSchema, ["legacyBIOS"]).extend({
   images: z.array(FilledFirmwareImageSchema),
 });
 
-export const FilledAudioSchema = AudioSchema.extend({ device: filled(AudioSchema.shape.device) });
+export const FilledAudioSchema = withFilled(AudioSchema, ["device"]);
 
-export const FilledVideoSchema = VideoSchema.extend({
-  display: filled(VideoSchema.shape.display),
-  vnc: VncSchema.extend({ display: filled(VncSchema.shape.display) }),
+export const FilledVideoSchema = withFilled(VideoSchema, ["display"]).extend({
+  vnc: withFilled(VncSchema, ["display"]),
 });
 
-export const FilledProvisionSchema = ProvisionSchema.extend({
-  mode: filled(ProvisionSchema.shape.mode),
-});
+export const FilledProvisionSchema = withFilled(ProvisionSchema, ["mode"]);
 
-export const FilledContainerdSchema = ContainerdSchema.extend({
-  system: filled(ContainerdSchema.shape.system),
-  user: filled(ContainerdSchema.shape.user),
+export const FilledContainerdSchema = withFilled(ContainerdSchema, ["system", "user"]).extend({
   archives: z.array(FilledFileSchema),
 });
 
-export const FilledProbeSchema = ProbeSchema.extend({
-  mode: filled(ProbeSchema.shape.mode),
-  description: filled(ProbeSchema.shape.description),
-});
+export const FilledProbeSchema = withFilled(ProbeSchema, ["mode", "description"]);
 
-export const FilledCopyToHostSchema = CopyToHostSchema.extend({
-  skipIfMissing: filled(CopyToHostSchema.shape.skipIfMissing),
-  deleteOnStop: filled(CopyToHostSchema.shape.deleteOnStop),
-});
+export const FilledCopyToHostSchema = withFilled(CopyToHostSchema, ["skipIfMissing", "deleteOnStop"]);
 
-export const FilledPortForwardSchema = PortForwardSchema.extend({
-  guestIPMustBeZero: filled(PortForwardSchema.shape.guestIPMustBeZero),
-  guestIP: filled(PortForwardSchema.shape.guestIP),
-  guestPortRange: filled(PortForwardSchema.shape.guestPortRange),
-  hostIP: filled(PortForwardSchema.shape.hostIP),
-  hostPortRange: filled(PortForwardSchema.shape.hostPortRange),
-  proto: filled(PortForwardSchema.shape.proto),
-  reverse: filled(PortForwardSchema.shape.reverse),
-  ignore: filled(PortForwardSchema.shape.ignore),
-  static: filled(PortForwardSchema.shape.static),
-});
+export const FilledPortForwardSchema = withFilled(PortForwardSchema, [
+  "guestIPMustBeZero",
+  "guestIP",
+  "guestPortRange",
+  "hostIP",
+  "hostPortRange",
+  "proto",
+  "reverse",
+  "ignore",
+  "static",
+]);
 
-export const FilledNetworkSchema = NetworkSchema.extend({
-  macAddress: filled(NetworkSchema.shape.macAddress),
-  interface: filled(NetworkSchema.shape.interface),
-  metric: filled(NetworkSchema.shape.metric),
-});
+export const FilledNetworkSchema = withFilled(NetworkSchema, ["macAddress", "interface", "metric"]);
 
-export const FilledHostResolverSchema = HostResolverSchema.extend({
-  enabled: filled(HostResolverSchema.shape.enabled),
-  ipv6: filled(HostResolverSchema.shape.ipv6),
-  hosts: filled(HostResolverSchema.shape.hosts),
-});
+export const FilledHostResolverSchema = withFilled(HostResolverSchema, ["enabled", "ipv6", "hosts"]);
 
-export const FilledCaCertsSchema = CaCertsSchema.extend({
-  removeDefaults: filled(CaCertsSchema.shape.removeDefaults),
-  files: filled(CaCertsSchema.shape.files),
-  certs: filled(CaCertsSchema.shape.certs),
-});
+export const FilledCaCertsSchema = withFilled(CaCertsSchema, ["removeDefaults", "files", "certs"]);
 
-export const FilledUserSchema = UserSchema.extend({
-  name: filled(UserSchema.shape.name),
-  comment: filled(UserSchema.shape.comment),
-  uid: filled(UserSchema.shape.uid),
-  home: filled(UserSchema.shape.home),
-  shell: filled(UserSchema.shape.shell),
-  passwordlessSudo: filled(UserSchema.shape.passwordlessSudo),
-});
+export const FilledUserSchema = withFilled(UserSchema, ["name", "comment", "uid", "home", "shell", "passwordlessSudo"]);
 
-export const FilledDenYamlSchema = DenYamlSchema.extend({
-  vmType: filled(F.vmType),
+export const FilledDenYamlSchema = withFilled(DenYamlSchema, [
+  "vmType",
+  "os",
+  "arch",
+  "cpus",
+  "memory",
+  "disk",
+  "mountTypesUnsupported",
+  "mountInotify",
+  "upgradePackages",
+  "guestInstallPrefix",
+  "message",
+  "env",
+  "param",
+  "dns",
+  "propagateProxyEnv",
+  "plain",
+  "timezone",
+  "nestedVirtualization",
+  "tpm",
+]).extend({
   vmOpts: FilledVmOptsSchema,
-  os: filled(F.os),
-  arch: filled(F.arch),
   images: z.array(FilledImageSchema),
-  cpus: filled(F.cpus),
-  memory: filled(F.memory),
-  disk: filled(F.disk),
   additionalDisks: z.array(FilledDiskSchema),
   mounts: z.array(FilledMountSchema),
-  mountTypesUnsupported: filled(F.mountTypesUnsupported),
   mountType: z.enum(MountTypes),
-  mountInotify: filled(F.mountInotify),
   ssh: FilledSshSchema,
   firmware: FilledFirmwareSchema,
   audio: FilledAudioSchema,
   video: FilledVideoSchema,
   provision: z.array(FilledProvisionSchema),
-  upgradePackages: filled(F.upgradePackages),
   containerd: FilledContainerdSchema,
-  guestInstallPrefix: filled(F.guestInstallPrefix),
   probes: z.array(FilledProbeSchema),
   portForwards: z.array(FilledPortForwardSchema),
   copyToHost: z.array(FilledCopyToHostSchema),
-  message: filled(F.message),
   networks: z.array(FilledNetworkSchema),
-  env: filled(F.env),
-  param: filled(F.param),
-  dns: filled(F.dns),
   hostResolver: FilledHostResolverSchema,
-  propagateProxyEnv: filled(F.propagateProxyEnv),
   caCerts: FilledCaCertsSchema,
-  plain: filled(F.plain),
-  timezone: filled(F.timezone),
-  nestedVirtualization: filled(F.nestedVirtualization),
-  tpm: filled(F.tpm),
   user: FilledUserSchema,
 });
 

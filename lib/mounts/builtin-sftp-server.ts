@@ -315,8 +315,20 @@ export function serveBuiltinSftp(stream: Duplex, options: BuiltinSftpOptions): B
       if (reply && !stream.destroyed && stream.writable && !stream.write(reply)) await drained(stream);
     }
     inbox.length = 0;
-    pumping = undefined;
     if (!stream.destroyed && stream.isPaused()) stream.resume();
+  };
+  // `pumping` is cleared only here, after pump() settled, never inside it: a chunk that completes no request (an
+  // ssh2 channel delivers at most 32 KiB at a time, so every 32 KiB WRITE arrives split) would otherwise run pump()
+  // to its end synchronously, before `pumping` was assigned its promise, leaving a settled promise there for good:
+  // nothing was answered again, and idle() spun on it forever, starving the host agent's event loop.
+  const startPump = () => {
+    if (pumping || inbox.length === 0) return;
+    pumping = pump()
+      .catch((error: unknown) => fail(`cannot answer an SFTP request: ${errorText(error)}`))
+      .finally(() => {
+        pumping = undefined;
+        startPump();
+      });
   };
   const idle = async () => {
     while (pumping) await pumping;
@@ -330,7 +342,7 @@ export function serveBuiltinSftp(stream: Duplex, options: BuiltinSftpOptions): B
       return;
     }
     if (inbox.length >= MaxQueuedRequests) stream.pause();
-    pumping ??= pump();
+    startPump();
   });
   const finish = () => {
     void idle().then(async () => {

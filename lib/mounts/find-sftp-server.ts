@@ -1,7 +1,7 @@
 // Where OpenSSH's sftp-server lives: it is not on PATH on any common system, so the usual libexec folders of
 // Debian/Ubuntu, Arch, Fedora/RHEL, SUSE, Alpine and macOS are searched, as Lima does.
-import { statSync } from "node:fs";
 import { delimiter, join } from "node:path";
+import { isExecutableFileSync } from "../fs/quiet-stat.ts";
 
 export const SftpServerPaths = [
   "/usr/libexec/sftp-server",
@@ -28,7 +28,7 @@ export function sftpServerCandidates(env: Readonly<Record<string, string | undef
 
 /** The first executable OpenSSH sftp-server, or undefined. */
 export function findSftpServer(ctx: FindSftpServerContext): string | undefined {
-  const executable = ctx.isExecutable ?? isExecutableFile;
+  const executable = ctx.isExecutable ?? isExecutableFileSync;
   return sftpServerCandidates(ctx.env).find((path) => executable(path));
 }
 
@@ -38,13 +38,4 @@ export function findSftpServer(ctx: FindSftpServerContext): string | undefined {
  */
 export function sftpServerArgs(location: string, options: { writable: boolean }): string[] {
   return ["-e", "-d", location, ...(options.writable ? [] : ["-R"])];
-}
-
-function isExecutableFile(path: string): boolean {
-  try {
-    const info = statSync(path);
-    return info.isFile() && (info.mode & 0o111) !== 0;
-  } catch {
-    return false;
-  }
 }

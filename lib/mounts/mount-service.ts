@@ -115,24 +115,22 @@ async function startSshfsMounts(ctx: GuestServiceContext, entries: MountEntry[],
 }
 
 /**
- * The SFTP server for one mount, following `sshfs.sftpDriver` ("" = OpenSSH's when installed, else built-in).
- * The two differ in what the guest can reach: den's built-in server is a jail (sftp-jail.ts), OpenSSH's
- * `sftp-server -d` only starts in the folder and serves every file the host user can open. "" stays on OpenSSH's
- * because the jail is not yet as fast on small files (bun run bench sftp: about 0.6-0.8× on 2,000 small-file
- * reads, in-process without SSH); make "" mean builtin once it is within about 10 %.
+ * The SFTP server for one mount, following `sshfs.sftpDriver` ("" and "builtin" = den's, "openssh-sftp-server" =
+ * OpenSSH's). The two differ in what the guest can reach: den's built-in server is a jail (sftp-jail.ts), OpenSSH's
+ * `sftp-server -d` only starts in the folder and serves every file the host user can open.
  */
 export function sftpBackend(
   mount: Pick<FilledMount, "sshfs">,
   env: Readonly<Record<string, string | undefined>>,
   options: { isExecutable?: (path: string) => boolean } = {},
 ): SftpBackend | { problem: string } {
-  if (mount.sshfs.sftpDriver === "builtin") return { kind: "builtin" };
+  // den's own server is the default (Lima's is OpenSSH's): it is a jail to the shared folder, and through a real guest
+  // it measured as fast as OpenSSH's sftp-server (`BENCH_MOUNTS=reverse-sshfs bun run bench mounts`), which lets the
+  // guest reach every file of the host user. OpenSSH's is used only when asked for.
+  if (mount.sshfs.sftpDriver !== "openssh-sftp-server") return { kind: "builtin" };
   const path = findSftpServer({ env, ...options });
   if (path) return { kind: "openssh", path };
-  if (mount.sshfs.sftpDriver === "openssh-sftp-server") {
-    return { problem: 'sshfs.sftpDriver is "openssh-sftp-server" but no OpenSSH sftp-server is installed on the host (install openssh-server or openssh-sftp-server, or set sshfs.sftpDriver: builtin)' };
-  }
-  return { kind: "builtin" };
+  return { problem: 'sshfs.sftpDriver is "openssh-sftp-server" but no OpenSSH sftp-server is installed on the host (install openssh-server or openssh-sftp-server, or set sshfs.sftpDriver: builtin)' };
 }
 
 /** Checks the guest's own 9p/virtiofs mounts; a missing one is mounted once more from fstab to learn why. */

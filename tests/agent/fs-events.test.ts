@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { applyFsEvents, fsTypeOf, parseMountInfo, planFsTouches, setterFor, type MountEntry } from "../../agent/fs-events.ts";
 import type { GuestFsEvent } from "../../agent/protocol/messages.ts";
+import { readUntil } from "../../lib/text/read-until.ts";
 
 const mountInfo = [
   "22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw",
@@ -87,13 +88,8 @@ afterEach(async () => {
 
 async function eventsDuring(root: string, action: () => Promise<void>): Promise<string[]> {
   const child = Bun.spawn(["inotifywait", "-m", "-r", "--format", "%w%f %e", root], { stdout: "pipe", stderr: "pipe" });
-  const stderr = child.stderr.getReader();
-  let banner = "";
-  while (!banner.includes("Watches established")) {
-    const { value, done } = await stderr.read();
-    if (done) throw new Error(`inotifywait failed: ${banner}`);
-    banner += new TextDecoder().decode(value);
-  }
+  const banner = await readUntil(child.stderr, "Watches established", { timeoutMs: 10_000 });
+  if (!banner.includes("Watches established")) throw new Error(`inotifywait failed: ${banner}`);
   await action();
   await Bun.sleep(150);
   child.kill();

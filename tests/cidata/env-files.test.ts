@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { DenYaml } from "../../lib/config/schema.ts";
 import { denEnv, EtcEnvironmentEnd, EtcEnvironmentStart, etcEnvironment, paramEnv, paramLines } from "../../cidata/env-files.ts";
 import { ConfigError, DenError } from "../../lib/errors.ts";
+import { caughtError } from "../support/caught-den-error.ts";
 import { argsFor, HostileValues, ShellOwnVariables, SingleLineValues, sourceShellFile } from "./seed-fixture.ts";
 
 const Shells = ["sh", "bash"];
@@ -155,16 +156,9 @@ describe("paramEnv()", () => {
     { key: "", why: "nothing" },
     { key: "Ä", why: "a non-ASCII letter" },
   ])("paramLines() refuses a key with $why", ({ key }) => {
-    const error = (() => {
-      try {
-        paramLines({ [key]: "v" });
-      } catch (caught) {
-        return caught;
-      }
-    })();
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).issues[0]?.path).toEqual(["param", key]);
-    expect((error as ConfigError).message).toContain(`Invalid param name "${key}"`);
+    const error = caughtError(() => paramLines({ [key]: "v" }), ConfigError);
+    expect(error.issues[0]?.path).toEqual(["param", key]);
+    expect(error.message).toContain(`Invalid param name "${key}"`);
   });
 
   test("paramLines() refuses a value with NUL", () => {
@@ -198,15 +192,9 @@ describe("etcEnvironment()", () => {
   });
 
   test.each(HostileValues.filter(({ value }) => /[\n\r]/.test(value)))("etcEnvironment() refuses a value with $label naming env.KEY", ({ value }) => {
-    let error: unknown;
-    try {
-      etcEnvironment({ MY_VAR: value });
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).message).toBe("env.MY_VAR: Value contains a line break, which /etc/environment cannot hold");
-    expect((error as ConfigError).hint).toContain("mode: data");
+    const error = caughtError(() => etcEnvironment({ MY_VAR: value }), ConfigError);
+    expect(error.message).toBe("env.MY_VAR: Value contains a line break, which /etc/environment cannot hold");
+    expect(error.hint).toContain("mode: data");
   });
 
   test.each([

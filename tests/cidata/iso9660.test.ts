@@ -13,7 +13,7 @@ import {
   writeIso9660,
   writeIso9660ToFile,
 } from "../../cidata/iso9660.ts";
-import { DenError } from "../../lib/errors.ts";
+import { caughtDenError, rejectedDenError } from "../support/caught-den-error.ts";
 import { DEFAULT_PROPERTY_SEED, modeString, parseIsoinfoListing, runIsoPropertyCheck, seededRandom, treeFromEntries, verifyTrees } from "./iso9660-property.ts";
 
 let work = "";
@@ -270,16 +270,10 @@ describe("planIso9660() limits", () => {
     { name: "an image over 2^32 sectors", entries: Array.from({ length: 2049 }, (_, i) => file(`f${i}`, 2 ** 32 - 1)), want: /exceed 4294967295 sectors/ },
     { name: "65536 folders", entries: Array.from({ length: 65535 }, (_, i) => ({ path: `d${i}`, kind: "dir" }) as IsoEntry), want: /65536 directories, ISO9660 path tables allow 65535/ },
   ])("rejects $name", ({ entries, want }) => {
-    let error: unknown;
-    try {
-      planIso9660(entries);
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(DenError);
-    expect((error as DenError).code).toBe("ISO_LIMIT");
-    expect((error as DenError).message).toMatch(want);
-    expect((error as DenError).hint).toBeTruthy();
+    const error = caughtDenError(() => planIso9660(entries));
+    expect(error.code).toBe("ISO_LIMIT");
+    expect(error.message).toMatch(want);
+    expect(error.hint).toBeTruthy();
   });
 
   test.each([
@@ -324,10 +318,9 @@ describe("writeIso9660ToFile() failures", () => {
     const iso = join(dir, "cidata.iso");
     await writeFile(iso, "old image");
     const entries: IsoEntry[] = [file("meta-data"), { path: "boot/x.sh", kind: "file", size, source }];
-    const error = await writeIso9660ToFile(entries, iso).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(DenError);
-    expect((error as DenError).code).toBe("IO");
-    expect((error as DenError).message).toMatch(want);
+    const error = await rejectedDenError(writeIso9660ToFile(entries, iso));
+    expect(error.code).toBe("IO");
+    expect(error.message).toMatch(want);
     expect(await readdir(dir)).toEqual(["cidata.iso"]);
     expect(await readFile(iso, "utf8")).toBe("old image");
   });
@@ -342,9 +335,9 @@ describe("writeIso9660ToFile() failures", () => {
   });
 
   test("reports a folder that cannot be written as an IO error", async () => {
-    const error = await writeIso9660ToFile([file("meta-data")], join(work, "no-such-dir", "cidata.iso")).catch((caught: unknown) => caught);
-    expect((error as DenError).code).toBe("IO");
-    expect((error as DenError).message).toContain("Cannot create ISO image");
+    const error = await rejectedDenError(writeIso9660ToFile([file("meta-data")], join(work, "no-such-dir", "cidata.iso")));
+    expect(error.code).toBe("IO");
+    expect(error.message).toContain("Cannot create ISO image");
   });
 
   function file(path: string): IsoEntry {

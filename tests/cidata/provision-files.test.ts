@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { FilledProvision } from "../../lib/config/schema.ts";
 import { provisionEnv, provisionFiles, provisionIndex } from "../../cidata/provision-files.ts";
 import { ConfigError } from "../../lib/errors.ts";
+import { caughtError } from "../support/caught-den-error.ts";
 import { filledConfig, HostileValues } from "./seed-fixture.ts";
 
 const provision = filledConfig({
@@ -49,14 +50,8 @@ describe("provisionFiles()", () => {
     { entry: { mode: "data", content: "x" }, path: ["provision", 1, "path"] },
     { entry: { mode: "yq", expression: ".a", path: "" }, path: ["provision", 1, "path"] },
   ])("provisionFiles() refuses a $entry.mode entry without a path", ({ entry, path }) => {
-    let error: unknown;
-    try {
-      provisionFiles([{ mode: "system", script: "x" }, entry]);
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).issues.map((issue) => issue.path)).toEqual([path]);
+    const error = caughtError(() => provisionFiles([{ mode: "system", script: "x" }, entry]), ConfigError);
+    expect(error.issues.map((issue) => issue.path)).toEqual([path]);
   });
 });
 

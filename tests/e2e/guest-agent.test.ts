@@ -17,7 +17,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { Duplex } from "node:stream";
+import { buffer } from "node:stream/consumers";
 import { connectQmp } from "../../drivers/qemu/qmp-client.ts";
 import { connectGuestAgent } from "../../lib/guestagent/connect-guest-agent.ts";
 import type { GuestAgentClient, GuestAgentState } from "../../lib/guestagent/guest-agent-client.ts";
@@ -120,15 +120,6 @@ function listenerMatching(agent: GuestAgentClient, predicate: (listener: GuestLi
   });
 }
 
-function readAll(stream: Duplex): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    stream.on("end", () => resolve(Buffer.concat(chunks)));
-    stream.on("error", reject);
-  });
-}
-
 test("den start installs den-guestagent as a running systemd service that answers --version", async () => {
   const active = await shell("systemctl is-active den-guestagent.service");
   expect(active.stdout.trim()).toBe("active");
@@ -172,7 +163,7 @@ test("a new listener in the guest is reported, and a tcp stream through the agen
   expect(listener).toEqual({ proto: "tcp", ip: "127.0.0.1", port: 8123 });
   const stream = await agent.openStream({ kind: "tcp", host: listener.ip, port: listener.port });
   stream.end("GET / HTTP/1.0\r\n\r\n");
-  const response = (await readAll(stream)).toString();
+  const response = (await buffer(stream)).toString();
   expect(response).toStartWith("HTTP/1.0 200");
 }, 90_000);
 

@@ -187,9 +187,10 @@ describe.each(MountTypes)("mountType %s", (type: MountTypeUnderTest) => {
       "mounts:",
       `- location: ${JSON.stringify(vm.rw)}`,
       "  writable: true",
-      // The writable share goes through den's built-in SFTP server, the read-only one through OpenSSH's sftp-server.
+      // The writable share goes through den's built-in SFTP server (the default), the read-only one through OpenSSH's.
       ...(type === "reverse-sshfs" ? ["  sshfs:", "    sftpDriver: builtin"] : []),
       `- location: ${JSON.stringify(vm.ro)}`,
+      ...(type === "reverse-sshfs" ? ["  sshfs:", "    sftpDriver: openssh-sftp-server"] : []),
     ].join("\n");
     await writeFile(join(base, "guest.yaml"), guestTemplate(image, extra, { mounts: false }));
     const created = await den(vm.home, ["create", join(base, "guest.yaml"), "--name", vm.name]);
@@ -246,6 +247,19 @@ describe.each(MountTypes)("mountType %s", (type: MountTypeUnderTest) => {
     // The host's edit shows up in the guest as well.
     await writeFile(path, "edited on the host");
     expect((await shell(vm, `cat ${q(path)}`)).stdout).toBe("edited on the host");
+  }, GuestCommandTimeoutMs);
+
+  test("32 MiB written in the guest and read back cross the writable mount whole (many requests in flight)", async () => {
+    // Large sequential I/O keeps sshfs's requests pipelined: with den's SFTP server behind reverse-sshfs this once
+    // stalled for good when more than 1 MiB of replies waited on the SSH channel, and again when a WRITE split across
+    // SSH channel packets (every 32 KiB one is) stopped the server's request queue.
+    const path = join(vm.rw, "big.bin");
+    const copied = await shell(vm, `head -c 33554432 /dev/urandom > ${q(path)} && sync && sudo -n sh -c 'echo 3 > /proc/sys/vm/drop_caches' && sha256sum ${q(path)}`);
+    expect({ exitCode: copied.exitCode, stderr: copied.stderr }).toEqual({ exitCode: 0, stderr: "" });
+    const guestSum = copied.stdout.split(" ")[0];
+    const hostSum = new Bun.CryptoHasher("sha256").update(await readFile(path)).digest("hex");
+    expect(hostSum).toBe(guestSum as string);
+    await rm(path, { force: true });
   }, GuestCommandTimeoutMs);
 
   test("a read-only mount refuses writes and leaves the host folder unchanged", async () => {

@@ -14,6 +14,7 @@ import { existsSync } from "node:fs";
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { readUntil } from "../../lib/text/read-until.ts";
 import { guestTemplate, processesMentioning } from "./support/den-cli.ts";
 import { ensureGuestImage } from "./support/guest-image.ts";
 
@@ -172,11 +173,11 @@ describe("virtiofs as an ordinary user", () => {
       stderr: "pipe",
     });
     try {
-      const banner = await readUntil(watch.stderr, "Watches established", 60_000);
+      const banner = await readUntil(watch.stderr, "Watches established", { timeoutMs: 60_000 });
       expect(banner).toContain("Watches established");
       const appended = await run(["runuser", "-u", User, "--", "sh", "-c", `echo second >> ${q(file)}`]);
       expect(appended.exitCode).toBe(0);
-      const lines = await readUntil(watch.stdout, `${file}|CLOSE_WRITE`, 30_000);
+      const lines = await readUntil(watch.stdout, `${file}|CLOSE_WRITE`, { timeoutMs: 30_000 });
       const events = lines.split("\n").filter((line) => line.startsWith(`${file}|`)).flatMap((line) => line.slice(file.length + 1).split(","));
       expect(events).toEqual(expect.arrayContaining(["OPEN", "MODIFY", "CLOSE_WRITE"]));
       expect(await readFile(file, "utf8")).toBe("first\nsecond\n");
@@ -205,7 +206,7 @@ describe("9p with mountInotify as an ordinary user", () => {
     let printed = "";
     let stopped: Ran;
     try {
-      printed = await readUntil(start.stderr, "waiting for the guest kernel", 180_000);
+      printed = await readUntil(start.stderr, "waiting for the guest kernel", { timeoutMs: 180_000 });
     } finally {
       stopped = await denAsUser(["stop", "-f", name], { timeoutMs: 120_000 });
       await start.exited;
@@ -219,20 +220,3 @@ describe("9p with mountInotify as an ordinary user", () => {
     expect(await processesMentioning(join(user.denHome, name))).toEqual([]);
   }, 240_000);
 });
-
-async function readUntil(stream: ReadableStream<Uint8Array>, text: string, timeoutMs: number): Promise<string> {
-  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
-  const timer = setTimeout(() => void reader.cancel(), timeoutMs);
-  let seen = "";
-  try {
-    while (!seen.includes(text)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += value;
-    }
-  } finally {
-    clearTimeout(timer);
-    reader.releaseLock();
-  }
-  return seen;
-}

@@ -4,13 +4,13 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeSeed } from "../../cidata/write-seed.ts";
 import { createQemuDriver } from "../../drivers/qemu/qemu-driver.ts";
 import { connectQmp } from "../../drivers/qemu/qmp-client.ts";
 import { loadConfig } from "../../lib/config/load.ts";
+import { freeTcpPort } from "../../lib/net/free-tcp-port.ts";
 import { prepareInstanceImage } from "../../lib/images/prepare-instance-image.ts";
 import { createMemoryLogger } from "../../lib/log.ts";
 import { ensureUserKey } from "../../lib/ssh/user-key.ts";
@@ -57,7 +57,7 @@ test(
     });
     await prepareInstanceImage(dir, config, { hostHome: homedir() });
 
-    const sshLocalPort = await freePort();
+    const sshLocalPort = await freeTcpPort();
     const logger = createMemoryLogger();
     const driver = createQemuDriver({
       instanceName: "qd",
@@ -116,17 +116,6 @@ async function queryStatus(socket: string) {
   } finally {
     await client.close();
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 /** PIDs of processes whose command line mentions `text` (a leaked QEMU names its instance folder). */

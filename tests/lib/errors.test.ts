@@ -54,6 +54,13 @@ describe("excerpt()", () => {
     { text: "abcd", max: 4, want: "abcd" },
     { text: "\u0000\u0000\u0000", max: 6, want: "\\x00…" },
     { text: "😀😀😀", max: 3, want: "😀…" },
+    { text: "a\nb\tc\r", max: 80, want: "a\\nb\\tc\\r" },
+    { text: "\u001b[31m", max: 80, want: "\\x1b[31m" },
+    { text: "\u0000\u007f\u0085", max: 80, want: "\\x00\\x7f\\x85" },
+    { text: "right\u202eleft", max: 80, want: "right\\u{202e}left" },
+    { text: "x".repeat(100), max: 10, want: `${"x".repeat(9)}…` },
+    { text: "x".repeat(10), max: 10, want: "x".repeat(10) },
+    { text: "日本語テキスト", max: 4, want: "日本語…" },
   ].map((row) => ({ ...row, shown: testLabel(row.text) })))("excerpt() of $shown (max $max) escapes and shortens it", ({ text, max, want }) => {
     expect(excerpt(text, max)).toBe(want);
   });
@@ -150,9 +157,9 @@ describe("toDenError()", () => {
   });
 });
 
-/** A test name that shows control and bidi characters as escapes rather than passing them to the terminal. */
+/** A test name that shows control and bidi characters as escapes rather than passing them to the terminal; long texts cut. */
 function testLabel(text: string): string {
-  return JSON.stringify(text).replace(/[\u007f-\u009f\u2028-\u202e]/gu, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(text.length > 20 ? `${text.slice(0, 20)}…` : text).replace(/[\u007f-\u009f\u2028-\u202e]/gu, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 describe("excerptPath()", () => {

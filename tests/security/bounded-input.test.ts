@@ -6,8 +6,8 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
-const mainTs = join(import.meta.dir, "../../main.ts");
+import { type DenRun, runDen, type RunDenOptions } from "../lib/cli/support/run-den.ts";
+import { stalledAnswers } from "../support/stalled-answers.ts";
 
 /** Far below what the unbounded reads reached (GBs), far above what den needs. */
 const maxRssBytes = 400 * 1024 * 1024;
@@ -17,15 +17,6 @@ const hangMs = 15_000;
 
 /** Each test's own limit, above hangMs so a hang is reported as one rather than as a test timeout. */
 const testMs = 25_000;
-
-interface Run {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-  maxRss: number;
-  killed: boolean;
-}
 
 const scratchDirs: string[] = [];
 
@@ -37,27 +28,12 @@ async function scratchDir(): Promise<string> {
 
 const makeDenHome = scratchDir;
 
-async function den(args: readonly string[], options: { denHome: string; stdin?: ReadableStream<Uint8Array>; env?: Record<string, string> }): Promise<Run> {
-  const started = performance.now();
-  const child = Bun.spawn([process.execPath, mainTs, ...args], {
-    cwd: options.denHome,
-    env: { ...process.env, DEN_HOME: options.denHome, DEN_TEMPLATES_PATH: "", ...options.env },
-    stdin: options.stdin ?? "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  let killed = false;
-  const killer = setTimeout(() => {
-    killed = true;
-    child.kill("SIGKILL");
-  }, hangMs);
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  clearTimeout(killer);
-  return { exitCode, stdout, stderr, ms: performance.now() - started, maxRss: child.resourceUsage()?.maxRSS ?? 0, killed };
+function den(args: readonly string[], options: Omit<RunDenOptions, "killAfterMs">): Promise<DenRun> {
+  return runDen(args, { ...options, killAfterMs: hangMs });
 }
 
 /** A clean failure: exit 1, den's own `error:`/`hint:` lines, no crash banner or "bug in den", no hang. */
-function expectCleanError(run: Run, message: string): void {
+function expectCleanError(run: DenRun, message: string): void {
   expect(run.killed).toBe(false);
   expect(run.exitCode).toBe(1);
   expect(run.stderr).toStartWith(`error: ${message}`);
@@ -190,28 +166,8 @@ test.each(listRows)("den list shows the instance as Broken with $name, without h
   expect(info).toMatchObject({ name: "vm", status: "Broken", errors: [error(path)] });
 }, testMs);
 
-interface StallRow {
-  name: string;
-  respond: () => Promise<Response>;
-}
-
-const stallRows: StallRow[] = [
-  { name: "never answers", respond: () => new Promise<Response>(() => {}) },
-  {
-    name: "stalls after the first bytes of the body",
-    respond: async () =>
-      new Response(
-        new ReadableStream({
-          start(controller) {
-            controller.enqueue(new TextEncoder().encode("cpus: "));
-          },
-        }),
-      ),
-  },
-];
-
-test.each(stallRows)("den create gives up on a server that $name after DEN_FETCH_TIMEOUT", async ({ respond }) => {
-  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: respond });
+test.each(stalledAnswers)("den create gives up on a server that $name after DEN_FETCH_TIMEOUT", async ({ answer }) => {
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: answer });
   servers.push(server);
   const url = `http://127.0.0.1:${server.port}/t.yaml`;
   const denHome = await makeDenHome();

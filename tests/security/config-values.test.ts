@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { applyYqToYamlText } from "../../lib/config/apply-yq-to-yaml-text.ts";
-import { DenError } from "../../lib/errors.ts";
+import { caughtDenError } from "../support/caught-den-error.ts";
 import { evaluateYqAll } from "../../lib/yq/evaluate-yq.ts";
 import { makeDenHome, runDen } from "../lib/cli/support/run-den.ts";
 
@@ -49,16 +49,10 @@ describe("yq bounds", () => {
     { name: "a sum of 100,000 terms", exprs: [`1${" + 1".repeat(100_000)}`], reason: "nests more than 1000 levels" },
   ])("applyYqToYamlText() refuses $name within seconds", ({ exprs, reason }) => {
     const started = performance.now();
-    let caught: unknown;
-    try {
-      applyYqToYamlText("cpus: 1\n", exprs);
-    } catch (error) {
-      caught = error;
-    }
+    const error = caughtDenError(() => applyYqToYamlText("cpus: 1\n", exprs));
     expect(performance.now() - started).toBeLessThan(10_000);
-    expect(caught).toBeInstanceOf(DenError);
-    expect((caught as DenError).code).toBe("YQ_EXPR");
-    expect((caught as DenError).message).toContain(reason);
+    expect(error.code).toBe("YQ_EXPR");
+    expect(error.message).toContain(reason);
   });
 
   test("evaluateYqAll() keeps the budget of a large input: growth is measured beyond the input's own size", () => {

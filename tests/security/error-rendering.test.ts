@@ -5,25 +5,22 @@ import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { chmod, mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { DenError, excerpt, renderError, toDenError } from "../../lib/errors.ts";
+import { DenError, renderError, toDenError } from "../../lib/errors.ts";
 import { type DenRun, makeDenHome, runDen } from "../lib/cli/support/run-den.ts";
+import { caughtError } from "../support/caught-den-error.ts";
 
-const mainTs = join(import.meta.dir, "../../main.ts");
 const Image = 'images: [{location: "https://example.com/x.img", arch: x86_64}]\n';
 
 /** den run as an unprivileged user (nobody when the tests run as root), so that permissions apply. */
-async function runDenUnprivileged(args: readonly string[], denHome: string): Promise<DenRun> {
+function runDenUnprivileged(args: readonly string[], denHome: string): Promise<DenRun> {
   const asNobody = process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
-  const child = Bun.spawn([...asNobody, process.execPath, mainTs, ...args], {
+  return runDen(args, {
+    denHome,
     cwd: "/",
+    prefix: asNobody,
     // "0" keeps Bun from leaving a transpiler cache owned by nobody under /tmp.
-    env: { ...process.env, DEN_HOME: denHome, DEN_TEMPLATES_PATH: "", HOME: "/tmp", XDG_CACHE_HOME: "/tmp", BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
+    env: { HOME: "/tmp", XDG_CACHE_HOME: "/tmp", BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" },
   });
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  return { exitCode, stdout, stderr };
 }
 
 function expectCleanIoError(run: DenRun, message: string, hint: string): void {
@@ -81,12 +78,7 @@ describe("system errors", () => {
   });
 
   test("a full disk (ENOSPC from /dev/full) is rendered with the path and a hint to free space", () => {
-    let caught: unknown;
-    try {
-      writeFileSync("/dev/full", "x");
-    } catch (error) {
-      caught = error;
-    }
+    const caught = caughtError(() => writeFileSync("/dev/full", "x"), Error);
     // Node's error for a failed write carries no path.
     expect(renderError(caught)).toBe(
       "error: Cannot write: no space left on the device (ENOSPC)\nhint: free space on the file system that holds the path (df shows it)",
@@ -208,18 +200,7 @@ describe("echo of the input", () => {
     expect(run.stderr).not.toMatch(RawControl);
   });
 
-  test.each([
-    { text: "abc", max: 80, want: "abc" },
-    { text: "a\nb\tc\r", max: 80, want: "a\\nb\\tc\\r" },
-    { text: "\u001b[31m", max: 80, want: "\\x1b[31m" },
-    { text: "\u0000\u007f\u0085", max: 80, want: "\\x00\\x7f\\x85" },
-    { text: "right\u202eleft", max: 80, want: "right\\u{202e}left" },
-    { text: "x".repeat(100), max: 10, want: `${"x".repeat(9)}…` },
-    { text: "x".repeat(10), max: 10, want: "x".repeat(10) },
-    { text: "日本語テキスト", max: 4, want: "日本語…" },
-  ].map((row) => ({ ...row, shown: testLabel(row.text.length > 20 ? `${row.text.slice(0, 20)}…` : row.text) })))("excerpt($shown, $max) escapes and shortens it", ({ text, max, want }) => {
-    expect(excerpt(text, max)).toBe(want);
-  });
+  // What excerpt() itself escapes and how it shortens: its table in tests/lib/errors.test.ts.
 });
 
 describe("YAML library warnings", () => {
@@ -243,8 +224,3 @@ describe("YAML library warnings", () => {
     }
   });
 });
-
-/** A test name that shows control and bidi characters as escapes rather than passing them to the terminal. */
-function testLabel(text: string): string {
-  return JSON.stringify(text).replace(/[\u007f-\u009f\u2028-\u202e]/gu, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}

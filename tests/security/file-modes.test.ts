@@ -3,8 +3,7 @@
 // checked against the agent den carries before it is used, and again while it is copied into the seed.
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chmod, mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeIso9660ToFile } from "../../cidata/iso9660.ts";
 import { type GuestAgentBinary, findGuestAgent } from "../../lib/guestagent/embedded-agent.ts";
@@ -12,21 +11,12 @@ import { guestAgentSeedEntry } from "../../lib/guestagent/guest-agent-seed-entry
 import { startApiServer } from "../../lib/hostagent/api-server.ts";
 import { writeAtomically } from "../../lib/images/write-atomically.ts";
 import { ensureUserKey } from "../../lib/ssh/user-key.ts";
+import { deferredCleanups, tempDir } from "../support/deferred-cleanups.ts";
 
 const mainTs = join(import.meta.dir, "../../main.ts");
 const umask = process.umask();
-const dirs: string[] = [];
-
-afterEach(async () => {
-  process.umask(umask);
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "den-modes-"));
-  dirs.push(dir);
-  return dir;
-}
+const defer = deferredCleanups();
+afterEach(() => void process.umask(umask));
 
 async function modeOf(path: string): Promise<string> {
   return `0${((await stat(path)).mode & 0o777).toString(8)}`;
@@ -44,7 +34,7 @@ async function findAgent(denHome: string, text = "the real agent"): Promise<Gues
 
 describe("modes under umask 000", () => {
   test("den create makes DEN_HOME and the instance folder 0700", async () => {
-    const root = await tempDir();
+    const root = await tempDir(defer);
     const denHome = join(root, "den");
     await writeFile(join(root, "t.yaml"), "images:\n- location: /nonexistent/img.qcow2\n  arch: x86_64\n");
     const child = Bun.spawn(["bash", "-c", 'umask 000; exec "$0" "$@"', process.execPath, mainTs, "create", "--name=vm1", join(root, "t.yaml")], {
@@ -62,7 +52,7 @@ describe("modes under umask 000", () => {
   }, 20_000);
 
   test("findGuestAgent() makes the cache folders 0700 and the cached agent 0600", async () => {
-    const denHome = join(await tempDir(), "den");
+    const denHome = join(await tempDir(defer), "den");
     process.umask(0);
     const agent = await findAgent(denHome);
     const keyDir = join(agent.path, "..");
@@ -76,7 +66,7 @@ describe("modes under umask 000", () => {
   });
 
   test("findGuestAgent() tightens cache folders an older den left 0777", async () => {
-    const denHome = await tempDir();
+    const denHome = await tempDir(defer);
     const agent = await findAgent(denHome);
     for (const dir of [join(denHome, "_cache"), join(denHome, "_cache", "guestagent"), join(agent.path, "..")]) await chmod(dir, 0o777);
     await findAgent(denHome);
@@ -84,7 +74,7 @@ describe("modes under umask 000", () => {
   });
 
   test("ensureUserKey() makes _config 0700 and the private key 0600, and tightens an old _config", async () => {
-    const denHome = await tempDir();
+    const denHome = await tempDir(defer);
     process.umask(0);
     const key = await ensureUserKey(denHome);
     expect({
@@ -98,7 +88,7 @@ describe("modes under umask 000", () => {
   });
 
   test("startApiServer() makes ha.sock 0600", async () => {
-    const dir = await tempDir();
+    const dir = await tempDir(defer);
     process.umask(0);
     const socketPath = join(dir, "ha.sock");
     const server = await startApiServer(socketPath, {
@@ -130,7 +120,7 @@ describe("the cached guest agent", () => {
     },
     { name: "a world-writable file", tamper: (path: string) => chmod(path, 0o666) },
   ])("findGuestAgent() replaces $name with the embedded agent before it is seeded", async ({ tamper }) => {
-    const denHome = await tempDir();
+    const denHome = await tempDir(defer);
     const first = await findAgent(denHome);
     await tamper(first.path);
     const again = await findAgent(denHome);
@@ -140,7 +130,7 @@ describe("the cached guest agent", () => {
   });
 
   test("the seed refuses an agent that changed after findGuestAgent() checked it, and keeps no ISO", async () => {
-    const denHome = await tempDir();
+    const denHome = await tempDir(defer);
     const agent = await findAgent(denHome);
     await writeFile(agent.path, "the evil agent");
     const iso = join(denHome, "cidata.iso");
@@ -149,7 +139,7 @@ describe("the cached guest agent", () => {
   });
 
   test("the seed copies an unchanged agent", async () => {
-    const denHome = await tempDir();
+    const denHome = await tempDir(defer);
     const agent = await findAgent(denHome);
     const iso = join(denHome, "cidata.iso");
     await writeIso9660ToFile([guestAgentSeedEntry(agent)], iso);
@@ -157,9 +147,9 @@ describe("the cached guest agent", () => {
   });
 
   test("findGuestAgent() does not write through a planted temporary file", async () => {
-    const denHome = await tempDir();
+    const denHome = await tempDir(defer);
     const first = await findAgent(denHome);
-    const outside = join(await tempDir(), "outside");
+    const outside = join(await tempDir(defer), "outside");
     await writeFile(outside, "untouched");
     await rm(first.path);
     await symlink(outside, `${first.path}.${process.pid}.tmp`);
@@ -171,7 +161,7 @@ describe("the cached guest agent", () => {
 
 describe("folders den finds in place", () => {
   test("findGuestAgent() leaves a DEN_HOME the user made as it is", async () => {
-    const denHome = await tempDir();
+    const denHome = await tempDir(defer);
     await chmod(denHome, 0o750);
     await mkdir(join(denHome, "vm1"));
     await findAgent(denHome);
@@ -180,8 +170,8 @@ describe("folders den finds in place", () => {
 });
 
 test("writeAtomically() does not write through a symlink planted at its temporary name", async () => {
-  const cache = await tempDir();
-  const victim = join(await tempDir(), "victim");
+  const cache = await tempDir(defer);
+  const victim = join(await tempDir(defer), "victim");
   await writeFile(victim, "untouched");
   await symlink(victim, join(cache, `url.${process.pid}.tmp`));
   await writeAtomically(join(cache, "url"), "https://example.org/image.qcow2");

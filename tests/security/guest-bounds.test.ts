@@ -1,11 +1,9 @@
 // Issue 12 #6, the guest's half: the guest is untrusted, and nothing it does may make the host agent open sockets,
 // write log lines, fill the disk or buffer memory without a bound. A fake guest (the port forwarder's stand-in agent,
 // or a raw socket speaking the agent protocol to the real host client) does the worst it can, and the test counts.
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { closeSync, constants, openSync, readFileSync, statSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeHandshake, decodeJson, encodeFrame, encodeHandshake, encodeJson, type Frame, FrameParser, FrameType } from "../../agent/protocol/frame.ts";
 import { connectGuestAgent } from "../../lib/guestagent/connect-guest-agent.ts";
@@ -18,28 +16,14 @@ import { defaultedRule, effectiveRules } from "../../lib/portfwd/effective-rules
 import { startForwarder } from "../../lib/portfwd/forwarder.ts";
 import type { PortForwardReport } from "../../lib/portfwd/port-forward-report.ts";
 import { rotatingLog } from "../../lib/rotating-log.ts";
+import { deferredCleanups, tempDir } from "../support/deferred-cleanups.ts";
 import { standInGuestAgent } from "../lib/portfwd/support/stand-in-guest-agent.ts";
+import { until } from "../lib/portfwd/support/test-sockets.ts";
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const defer = deferredCleanups();
 
-async function until<T>(probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(5);
-  }
-}
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "den-guest-bounds-"));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+/** How long a flood may take to settle: longer than the port-forwarding tests' default. */
+const settleMs = 10_000;
 
 // ---------------------------------------------------------------------------------------------------------------
 // The cap on forwards.
@@ -86,7 +70,7 @@ test("2,000 guest listeners open at most the cap of host sockets, reported once 
     maxForwards: Cap,
     onChange: (report) => reports.push(report),
   });
-  cleanups.push(() => forwarder.close());
+  defer(() => forwarder.close());
   const limitFailures = () => forwarder.report().failures.filter((failure) => failure.reason === "limit");
   const limitWarnings = () => log.lines.filter((line) => line.level === "warn" && line.message.includes(`den forwards at most ${Cap} ports`));
   // Host ports some other process on this machine holds fail as port-in-use: they are attempts within the cap too.
@@ -111,12 +95,12 @@ test("2,000 guest listeners open at most the cap of host sockets, reported once 
 
   // More listeners while capped: the failure's count follows, the warning is not repeated.
   agent.setListeners(guestListeners(0, Listeners + 1).map((listener, i) => (i === Listeners ? { ...listener, port: GuestFirstPort - 1 } : listener)));
-  await until(() => limitFailures()[0]?.message.startsWith(`Cannot forward ${Listeners - Cap} guest listeners`) === false || undefined);
+  await until(() => limitFailures()[0]?.message.startsWith(`Cannot forward ${Listeners - Cap} guest listeners`) === false || undefined, settleMs);
   expect(limitWarnings().length).toBe(1);
 
   // The forwarded listeners go away: the waiting ones get forwarded, and the failure clears.
   agent.setListeners(guestListeners(Listeners - 10, Listeners));
-  await until(() => limitFailures().length === 0 && attempts() === 10);
+  await until(() => limitFailures().length === 0 && attempts() === 10, settleMs);
   expect(forwarder.report().forwards.map((forward) => forward.guest)).toContain(`127.0.0.1:${GuestFirstPort + Listeners - 1}`);
 }, 60_000);
 
@@ -136,7 +120,7 @@ interface FakeGuest {
 }
 
 async function fakeGuest(): Promise<FakeGuest> {
-  const dir = await tempDir();
+  const dir = await tempDir(defer);
   const guest: FakeGuest = {
     path: join(dir, "ga.sock"),
     sockets: [],
@@ -164,7 +148,7 @@ async function fakeGuest(): Promise<FakeGuest> {
     });
   });
   await new Promise<void>((resolve) => server.listen(guest.path, resolve));
-  cleanups.push(() => {
+  defer(() => {
     for (const socket of guest.sockets) socket.destroy();
     server.close();
   });
@@ -174,12 +158,12 @@ async function fakeGuest(): Promise<FakeGuest> {
 function client(guest: FakeGuest, options: { maxGuestStreams?: number; maxUnsentBytes?: number } = {}) {
   const log = createMemoryLogger();
   const agent = connectGuestAgent({ transport: "unix", path: guest.path }, { log, retryMs: 20, ...options });
-  cleanups.push(() => agent.close());
+  defer(() => agent.close());
   return { agent, log };
 }
 
 async function state(agent: GuestAgentClient, wanted: GuestAgentState["state"]): Promise<void> {
-  await until(() => agent.state.state === wanted || undefined);
+  await until(() => agent.state.state === wanted || undefined, settleMs);
 }
 
 const control = (message: unknown): Frame => ({ type: FrameType.Control, stream: 0, payload: encodeJson(message) });
@@ -206,7 +190,7 @@ test("10,000 bad frames from the guest write a bounded number of host log lines,
     const frames = Array.from({ length: 100 }, (_, i) => badFrames[i % badFrames.length] as Frame);
     socket.write(Buffer.concat([...frames.map((frame) => encodeFrame(frame)), garbageHeader]));
     // The garbage makes the host say HELLO again; the fake guest answers, and the next round starts on a live session.
-    await until(() => guest.welcomes > welcomes && agent.state.state === "connected");
+    await until(() => guest.welcomes > welcomes && agent.state.state === "connected", settleMs);
   }
   const lines = log.lines.length;
   // Four kinds of guest-driven lines (session, input, control, streams), five each per minute.
@@ -228,7 +212,7 @@ test("a guest that opens 5,000 streams to a host socket gets at most the cap, th
   await state(agent, "connected");
   const accepted: unknown[] = [];
   const listening = agent.listenInGuest({ path: "/run/den-test.sock", uid: 0, gid: 0, mode: 0o600 }, (stream) => accepted.push(stream));
-  const request = await until(() => guest.received.find((frame) => frame.type === FrameType.Control && (decodeJson(frame.payload) as { type?: string }).type === "listen-unix"));
+  const request = await until(() => guest.received.find((frame) => frame.type === FrameType.Control && (decodeJson(frame.payload) as { type?: string }).type === "listen-unix"), settleMs);
   const id = (decodeJson(request.payload) as { id: number }).id;
   const socket = guest.sockets.at(-1) as Socket;
   guest.send(socket, [control({ type: "listen-unix-result", id, ok: true })]);
@@ -236,7 +220,7 @@ test("a guest that opens 5,000 streams to a host socket gets at most the cap, th
   const opens = Array.from({ length: 5_000 }, (_, i): Frame => ({ type: FrameType.Open, stream: 2 * (i + 1), payload: encodeJson({ kind: "listener", id }) }));
   guest.send(socket, opens);
   const refused = () => guest.received.filter((frame) => frame.type === FrameType.Reset && (decodeJson(frame.payload) as { errno?: string }).errno === "EMFILE").length;
-  await until(() => accepted.length + refused() >= 5_000 || undefined);
+  await until(() => accepted.length + refused() >= 5_000 || undefined, settleMs);
   expect(accepted.length).toBe(100);
   expect(refused()).toBe(4_900);
 }, 30_000);
@@ -274,7 +258,7 @@ test("a guest that floods without reading loses its connection before the host b
   expect(grown).toBeLessThan(64 * 1024 * 1024);
   expect(log.lines.some((line) => line.message.includes("does not read its end"))).toBe(true);
   // The host dials again and the next session works.
-  await until(() => guest.sockets.length >= 2 && agent.state.state === "connected");
+  await until(() => guest.sockets.length >= 2 && agent.state.state === "connected", settleMs);
 }, 60_000);
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -284,14 +268,14 @@ test.each([
   { name: "as den start opens it (O_APPEND)", flags: constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND },
   { name: "opened without O_APPEND", flags: "w" },
 ])("ha.stdout.log past the rotation size is rotated and a follower keeps reading events ($name)", async ({ flags }) => {
-  const dir = await tempDir();
+  const dir = await tempDir(defer);
   const path = join(dir, "ha.stdout.log");
   const fd = openSync(path, flags);
-  cleanups.push(() => closeSync(fd));
+  defer(() => closeSync(fd));
   const maxBytes = 16 * 1024;
   const events = rotatingLog(fd, { path, maxBytes });
   const abort = new AbortController();
-  cleanups.push(() => abort.abort());
+  defer(() => abort.abort());
   const seen: HostAgentEvent[] = [];
   const following = (async () => {
     for await (const event of followEvents(path, { signal: abort.signal, pollMs: 2 })) {
@@ -304,7 +288,7 @@ test.each([
   for (let i = 0; i < total; i++) {
     events.write(formatEvent({ running: true, degraded: false, exiting: false, errors: [padding], warnings: [i === total - 1 ? "last" : String(i)] }, new Date()));
     // The follower catches up now and then, as a 100 ms poll does with a host agent whose lines are rate-limited.
-    if (i % 8 === 7 && i < total - 1) await until(() => seen.at(-1)?.status.warnings?.[0] === String(i) || undefined);
+    if (i % 8 === 7 && i < total - 1) await until(() => seen.at(-1)?.status.warnings?.[0] === String(i) || undefined, settleMs);
   }
   await following;
   expect(seen.at(-1)?.status.warnings).toEqual(["last"]);

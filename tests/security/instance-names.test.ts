@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { buildProgram } from "../../lib/cli/program.ts";
 import { DenError } from "../../lib/errors.ts";
 import { listInstanceNames } from "../../lib/store/instance-names.ts";
+import { type DenRun, runDen } from "../lib/cli/support/run-den.ts";
 
-const mainTs = join(import.meta.dir, "../../main.ts");
 const MinimalYaml = "images:\n- location: /nonexistent/den-test.img\n";
 
 let root: string;
@@ -75,30 +75,16 @@ async function treeHash(dir: string): Promise<string> {
   return lines.join("\n");
 }
 
-interface Run {
-  args: string[];
-  exitCode: number;
-  stderr: string;
-}
+type Run = DenRun & { args: string[] };
 
-async function runDen(args: string[]): Promise<Run> {
-  const child = Bun.spawn([process.execPath, mainTs, ...args], {
-    cwd: work,
-    env: { ...process.env, DEN_HOME: denHome, HOME: home, DEN_TEMPLATES_PATH: "" },
-    stdin: "ignore",
-    stdout: "ignore",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  const [stderr, exitCode] = await Promise.all([new Response(child.stderr).text(), child.exited]);
-  clearTimeout(timer);
-  return { args, exitCode, stderr };
+async function runOne(args: string[]): Promise<Run> {
+  return { args, ...(await runDen(args, { denHome, cwd: work, env: { HOME: home }, killAfterMs: 30_000 })) };
 }
 
 /** Runs all in small batches: den processes are slow to start on a loaded machine. */
 async function runAll(list: string[][], batch = 4): Promise<Run[]> {
   const runs: Run[] = [];
-  for (let i = 0; i < list.length; i += batch) runs.push(...(await Promise.all(list.slice(i, i + batch).map(runDen))));
+  for (let i = 0; i < list.length; i += batch) runs.push(...(await Promise.all(list.slice(i, i + batch).map(runOne))));
   return runs;
 }
 

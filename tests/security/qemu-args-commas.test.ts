@@ -6,7 +6,6 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mountTag } from "../../cidata/seed-args.ts";
@@ -15,6 +14,7 @@ import { connectQmp } from "../../drivers/qemu/qmp-client.ts";
 import { fillDefaults } from "../../lib/config/defaults.ts";
 import type { DenYaml, FilledDenYaml } from "../../lib/config/schema.ts";
 import { virtiofsdCommand } from "../../lib/mounts/virtiofsd-command.ts";
+import { freeTcpPort } from "../../lib/net/free-tcp-port.ts";
 import { checkInstanceName } from "../../lib/store/instance-name.ts";
 import { linuxHost as host } from "../fixtures/host-info.ts";
 
@@ -179,7 +179,7 @@ describe("the real QEMU reads the escaped values whole", () => {
     await writeFile(join(dir, "cidata.iso"), new Uint8Array(1 << 20));
 
     const config = fill({ arch: "x86_64", cpus: 1, memory: "128MiB", mountType: "9p", mounts: [{ location, writable: true }] }, denHome);
-    const { binary, args } = qemuArgs(config, { ...context(denHome), sshLocalPort: await freePort() });
+    const { binary, args } = qemuArgs(config, { ...context(denHome), sshLocalPort: await freeTcpPort() });
     expect(binary).toBe("qemu-system-x86_64");
     // -S: the machine is built (files opened, sockets bound) but never runs a guest instruction.
     const child = spawn(binary, [...args, "-S"], { stdio: ["ignore", "ignore", "pipe"] });
@@ -225,16 +225,5 @@ function qemuImg(args: string[]): Promise<void> {
     const child = spawn("qemu-img", args, { stdio: "ignore" });
     child.on("error", reject);
     child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`qemu-img ${args.join(" ")} exited with ${code}`))));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
   });
 }

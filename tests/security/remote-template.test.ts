@@ -6,8 +6,8 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type DenRun, runDen } from "../lib/cli/support/run-den.ts";
 
-const mainTs = join(import.meta.dir, "../../main.ts");
 const marker = `den-secret-${crypto.randomUUID()}`;
 
 /** Each test's own limit, above den()'s 15 s kill so a hang is reported as one. */
@@ -53,18 +53,8 @@ afterAll(() => {
   for (const server of servers) server.stop(true);
 });
 
-async function den(args: readonly string[], box: Sandbox): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const child = Bun.spawn([process.execPath, mainTs, ...args], {
-    cwd: box.home,
-    env: { ...process.env, DEN_HOME: box.denHome, HOME: box.home, DEN_TEMPLATES_PATH: "", DEN_FETCH_TIMEOUT: "10s" },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  clearTimeout(killer);
-  return { exitCode, stdout, stderr };
+function den(args: readonly string[], box: Sandbox): Promise<DenRun> {
+  return runDen(args, { denHome: box.denHome, cwd: box.home, env: { HOME: box.home, DEN_FETCH_TIMEOUT: "10s" }, killAfterMs: 15_000 });
 }
 
 /** Every file under `dir` whose content holds the marker. */

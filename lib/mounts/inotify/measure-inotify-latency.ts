@@ -3,6 +3,8 @@
 // shell), so each sample is an upper bound of host write → guest event. Used by the mounts e2e test and bench.
 import { appendFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { readUntil } from "../../text/read-until.ts";
+import { streamLines } from "../../text/stream-lines.ts";
 
 export interface LatencyFolders {
   /** A folder inside a shared location on the host… */
@@ -37,7 +39,9 @@ export async function measureInotifyLatency(folders: LatencyFolders, options: Me
   const timeoutMs = options.timeoutMs ?? 3000;
   const child = options.spawnInGuest(["inotifywait", "-m", "-r", "--format", "%w%f %e", folders.guest]);
   const lines = new LineWaiter();
-  void readLines(child.stdout, (line) => lines.push(line));
+  void (async () => {
+    for await (const line of streamLines(child.stdout)) lines.push(line);
+  })();
   try {
     await waitForBanner(child.stderr, timeoutMs * 10);
     const samplesMs: number[] = [];
@@ -102,32 +106,7 @@ class LineWaiter {
   }
 }
 
-async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
-  const decoder = new TextDecoder();
-  let pending = "";
-  for await (const chunk of stream) {
-    pending += decoder.decode(chunk, { stream: true });
-    let newline: number;
-    while ((newline = pending.indexOf("\n")) >= 0) {
-      onLine(pending.slice(0, newline));
-      pending = pending.slice(newline + 1);
-    }
-  }
-}
-
 async function waitForBanner(stderr: ReadableStream<Uint8Array>, timeoutMs: number): Promise<void> {
-  const reader = stderr.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  const timer = setTimeout(() => void reader.cancel(), timeoutMs);
-  try {
-    while (!text.includes("Watches established")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`inotifywait did not start in the guest: ${text.trim() || "no output"}`);
-      text += decoder.decode(value, { stream: true });
-    }
-  } finally {
-    clearTimeout(timer);
-    reader.releaseLock();
-  }
+  const text = await readUntil(stderr, "Watches established", { timeoutMs });
+  if (!text.includes("Watches established")) throw new Error(`inotifywait did not start in the guest: ${text.trim() || "no output"}`);
 }

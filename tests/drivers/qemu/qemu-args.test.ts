@@ -3,7 +3,7 @@ import { mountTag } from "../../../cidata/seed-args.ts";
 import { fillDefaults } from "../../../lib/config/defaults.ts";
 import type { HostInfo } from "../../../lib/config/host-info.ts";
 import type { DenYaml, FilledDenYaml } from "../../../lib/config/schema.ts";
-import { DenError } from "../../../lib/errors.ts";
+import { caughtDenError } from "../../support/caught-den-error.ts";
 import { type QemuArgsContext, qemuArgs, qemuBinary } from "../../../drivers/qemu/qemu-args.ts";
 import { linuxHost } from "../../fixtures/host-info.ts";
 
@@ -234,14 +234,8 @@ describe("qemuArgs() refusals", () => {
       message: "QEMU 7.2.22 is too old: the template requires QEMU 8.0.0 or newer (vmOpts.qemu.minimumVersion)",
     },
   ])("qemuArgs() refuses $name", ({ config, ctx, message }) => {
-    let caught: unknown;
-    try {
-      qemuArgs(fill(config as DenYaml), { ...baseCtx, ...ctx });
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(DenError);
-    expect((caught as DenError).message).toBe(message);
-    expect((caught as DenError).hint).toBeTruthy();
+    const error = caughtDenError(() => qemuArgs(fill(config as DenYaml), { ...baseCtx, ...ctx }));
+    expect(error.message).toBe(message);
+    expect(error.hint).toBeTruthy();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { DenError } from "../../../lib/errors.ts";
+import { caughtDenError } from "../../support/caught-den-error.ts";
 import { checkQemuVersion, compareQemuVersions, parseQemuVersion, parseVersionText } from "../../../drivers/qemu/qemu-version.ts";
 
 describe("parseQemuVersion()", () => {
@@ -44,15 +44,9 @@ describe("checkQemuVersion()", () => {
     { name: "6.2 on an Intel Mac", version: "6.2.0", hostOs: "Darwin" as const, hostArch: "x86_64", minimumVersion: undefined, message: "QEMU 6.2.0 is too old: den needs QEMU 7.0.0 or newer on Darwin x86_64" },
     { name: "below the template's minimum", version: "7.2.22", hostOs: "Linux" as const, hostArch: "x86_64", minimumVersion: "9.0", message: "QEMU 7.2.22 is too old: the template requires QEMU 9.0.0 or newer (vmOpts.qemu.minimumVersion)" },
   ])("checkQemuVersion() refuses $name with a hint", ({ version, hostOs, hostArch, minimumVersion, message }) => {
-    let caught: unknown;
-    try {
-      checkQemuVersion(parseVersionText(version), { hostOs, hostArch, minimumVersion });
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(DenError);
-    expect((caught as DenError).code).toBe("QEMU_VERSION");
-    expect((caught as DenError).message).toBe(message);
-    expect((caught as DenError).hint).toContain("upgrade QEMU");
+    const error = caughtDenError(() => checkQemuVersion(parseVersionText(version), { hostOs, hostArch, minimumVersion }));
+    expect(error.code).toBe("QEMU_VERSION");
+    expect(error.message).toBe(message);
+    expect(error.hint).toContain("upgrade QEMU");
   });
 });

@@ -121,27 +121,24 @@ export async function startImageServer(files: Record<string, ServedFile> = {}): 
     const middle = Math.floor(size / 2) - start;
     let sent = 0;
     let dropped = false;
+    // Where the body stops early: after a drop the connection breaks, after a stall it stays open.
+    const cuts = [
+      { at: fault?.dropAfterBytes, breaks: true },
+      { at: fault?.stallAfterBytes, breaks: false },
+    ].filter((cut): cut is { at: number; breaks: boolean } => cut.at !== undefined);
     source.on("data", (data: Buffer | string) => {
       if (dropped) return;
       let chunk = data as Buffer;
-      if (fault?.dropAfterBytes !== undefined && sent + chunk.byteLength >= fault.dropAfterBytes) {
-        chunk = chunk.subarray(0, Math.max(0, fault.dropAfterBytes - sent));
+      const cut = cuts.find(({ at }) => sent + chunk.byteLength >= at);
+      if (cut) {
+        chunk = chunk.subarray(0, Math.max(0, cut.at - sent));
         sent += chunk.byteLength;
         entry.bytes = sent;
         dropped = true;
         source.destroy();
-        // The bytes leave first, then the connection breaks without ending the response.
+        // The bytes leave first; a drop then breaks the connection without ending the response.
         response.write(chunk);
-        setTimeout(() => response.destroy(), 50);
-        return;
-      }
-      if (fault?.stallAfterBytes !== undefined && sent + chunk.byteLength >= fault.stallAfterBytes) {
-        chunk = chunk.subarray(0, Math.max(0, fault.stallAfterBytes - sent));
-        sent += chunk.byteLength;
-        entry.bytes = sent;
-        dropped = true;
-        source.destroy();
-        response.write(chunk);
+        if (cut.breaks) setTimeout(() => response.destroy(), 50);
         return;
       }
       if (fault?.wrongBytes && middle >= sent && middle < sent + chunk.byteLength) {

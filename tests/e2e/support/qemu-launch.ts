@@ -4,9 +4,10 @@
 //
 // Tests never use KVM: results must not depend on the host having /dev/kvm, and TCG is what CI machines offer.
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { join, resolve } from "node:path";
 import { DenError } from "../../../lib/errors.ts";
+import { freeTcpPort } from "../../../lib/net/free-tcp-port.ts";
 import type { GuestImage } from "./guest-image.ts";
 
 export interface LaunchGuestOptions {
@@ -127,7 +128,7 @@ export async function launchGuest(options: LaunchGuestOptions): Promise<GuestHan
   // The free port is only probed, so another process may take it first; QEMU then fails to set up hostfwd and a new
   // port is tried.
   for (let attempt = 1; ; attempt++) {
-    const sshPort = await findFreePort();
+    const sshPort = await freeTcpPort();
     const args = buildQemuArgs({
       image: options.image,
       seedIso,
@@ -370,18 +371,6 @@ function qmpExecute(socket: string, command: string, timeoutMs: number): Promise
           resolvePromise(message.return);
         }
       }
-    });
-  });
-}
-
-function findFreePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolvePromise(port));
     });
   });
 }

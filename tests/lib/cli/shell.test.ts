@@ -47,23 +47,21 @@ describe("den shell", () => {
     expect(argv.slice(-5)).toEqual(["-p", "41022", "127.0.0.1", "--", String.raw`cd /srv || exit 1 ; exec /bin/bash -l -c 'ls -la '\''it'\''\'\'''\''s'\'''`]);
   });
 
-  test("keeps den's global flag words that follow the instance name for the command", async () => {
+  test.each([
+    { name: "keeps den's global flag words that follow the instance name for the command", command: ["grep", "--debug", "x"], script: "exec /bin/bash -l -c 'grep --debug x'" },
+    {
+      name: "passes -v and --version after the instance name to the command instead of printing den's version",
+      command: ["ls", "-v", "--version"],
+      script: "exec /bin/bash -l -c 'ls -v --version'",
+    },
+  ])("$name", async ({ command, script }) => {
     const denHome = await makeDenHome();
     await using _vm = await makeRunningInstance(denHome, "vm");
     const bin = await fakeSshBin(denHome);
-    const run = await runDen(["shell", "vm", "grep", "--debug", "x"], { denHome, env: { PATH: `${bin}:${process.env.PATH}` } });
-    expect(run.exitCode).toBe(0);
-    expect(run.stdout.trim().split("\n").at(-1)).toBe("exec /bin/bash -l -c 'grep --debug x'");
-  });
-
-  test("passes -v and --version after the instance name to the command instead of printing den's version", async () => {
-    const denHome = await makeDenHome();
-    await using _vm = await makeRunningInstance(denHome, "vm");
-    const bin = await fakeSshBin(denHome);
-    const run = await runDen(["shell", "vm", "ls", "-v", "--version"], { denHome, env: { PATH: `${bin}:${process.env.PATH}` } });
+    const run = await runDen(["shell", "vm", ...command], { denHome, env: { PATH: `${bin}:${process.env.PATH}` } });
     expect(run.exitCode).toBe(0);
     expect(run.stdout).not.toContain("den version");
-    expect(run.stdout.trim().split("\n").at(-1)).toBe("exec /bin/bash -l -c 'ls -v --version'");
+    expect(run.stdout.trim().split("\n").at(-1)).toBe(script);
   });
 
   test.each([

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../../../lib/errors.ts";
+import { caughtError } from "../../support/caught-den-error.ts";
 import { checkConfig, checkIsConfiguration } from "../../../lib/config/check.ts";
 import { parseConfigText } from "../../../lib/config/parse.ts";
 
@@ -9,14 +10,8 @@ function check(text: string) {
   return checkConfig(parseConfigText(text, { file: "lima.yaml" }), { file: "lima.yaml" });
 }
 
-function issuesOf(text: string) {
-  try {
-    check(text);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
+function issuesOf(text: string): ConfigError {
+  return caughtError(() => check(text), ConfigError);
 }
 
 describe("checkConfig()", () => {

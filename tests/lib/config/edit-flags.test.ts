@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { type EditFlags, editFlagsToYq } from "../../../lib/config/edit-flags.ts";
-import { DenError } from "../../../lib/errors.ts";
+import { caughtDenError } from "../../support/caught-den-error.ts";
 
 const ctx = { home: "/home/u", cwd: "/work", params: ["containerdSnapshotter", "version"] };
 
@@ -112,24 +112,14 @@ describe("editFlagsToYq()", () => {
     { name: "--arch with an escape sequence quoted escaped", flags: { arch: "\u001b[2J" }, message: 'Cannot use --arch "\\x1b[2J"' },
     { name: "--param of a long unknown key quoted as an excerpt", flags: { param: [`${"k".repeat(5000)}=1`] }, message: `the template has no parameter "${"k".repeat(39)}…"` },
   ])("rejects $name", ({ flags, message }) => {
-    let caught: unknown;
-    try {
-      editFlagsToYq(flags as EditFlags, ctx);
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(DenError);
-    expect((caught as DenError).code).toBe("USAGE");
-    expect((caught as DenError).message).toContain(message);
-    expect((caught as DenError).hint).toBeTruthy();
+    const error = caughtDenError(() => editFlagsToYq(flags as EditFlags, ctx));
+    expect(error.code).toBe("USAGE");
+    expect(error.message).toContain(message);
+    expect(error.hint).toBeTruthy();
   });
 
   test("names the template's parameters in the hint of an unknown --param", () => {
     expect(() => editFlagsToYq({ param: ["x=1"] }, { ...ctx, params: [] })).toThrow("the template has no parameter");
-    try {
-      editFlagsToYq({ param: ["x=1"] }, ctx);
-    } catch (error) {
-      expect((error as DenError).hint).toContain("containerdSnapshotter, version");
-    }
+    expect(caughtDenError(() => editFlagsToYq({ param: ["x=1"] }, ctx)).hint).toContain("containerdSnapshotter, version");
   });
 });

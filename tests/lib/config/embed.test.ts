@@ -3,6 +3,7 @@ import { parse } from "yaml";
 import { absoluteLocator, embedBases, isRemoteLocator } from "../../../lib/config/embed.ts";
 import { parseConfigText } from "../../../lib/config/parse.ts";
 import { ConfigError, DenError } from "../../../lib/errors.ts";
+import { rejectedDenError, rejectedError } from "../../support/caught-den-error.ts";
 
 /** A reader over an in-memory set of files; records what was read. */
 function reader(files: Record<string, string>) {
@@ -175,11 +176,10 @@ const cycleRows: CycleRow[] = [
 ];
 
 test.each(cycleRows)("embedBases() rejects a cycle: $name", async ({ files, text, wantChain }) => {
-  const error = await embed(text, files).catch((caught: unknown) => caught);
-  expect(error).toBeInstanceOf(DenError);
-  expect((error as DenError).code).toBe("TEMPLATE_CYCLE");
-  expect((error as DenError).message).toBe(`Cannot embed base templates: ${wantChain.join(" -> ")} is a cycle`);
-  expect((error as DenError).details).toEqual({ chain: wantChain });
+  const error = await rejectedDenError(embed(text, files));
+  expect(error.code).toBe("TEMPLATE_CYCLE");
+  expect(error.message).toBe(`Cannot embed base templates: ${wantChain.join(" -> ")} is a cycle`);
+  expect(error.details).toEqual({ chain: wantChain });
 });
 
 test("embedBases() allows the same base reached along two paths", async () => {
@@ -235,19 +235,19 @@ test("embedBases() leaves file beside an existing script for validation to repor
 });
 
 test("embedBases() rejects a base with a digest", async () => {
-  const error = await embed("base:\n- url: b.yaml\n  digest: sha256:00\n", { "/t/b.yaml": "" }).catch((caught: unknown) => caught);
-  expect((error as DenError).code).toBe("LOCATOR_INVALID");
+  const error = await rejectedDenError(embed("base:\n- url: b.yaml\n  digest: sha256:00\n", { "/t/b.yaml": "" }));
+  expect(error.code).toBe("LOCATOR_INVALID");
 });
 
 test("embedBases() rejects a template whose top level is a list", async () => {
-  const error = await embed("- a\n", {}).catch((caught: unknown) => caught);
-  expect((error as DenError).code).toBe("CONFIG_INVALID");
+  const error = await rejectedDenError(embed("- a\n", {}));
+  expect(error.code).toBe("CONFIG_INVALID");
 });
 
 test("embedBases() reports a YAML syntax error in a base with the base's locator", async () => {
-  const error = await embed("base: b.yaml\n", { "/t/b.yaml": "cpus: [1\n" }).catch((caught: unknown) => caught);
-  expect((error as DenError).code).toBe("CONFIG_SYNTAX");
-  expect((error as DenError).message).toStartWith("/t/b.yaml:");
+  const error = await rejectedDenError(embed("base: b.yaml\n", { "/t/b.yaml": "cpus: [1\n" }));
+  expect(error.code).toBe("CONFIG_SYNTAX");
+  expect(error.message).toStartWith("/t/b.yaml:");
 });
 
 interface AbsRow {
@@ -283,6 +283,7 @@ test.each([
 
 const remote = "http://t.test/dir/main.yaml";
 
+/** A remote template's `text` whose `field` names the local `locator`. */
 interface RefusedRow {
   name: string;
   text: string;
@@ -309,25 +310,24 @@ const refusedRows: RefusedRow[] = [
 
 test.each(refusedRows)("embedBases() refuses $name in a remote template and reads nothing", async ({ text, field, locator }) => {
   const { read, reads } = reader({});
-  const error = await embedBases(text, { locator: remote, read }).catch((caught: unknown) => caught);
-  expect(error).toBeInstanceOf(DenError);
-  expect((error as DenError).code).toBe("TEMPLATE_LOCATOR_REFUSED");
-  expect((error as DenError).message).toStartWith(`Cannot use template "${remote}": ${field} names "${locator}", a local `);
-  expect((error as DenError).hint).toContain("download the template");
+  const error = await rejectedDenError(embedBases(text, { locator: remote, read }));
+  expect(error.code).toBe("TEMPLATE_LOCATOR_REFUSED");
+  expect(error.message).toStartWith(`Cannot use template "${remote}": ${field} names "${locator}", a local `);
+  expect(error.hint).toContain("download the template");
   expect(reads).toEqual([]);
 });
 
 test("embedBases() refuses a remote base that names a local file, naming that base", async () => {
   const { read, reads } = reader({ "http://t.test/dir/b.yaml": "provision:\n- file: /etc/passwd\n" });
-  const error = await embedBases("base: b.yaml\n", { locator: remote, read }).catch((caught: unknown) => caught);
-  expect((error as DenError).code).toBe("TEMPLATE_LOCATOR_REFUSED");
-  expect((error as DenError).message).toStartWith('Cannot use template "http://t.test/dir/b.yaml": provision[0].file names "/etc/passwd"');
+  const error = await rejectedDenError(embedBases("base: b.yaml\n", { locator: remote, read }));
+  expect(error.code).toBe("TEMPLATE_LOCATOR_REFUSED");
+  expect(error.message).toStartWith('Cannot use template "http://t.test/dir/b.yaml": provision[0].file names "/etc/passwd"');
   expect(reads).toEqual(["http://t.test/dir/b.yaml"]);
 });
 
 test("embedBases() refuses .. in a remote template", async () => {
-  const error = await embedBases("base: ../b.yaml\n", { locator: remote, read: reader({}).read }).catch((caught: unknown) => caught);
-  expect((error as DenError).code).toBe("LOCATOR_INVALID");
+  const error = await rejectedDenError(embedBases("base: ../b.yaml\n", { locator: remote, read: reader({}).read }));
+  expect(error.code).toBe("LOCATOR_INVALID");
 });
 
 test("embedBases() lets a remote template name URLs, relative paths and template: bases, and lists what it read", async () => {
@@ -375,21 +375,14 @@ test.each([
 
 test("embedBases() quotes only a short, escaped excerpt of a refused locator", async () => {
   const locator = `~/${"x".repeat(10_000)}\u001b[2J`;
-  const error = await embedBases(`base: ${JSON.stringify(locator)}\n`, { locator: remote, read: reader({}).read }).catch((caught: unknown) => caught);
-  const message = (error as DenError).message;
+  const error = await rejectedDenError(embedBases(`base: ${JSON.stringify(locator)}\n`, { locator: remote, read: reader({}).read }));
+  const message = error.message;
   expect(message.length).toBeLessThan(400);
   expect(message).not.toContain("\u001b");
   expect(message).toContain(`names "~/${"x".repeat(117)}…"`);
 });
 
-interface DownloadRow {
-  name: string;
-  text: string;
-  field: string;
-  locator: string;
-}
-
-const downloadRows: DownloadRow[] = [
+const downloadRows: RefusedRow[] = [
   { name: "an absolute image", text: "images:\n- location: /var/img/disk.qcow2\n", field: "images[0].location", locator: "/var/img/disk.qcow2" },
   { name: "a ~/ image", text: "images:\n- location: https://img.test/a.img\n- location: ~/disk.img\n", field: "images[1].location", locator: "~/disk.img" },
   { name: "a relative image (taken from the working folder)", text: "images:\n- location: disk.img\n", field: "images[0].location", locator: "disk.img" },
@@ -413,18 +406,18 @@ const downloadRows: DownloadRow[] = [
 
 test.each(downloadRows)("embedBases() refuses $name in a remote template", async ({ text, field, locator }) => {
   const { read, reads } = reader({});
-  const error = await embedBases(text, { locator: remote, read }).catch((caught: unknown) => caught);
-  expect((error as DenError).code).toBe("TEMPLATE_LOCATOR_REFUSED");
-  expect((error as DenError).message).toBe(`Cannot use template "${remote}": ${field} names "${locator}", a local file, and a template fetched over http(s) may name only remote ones`);
-  expect((error as DenError).hint).toContain("must be http(s) URLs");
+  const error = await rejectedDenError(embedBases(text, { locator: remote, read }));
+  expect(error.code).toBe("TEMPLATE_LOCATOR_REFUSED");
+  expect(error.message).toBe(`Cannot use template "${remote}": ${field} names "${locator}", a local file, and a template fetched over http(s) may name only remote ones`);
+  expect(error.hint).toContain("must be http(s) URLs");
   expect(reads).toEqual([]);
 });
 
 test("embedBases() refuses a local image of a remote base under a local template, naming the base", async () => {
   const { read } = reader({ "https://t.test/b.yaml": "images:\n- location: ~/stolen.img\n" });
-  const error = await embedBases("base: https://t.test/b.yaml\nimages:\n- location: /mine.img\n", { locator: "/t/main.yaml", read }).catch((caught: unknown) => caught);
-  expect((error as DenError).code).toBe("TEMPLATE_LOCATOR_REFUSED");
-  expect((error as DenError).message).toStartWith('Cannot use template "https://t.test/b.yaml": images[0].location names "~/stolen.img"');
+  const error = await rejectedDenError(embedBases("base: https://t.test/b.yaml\nimages:\n- location: /mine.img\n", { locator: "/t/main.yaml", read }));
+  expect(error.code).toBe("TEMPLATE_LOCATOR_REFUSED");
+  expect(error.message).toStartWith('Cannot use template "https://t.test/b.yaml": images[0].location names "~/stolen.img"');
 });
 
 test("embedBases() keeps a local template's own local images under a remote base, and a remote template's URLs", async () => {
@@ -525,11 +518,10 @@ const shareRefusedRows: ShareRefusedRow[] = [
 
 test.each(shareRefusedRows)("embedBases() refuses a remote template sharing $name", async ({ text, files, locator, baseYaml, message }) => {
   const { read } = reader(files ?? {});
-  const error = await embedBases(text, { locator: locator ?? remote, read, host, ...(baseYaml !== undefined && { baseYaml }) }).catch((caught: unknown) => caught);
-  expect(error).toBeInstanceOf(DenError);
-  expect((error as DenError).code).toBe("TEMPLATE_SHARE_REFUSED");
-  expect((error as DenError).message).toBe(message);
-  expect((error as DenError).hint).toContain("download the template");
+  const error = await rejectedDenError(embedBases(text, { locator: locator ?? remote, read, host, ...(baseYaml !== undefined && { baseYaml }) }));
+  expect(error.code).toBe("TEMPLATE_SHARE_REFUSED");
+  expect(error.message).toBe(message);
+  expect(error.hint).toContain("download the template");
 });
 
 test.each([
@@ -545,10 +537,9 @@ test.each([
 
 test("embedBases() refuses a base that is some other file, naming the base and quoting none of it", async () => {
   const { read } = reader({ "/t/shadow": "root:$6$salt$SECRET:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n" });
-  const error = await embedBases("base: ./shadow\ncpus: 2\n", { locator: "/t/main.yaml", read }).catch((caught: unknown) => caught);
-  expect(error).toBeInstanceOf(ConfigError);
-  expect((error as ConfigError).message).toBe("/t/shadow:1:1: Not a Lima or den configuration: none of its 2 top-level keys is known");
-  expect((error as ConfigError).message).not.toContain("SECRET");
+  const error = await rejectedError(embedBases("base: ./shadow\ncpus: 2\n", { locator: "/t/main.yaml", read }), ConfigError);
+  expect(error.message).toBe("/t/shadow:1:1: Not a Lima or den configuration: none of its 2 top-level keys is known");
+  expect(error.message).not.toContain("SECRET");
 });
 
 test("embedBases() works on a copy of a document the caller parsed and returns the embedded value", async () => {

@@ -1,27 +1,19 @@
 import { expect, test } from "bun:test";
 import { ConfigError } from "../../../lib/errors.ts";
 import { loadTemplate, type TemplateContext } from "../../../lib/config/load-template.ts";
+import { templateContext } from "./support/template-context.ts";
 
 function context(files: Record<string, string> = {}, overrides: Partial<TemplateContext> = {}): TemplateContext {
-  return {
-    env: {},
+  return templateContext({
+    files,
     denHome: "/h",
     builtinTemplates: new Map([
       ["vm", "# a vm\nbase: template:_base/b\ncpus: 2\n"],
       ["_base/b", "memory: 2GiB\nparam:\n  color: red\n"],
     ]),
     readStdin: async () => "cpus: 1\n",
-    readFile: async (path) => {
-      const text = files[path];
-      if (text === undefined) throw Object.assign(new Error("ENOENT"), { code: "ENOENT" });
-      return text;
-    },
-    fetch: async () => new Response("", { status: 404 }),
-    hostArch: "x86_64",
-    cwd: "/cwd",
-    home: "/home/u",
     ...overrides,
-  };
+  });
 }
 
 test("loadTemplate() embeds the bases and collects their parameters", async () => {

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { guessImageArch, instanceNameFromLocator, type Locator, parseLocator } from "../../../lib/config/locator.ts";
-import { DenError } from "../../../lib/errors.ts";
+import { caughtDenError } from "../../support/caught-den-error.ts";
 
 const options = { cwd: "/work/dir", home: "/home/u" };
 
@@ -52,15 +52,7 @@ test.each([
   { text: "file:relative.yaml" },
   { text: "github:lima-vm/lima" },
 ])("parseLocator() rejects $text", ({ text }) => {
-  const error = (() => {
-    try {
-      parseLocator(text, options);
-    } catch (caught) {
-      return caught;
-    }
-  })();
-  expect(error).toBeInstanceOf(DenError);
-  expect((error as DenError).code).toBe("LOCATOR_INVALID");
+  expect(caughtDenError(() => parseLocator(text, options)).code).toBe("LOCATOR_INVALID");
 });
 
 test.each([
@@ -68,15 +60,9 @@ test.each([
   { name: "a github: locator with an escape sequence", text: `github:\u001b[2J${"x".repeat(10_000)}` },
   { name: "a relative file URL", text: `file:${"r".repeat(10_000)}` },
 ])("parseLocator() quotes $name as a short escaped excerpt", ({ text }) => {
-  let caught: unknown;
-  try {
-    parseLocator(text, options);
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(DenError);
-  expect((caught as DenError).message.length).toBeLessThan(500);
-  expect((caught as DenError).message).not.toContain("\u001b");
+  const { message } = caughtDenError(() => parseLocator(text, options));
+  expect(message.length).toBeLessThan(500);
+  expect(message).not.toContain("\u001b");
 });
 
 interface NameRow {

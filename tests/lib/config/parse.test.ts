@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import { ConfigError } from "../../../lib/errors.ts";
+import { caughtError } from "../../support/caught-den-error.ts";
 import { flowDepthOffset, MaxFlowDepth, parseConfigText } from "../../../lib/config/parse.ts";
 
 test.each([
@@ -32,14 +33,7 @@ test.each([
   { name: "an escape character", text: "message: \u001b[31mred\n", line: 1, column: 10, message: 'Cannot parse YAML: control character "\\x1b" is not allowed' },
   { name: "invalid UTF-8", text: "cpus: 2\nmessage: caf\ufffd\n", line: 2, column: 13, message: "Cannot parse YAML: the text is not valid UTF-8" },
 ])("parseConfigText() reports $name with file:line:column", ({ text, line, column, message }) => {
-  let caught: unknown;
-  try {
-    parseConfigText(text, { file: "lima.yaml" });
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(ConfigError);
-  const error = caught as ConfigError;
+  const error = caughtError(() => parseConfigText(text, { file: "lima.yaml" }), ConfigError);
   expect(error.code).toBe("CONFIG_SYNTAX");
   expect(error.issues[0]).toMatchObject({ file: "lima.yaml", line, column, message });
   expect(error.message.startsWith(`lima.yaml:${line}:${column}: `)).toBe(true);
@@ -71,13 +65,7 @@ test("parseConfigText() turns a map key that is a list into text without a proce
 });
 
 test("parseConfigText() names an unexpected token by its position, not by quoting it", () => {
-  let caught: unknown;
-  try {
-    parseConfigText(`a: 1\n]${"x".repeat(5000)}\n`, { file: "lima.yaml" });
-  } catch (error) {
-    caught = error;
-  }
-  expect((caught as ConfigError).message).toBe(
+  expect(caughtError(() => parseConfigText(`a: 1\n]${"x".repeat(5000)}\n`, { file: "lima.yaml" }), ConfigError).message).toBe(
     "lima.yaml:2:1: Cannot parse YAML: unexpected flow-seq-end token in YAML stream\nlima.yaml:2:2: Cannot parse YAML: unexpected scalar token in YAML stream",
   );
 });

@@ -1,38 +1,23 @@
 import { expect, test } from "bun:test";
 import { parseLocator } from "../../../lib/config/locator.ts";
 import { locatorReader, maxTemplateBytes, readLocator, type ReadLocatorContext, templateSearchPath } from "../../../lib/config/read-locator.ts";
-import { DenError } from "../../../lib/errors.ts";
+import { rejectedDenError } from "../../support/caught-den-error.ts";
+import { stalledAnswers } from "../../support/stalled-answers.ts";
+import { templateContext } from "./support/template-context.ts";
 
 const options = { cwd: "/cwd", home: "/home/u" };
 
 function context(overrides: Partial<ReadLocatorContext> & { files?: Record<string, string> } = {}): ReadLocatorContext {
-  const files = overrides.files ?? {};
-  return {
-    env: {},
-    denHome: "/home/u/.den",
+  return templateContext({
     builtinTemplates: new Map([
       ["docker", "builtin: docker\n"],
       ["_images/ubuntu-24.04", "builtin: ubuntu\n"],
     ]),
     readStdin: async () => "from: stdin\n",
-    readFile: async (path) => {
-      const text = files[path];
-      if (text === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: "ENOENT" });
-      return text;
-    },
     fetch: async () => new Response("from: web\n"),
     hostArch: "aarch64",
     ...overrides,
-  };
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<DenError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(DenError);
-  return error as DenError;
+  });
 }
 
 interface ReadRow {
@@ -115,7 +100,7 @@ test("readLocator() warns about template:// and about an image of unknown arch",
 });
 
 test("readLocator() reports a missing template with a hint to list templates", async () => {
-  const error = await errorOf(readLocator(parseLocator("template:nope", options), context()));
+  const error = await rejectedDenError(readLocator(parseLocator("template:nope", options), context()));
   expect(error.code).toBe("TEMPLATE_NOT_FOUND");
   expect(error.message).toBe('Cannot find template "nope"');
   expect(error.hint).toBe('run "den template list" to see the available templates');
@@ -129,7 +114,7 @@ test.each([
   const readFile = async () => {
     throw Object.assign(new Error(`${code}: it failed, read`), { code, syscall: "read" });
   };
-  const error = await errorOf(readLocator(parseLocator("/t/x.yaml", options), context({ readFile })));
+  const error = await rejectedDenError(readLocator(parseLocator("/t/x.yaml", options), context({ readFile })));
   expect(error.code).toBe("IO");
   expect(error.message).toBe(`Cannot read template "/t/x.yaml": ${message}`);
   expect(error.hint).toContain(hint);
@@ -139,13 +124,13 @@ test("readLocator() quotes a 10,000-character template name as a short excerpt",
   const readFile = async (path: string) => {
     throw Object.assign(new Error(`ENAMETOOLONG: name too long, open '${path}'`), { code: "ENAMETOOLONG", path });
   };
-  const error = await errorOf(readLocator(parseLocator(`template:${"x".repeat(10_000)}`, options), context({ readFile })));
+  const error = await rejectedDenError(readLocator(parseLocator(`template:${"x".repeat(10_000)}`, options), context({ readFile })));
   expect(error.message.length).toBeLessThan(300);
   expect(error.hint).toBe("use a shorter path");
 });
 
 test("readLocator() reports a missing local file as TEMPLATE_NOT_FOUND", async () => {
-  const error = await errorOf(readLocator(parseLocator("/nope.yaml", options), context()));
+  const error = await rejectedDenError(readLocator(parseLocator("/nope.yaml", options), context()));
   expect(error.code).toBe("TEMPLATE_NOT_FOUND");
 });
 
@@ -174,13 +159,13 @@ const limitRows: LimitRow[] = [
 ];
 
 test.each(limitRows)("readLocator() refuses $name", async ({ response }) => {
-  const error = await errorOf(readLocator(parseLocator("https://x.test/t.yaml", options), context({ fetch: async () => response() })));
+  const error = await rejectedDenError(readLocator(parseLocator("https://x.test/t.yaml", options), context({ fetch: async () => response() })));
   expect(error.code).toBe("TEMPLATE_TOO_LARGE");
 });
 
 test("readLocator() refuses a local file over 4 MiB", async () => {
   const ctx = context({ files: { "/big.yaml": "x".repeat(maxTemplateBytes + 1) } });
-  const error = await errorOf(readLocator(parseLocator("/big.yaml", options), ctx));
+  const error = await rejectedDenError(readLocator(parseLocator("/big.yaml", options), ctx));
   expect(error.code).toBe("TEMPLATE_TOO_LARGE");
 });
 
@@ -188,33 +173,13 @@ test.each([
   { name: "an HTTP error status", fetch: async () => new Response("gone", { status: 404 }) },
   { name: "a network failure", fetch: async (): Promise<Response> => Promise.reject(new Error("connection refused")) },
 ])("readLocator() reports $name as FETCH_FAILED", async ({ fetch }) => {
-  const error = await errorOf(readLocator(parseLocator("https://x.test/t.yaml", options), context({ fetch })));
+  const error = await rejectedDenError(readLocator(parseLocator("https://x.test/t.yaml", options), context({ fetch })));
   expect(error.code).toBe("FETCH_FAILED");
 });
 
-interface StallRow {
-  name: string;
-  fetch: ReadLocatorContext["fetch"];
-}
-
-const stallRows: StallRow[] = [
-  { name: "a server that never answers", fetch: () => new Promise<Response>(() => {}) },
-  {
-    name: "a body that stalls after its first bytes",
-    fetch: async () =>
-      new Response(
-        new ReadableStream({
-          start(controller) {
-            controller.enqueue(new TextEncoder().encode("cpus: "));
-          },
-        }),
-      ),
-  },
-];
-
-test.each(stallRows)("readLocator() gives up on $name after fetchTimeoutMs", async ({ fetch }) => {
+test.each(stalledAnswers)("readLocator() gives up on a server that $name after fetchTimeoutMs", async ({ answer }) => {
   const started = performance.now();
-  const error = await errorOf(readLocator(parseLocator("https://x.test/t.yaml", options), context({ fetch, fetchTimeoutMs: 50 })));
+  const error = await rejectedDenError(readLocator(parseLocator("https://x.test/t.yaml", options), context({ fetch: answer, fetchTimeoutMs: 50 })));
   expect(performance.now() - started).toBeLessThan(1000);
   expect(error.code).toBe("FETCH_FAILED");
   expect(error.message).toBe('Cannot fetch template "https://x.test/t.yaml": no complete answer within 50 ms');
@@ -226,7 +191,7 @@ test("readLocator() aborts the request it gave up on", async () => {
     signal = init.signal;
     return new Promise<Response>(() => {});
   };
-  await errorOf(readLocator(parseLocator("https://x.test/t.yaml", options), context({ fetch, fetchTimeoutMs: 10 })));
+  await rejectedDenError(readLocator(parseLocator("https://x.test/t.yaml", options), context({ fetch, fetchTimeoutMs: 10 })));
   expect(signal?.aborted).toBe(true);
 });
 

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { fillDefaults } from "../../../lib/config/defaults.ts";
 import { DenYamlSchema, FilledDenYamlSchema } from "../../../lib/config/schema.ts";
+import { linuxHost } from "../../fixtures/host-info.ts";
 
 const fixture = readFileSync(join(import.meta.dir, "../../fixtures/config/every-key.yaml"), "utf8");
 
@@ -68,20 +69,7 @@ describe("DenYamlSchema", () => {
 });
 
 describe("FilledDenYamlSchema", () => {
-  const host = {
-    os: "linux",
-    arch: "x86_64",
-    cpus: 8,
-    memoryBytes: 16 * 2 ** 30,
-    username: "alice",
-    uid: 1000,
-    comment: "Alice",
-    home: "/home/alice",
-    timezone: "UTC",
-    tempDir: "/tmp",
-    machineId: "m",
-  };
-  const ctx = { host, instanceName: "dev", instanceDir: "/home/alice/.den/dev", denHome: "/home/alice/.den" };
+  const ctx = { host: linuxHost, instanceName: "dev", instanceDir: "/home/alice/.den/dev", denHome: "/home/alice/.den" };
 
   test("FilledDenYamlSchema accepts what fillDefaults() returns for the every-key file", () => {
     const filled = fillDefaults(DenYamlSchema.parse(parse(fixture)), ctx);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { DenError } from "../../../lib/errors.ts";
+import { caughtDenError } from "../../support/caught-den-error.ts";
 import { formatSize, parseSize } from "../../../lib/config/units.ts";
 
 const KiB = 1024;
@@ -37,16 +37,10 @@ describe("parseSize()", () => {
     { text: "-1G", message: 'Cannot parse size "-1G": a size cannot be negative' },
     { text: " 4G", message: 'Cannot parse size " 4G": not a number' },
   ])("parseSize() rejects $text with a message naming the value", ({ text, message }) => {
-    let caught: unknown;
-    try {
-      parseSize(text);
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(DenError);
-    expect((caught as DenError).code).toBe("CONFIG_INVALID");
-    expect((caught as DenError).message).toBe(message);
-    expect((caught as DenError).hint).toContain("4GiB");
+    const error = caughtDenError(() => parseSize(text));
+    expect(error.code).toBe("CONFIG_INVALID");
+    expect(error.message).toBe(message);
+    expect(error.hint).toContain("4GiB");
   });
 });
 

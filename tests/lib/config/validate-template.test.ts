@@ -6,23 +6,10 @@ import { builtinTemplates } from "../../../lib/config/builtin-templates.ts";
 import type { TemplateContext } from "../../../lib/config/load-template.ts";
 import { validateTemplate } from "../../../lib/config/validate-template.ts";
 import { ConfigError, DenError } from "../../../lib/errors.ts";
+import { templateContext } from "./support/template-context.ts";
 
 async function context(files: Record<string, string> = {}): Promise<TemplateContext> {
-  return {
-    env: {},
-    denHome: await mkdtemp(join(tmpdir(), "den-validate-")),
-    builtinTemplates,
-    readStdin: async () => "images: []\n",
-    readFile: async (path) => {
-      const text = files[path];
-      if (text === undefined) throw Object.assign(new Error("ENOENT"), { code: "ENOENT" });
-      return text;
-    },
-    fetch: async () => new Response("", { status: 404 }),
-    hostArch: "x86_64",
-    cwd: "/cwd",
-    home: "/home/u",
-  };
+  return templateContext({ files, denHome: await mkdtemp(join(tmpdir(), "den-validate-")), builtinTemplates, readStdin: async () => "images: []\n" });
 }
 
 const complete = [...builtinTemplates.keys()].filter((name) => !name.startsWith("_default/")).map((name) => ({ name }));

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { type Item, lexTemplate, type Token } from "../../../lib/gotemplate/lex-template.ts";
 import { TemplateFailure } from "../../../lib/gotemplate/template-failure.ts";
+import { caughtError } from "../../support/caught-den-error.ts";
 import { failureReason, render, renderFailure } from "./support/template-data.ts";
 
 /** A token as `kind:value`, prefixed with `^` when no space separates it from the one before. */
@@ -61,15 +62,9 @@ test.each([
   { text: "{{ .Name & 1 }}", message: 'unexpected "&" in action', pos: 9 },
   { text: "{{ .Name-}}", message: 'bad number syntax: "-}}"', pos: 8 },
 ])("lexTemplate() rejects $text with $message", ({ text, message, pos }) => {
-  let caught: unknown;
-  try {
-    lexTemplate(text);
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(TemplateFailure);
-  expect((caught as TemplateFailure).message).toBe(message);
-  expect((caught as TemplateFailure).pos).toBe(pos);
+  const error = caughtError(() => lexTemplate(text), TemplateFailure);
+  expect(error.message).toBe(message);
+  expect(error.pos).toBe(pos);
 });
 
 test.each([

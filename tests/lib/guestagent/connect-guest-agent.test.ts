@@ -3,7 +3,7 @@ import { createSocket } from "node:dgram";
 import { stat } from "node:fs/promises";
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { join } from "node:path";
-import type { Duplex } from "node:stream";
+import { buffer } from "node:stream/consumers";
 import { DenError } from "../../../lib/errors.ts";
 import type { GuestListener } from "../../../agent/protocol/messages.ts";
 import { type Harness, startHarness } from "../../agent/agent-harness.ts";
@@ -31,15 +31,6 @@ async function tcpServer(onConnection: (socket: Socket) => void, host = "127.0.0
     for (const socket of sockets) socket.destroy();
   });
   return (server.address() as AddressInfo).port;
-}
-
-function readAll(stream: Duplex): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    stream.on("end", () => resolve(Buffer.concat(chunks)));
-    stream.on("error", reject);
-  });
 }
 
 function nextListeners(h: Harness, predicate: (listeners: readonly GuestListener[]) => boolean): Promise<readonly GuestListener[]> {
@@ -83,7 +74,7 @@ test("openStream() carries a tcp connection both ways and passes half-closes thr
   await h.waitForState("connected");
   const stream = await h.client.openStream({ kind: "tcp", host: "127.0.0.1", port });
   stream.end("hello");
-  expect((await readAll(stream)).toString()).toBe("got HELLO");
+  expect((await buffer(stream)).toString()).toBe("got HELLO");
 });
 
 test.each([
@@ -149,7 +140,7 @@ test("listenInGuest() creates the guest socket with its mode and hands each conn
   expect((await stat(path)).mode & 0o777).toBe(0o600);
   const socket = createConnection(path);
   socket.write("hi");
-  expect((await readAll(socket as unknown as Duplex)).toString()).toBe("host saw hi");
+  expect((await buffer(socket)).toString()).toBe("host saw hi");
   await listener.close();
 });
 
@@ -233,7 +224,7 @@ test("a stream whose reader stalls does not hold up another stream, and stays wi
   // The host holds at most one window (256 KiB) plus the stream's read buffer for the stalled stream.
   expect(stalled.readableLength).toBeLessThanOrEqual(256 * 1024 + 64 * 1024);
   stalled.resume();
-  expect((await readAll(stalled)).byteLength).toBe(bulk.byteLength);
+  expect((await buffer(stalled)).byteLength).toBe(bulk.byteLength);
   echo.destroy();
 });
 

@@ -1,18 +1,11 @@
-import { afterEach, expect, test } from "bun:test";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { expect, test } from "bun:test";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { agentTargetFor, findGuestAgent } from "../../../lib/guestagent/embedded-agent.ts";
+import { deferredCleanups, tempDir } from "../../support/deferred-cleanups.ts";
 
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-});
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "den-agent-find-"));
-  dirs.push(dir);
-  return dir;
-}
+const defer = deferredCleanups();
+
 function embedded(name: string, text: string): Blob {
   return Object.assign(new Blob([Bun.zstdCompressSync(new TextEncoder().encode(text))]), { name });
 }
@@ -26,7 +19,7 @@ test.each([
 });
 
 test("findGuestAgent() unpacks the embedded agent for the arch once into the cache", async () => {
-  const denHome = await tempDir();
+  const denHome = await tempDir(defer);
   const files = [embedded("den-guestagent-linux-arm64-aaaa.zst", "arm agent"), embedded("den-guestagent-linux-x64-bbbb.zst", "x64 agent")];
   const found = await findGuestAgent("x86_64", { denHome, embeddedFiles: files, distDir: "/nonexistent" });
   expect(found?.path.startsWith(join(denHome, "_cache", "guestagent", "linux-x64-"))).toBe(true);
@@ -42,8 +35,8 @@ test("findGuestAgent() unpacks the embedded agent for the arch once into the cac
 });
 
 test("findGuestAgent() reads dist/agent/ when nothing is embedded (den run from source)", async () => {
-  const denHome = await tempDir();
-  const distDir = await tempDir();
+  const denHome = await tempDir(defer);
+  const distDir = await tempDir(defer);
   await writeFile(join(distDir, "den-guestagent-linux-arm64.zst"), Bun.zstdCompressSync(new TextEncoder().encode("from dist")));
   const found = await findGuestAgent("aarch64", { denHome, embeddedFiles: [], distDir });
   expect(await readFile(found?.path ?? "", "utf8")).toBe("from dist");
@@ -53,10 +46,10 @@ test.each([
   { name: "no agent is embedded or built", arch: "x86_64" },
   { name: "the arch has no agent", arch: "s390x" },
 ])("findGuestAgent() returns undefined when $name", async ({ arch }) => {
-  expect(await findGuestAgent(arch, { denHome: await tempDir(), embeddedFiles: [], distDir: "/nonexistent" })).toBeUndefined();
+  expect(await findGuestAgent(arch, { denHome: await tempDir(defer), embeddedFiles: [], distDir: "/nonexistent" })).toBeUndefined();
 });
 
 test("findGuestAgent() fails with a hint when the compressed agent is damaged", async () => {
   const files = [Object.assign(new Blob([new Uint8Array([1, 2, 3, 4])]), { name: "den-guestagent-linux-x64-cccc.zst" })];
-  await expect(findGuestAgent("x86_64", { denHome: await tempDir(), embeddedFiles: files })).rejects.toMatchObject({ code: "GUEST_AGENT", hint: expect.stringContaining("rebuild") });
+  await expect(findGuestAgent("x86_64", { denHome: await tempDir(defer), embeddedFiles: files })).rejects.toMatchObject({ code: "GUEST_AGENT", hint: expect.stringContaining("rebuild") });
 });

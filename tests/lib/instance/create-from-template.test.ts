@@ -5,24 +5,17 @@ import { join } from "node:path";
 import type { TemplateContext } from "../../../lib/config/load-template.ts";
 import { ConfigError, DenError } from "../../../lib/errors.ts";
 import { createFromTemplate } from "../../../lib/instance/create-from-template.ts";
+import { templateContext } from "../config/support/template-context.ts";
 
 async function context(): Promise<TemplateContext> {
-  return {
-    env: {},
+  return templateContext({
     denHome: await mkdtemp(join(tmpdir(), "den-create-from-")),
     builtinTemplates: new Map([
       ["vm", "# my vm\nbase: template:_img\nparam:\n  size: small\n"],
       ["_img", "images:\n- location: /x.img\n"],
     ]),
     readStdin: async () => "images:\n- location: /y.img\n",
-    readFile: async () => {
-      throw Object.assign(new Error("ENOENT"), { code: "ENOENT" });
-    },
-    fetch: async () => new Response("", { status: 404 }),
-    hostArch: "x86_64",
-    cwd: "/cwd",
-    home: "/home/u",
-  };
+  });
 }
 
 test("createFromTemplate() embeds, applies the flags and writes den.yaml", async () => {

@@ -161,3 +161,35 @@ test("serveBuiltinSftp() keeps answering pipelined reads on a stream with a 2 Mi
   release();
   await session.done;
 });
+
+test("serveBuiltinSftp() answers a request whose bytes arrive in two chunks after all earlier ones were answered", async () => {
+  // An ssh2 channel delivers data in pieces of at most 32 KiB, so every WRITE sshfs sends (32 KiB of data plus its
+  // header) reaches the server split, and the first piece alone holds no whole request.
+  const replies: Buffer[] = [];
+  const splitter = new SftpPacketSplitter();
+  const server = new Duplex({
+    read() {},
+    write(chunk: Buffer, _encoding, done) {
+      replies.push(...splitter.push(chunk));
+      done();
+    },
+  });
+  const session = serveBuiltinSftp(server, { root: dir, readOnly: false, followSymlinks: false });
+  const waitFor = async (count: number) => {
+    for (let tries = 0; replies.length < count && tries < 200; tries++) await Bun.sleep(10);
+  };
+  server.push(new SftpWriter(T.Init).uint32(3).finish());
+  server.push(new SftpWriter(T.Open).uint32(1).string(join(dir, "split")).uint32(F.Write | F.Create).attrs({}).finish());
+  await waitFor(2);
+  const handle = new SftpReader(replies[1] as Buffer, 5).bytes();
+  const write = new SftpWriter(T.Write).uint32(2).bytes(handle).uint64(0).bytes(Buffer.alloc(32 * 1024, 1)).finish();
+  server.push(write.subarray(0, 32 * 1024));
+  await Bun.sleep(20);
+  server.push(write.subarray(32 * 1024));
+  await waitFor(3);
+  expect(replies.map((packet) => packet[0])).toEqual([T.Version, T.Handle, T.Status]);
+  expect(new SftpReader(replies[2] as Buffer, 5).uint32()).toBe(S.Ok);
+  server.push(null);
+  await session.done;
+  expect((await stat(join(dir, "split"))).size).toBe(32 * 1024);
+});

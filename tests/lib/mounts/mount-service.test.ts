@@ -82,7 +82,7 @@ describe("sftpBackend", () => {
   const withDriver = (sftpDriver: "" | "builtin" | "openssh-sftp-server") => ({ sshfs: { cache: true, followSymlinks: false, sftpDriver } });
   test.each([
     { name: "builtin even when OpenSSH's is installed", driver: "builtin" as const, installed: true, want: { kind: "builtin" } },
-    { name: "OpenSSH's when installed and nothing is chosen", driver: "" as const, installed: true, want: { kind: "openssh", path: "/usr/lib/openssh/sftp-server" } },
+    { name: "builtin (the jail) when nothing is chosen, even with OpenSSH's installed", driver: "" as const, installed: true, want: { kind: "builtin" } },
     { name: "builtin when nothing is chosen and OpenSSH's is missing", driver: "" as const, installed: false, want: { kind: "builtin" } },
     { name: "OpenSSH's when asked for", driver: "openssh-sftp-server" as const, installed: true, want: { kind: "openssh", path: "/usr/lib/openssh/sftp-server" } },
   ])("sftpBackend() picks $name", ({ driver, installed, want }) => {

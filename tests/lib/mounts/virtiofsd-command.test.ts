@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { DenError } from "../../../lib/errors.ts";
+import { caughtDenError } from "../../support/caught-den-error.ts";
 import {
   fuseOptValue,
   subordinateRange,
@@ -119,15 +119,9 @@ describe("virtiofsdLaunchPlan", () => {
     { name: "no /etc/subgid", facts: { ...ordinary, subgid: undefined }, message: /\/etc\/subgid gives it no subordinate group IDs/, hint: /usermod --add-subgids 100000-165535 dentest/ },
     { name: "no range for the user", facts: { ...ordinary, subgid: "alice:100000:65536\n" }, message: /as user "dentest"/, hint: /mountType: reverse-sshfs/ },
   ])("virtiofsdLaunchPlan() refuses an ordinary user with $name", ({ facts, message, hint }) => {
-    let caught: unknown;
-    try {
-      virtiofsdLaunchPlan(facts);
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(DenError);
-    expect((caught as DenError).code).toBe("HOST_TOOL_MISSING");
-    expect((caught as DenError).message).toMatch(message);
-    expect((caught as DenError).hint).toMatch(hint);
+    const error = caughtDenError(() => virtiofsdLaunchPlan(facts));
+    expect(error.code).toBe("HOST_TOOL_MISSING");
+    expect(error.message).toMatch(message);
+    expect(error.hint).toMatch(hint);
   });
 });

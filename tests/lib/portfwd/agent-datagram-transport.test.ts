@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { createSocket } from "node:dgram";
 import { agentDatagramTransport } from "../../../lib/portfwd/agent-datagram-transport.ts";
 import { ForwardOpenError } from "../../../lib/portfwd/forward-transport.ts";
-import { deferredCleanups } from "./support/deferred-cleanups.ts";
+import { deferredCleanups } from "../../support/deferred-cleanups.ts";
 import { standInGuestAgent } from "./support/stand-in-guest-agent.ts";
 import { until } from "./support/test-sockets.ts";
 import { freeTcpPort } from "../../../lib/net/free-tcp-port.ts";

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { agentStreamTransport } from "../../../lib/portfwd/agent-stream-transport.ts";
 import { type ForwardHandle, ForwardOpenError, type ForwardRequest } from "../../../lib/portfwd/forward-transport.ts";
-import { deferredCleanups, tempDir } from "./support/deferred-cleanups.ts";
+import { deferredCleanups, tempDir } from "../../support/deferred-cleanups.ts";
 import { standInGuestAgent } from "./support/stand-in-guest-agent.ts";
 import { closedConnection, heldPort, replyServer, request, until } from "./support/test-sockets.ts";
 import { freeTcpPort } from "../../../lib/net/free-tcp-port.ts";
@@ -17,8 +17,7 @@ async function open(forward: ForwardRequest, outcomes: { error?: unknown }[] = [
 }
 
 test("agentStreamTransport() carries a host TCP connection to the guest address over an agent stream", async () => {
-  const guest = await replyServer((text) => `echo ${text}`);
-  defer(guest.close);
+  const guest = await replyServer((text) => `echo ${text}`, { defer });
   const hostPort = await freeTcpPort();
   const outcomes: { error?: unknown }[] = [];
   const { agent, handle } = await open({ host: { kind: "inet", ip: "127.0.0.1", port: hostPort }, guest: { kind: "inet", ip: "127.0.0.1", port: guest.port } }, outcomes);
@@ -30,9 +29,8 @@ test("agentStreamTransport() carries a host TCP connection to the guest address 
 });
 
 test("agentStreamTransport() reads the guest end at each connection", async () => {
-  const first = await replyServer((text) => `first ${text}`);
-  const second = await replyServer((text) => `second ${text}`);
-  defer(first.close, second.close);
+  const first = await replyServer((text) => `first ${text}`, { defer });
+  const second = await replyServer((text) => `second ${text}`, { defer });
   const hostPort = await freeTcpPort();
   const forward: ForwardRequest = { host: { kind: "inet", ip: "127.0.0.1", port: hostPort }, guest: { kind: "inet", ip: "127.0.0.1", port: first.port } };
   await open(forward);
@@ -44,8 +42,7 @@ test("agentStreamTransport() reads the guest end at each connection", async () =
 test("agentStreamTransport() exposes a guest unix socket as a host socket", async () => {
   const dir = await tempDir(defer);
   const guestSocket = join(dir, "guest.sock");
-  const guest = await replyServer((text) => `unix ${text}`, { path: guestSocket });
-  defer(guest.close);
+  const guest = await replyServer((text) => `unix ${text}`, { defer, path: guestSocket });
   const hostSocket = join(dir, "host", "app.sock");
   const { agent } = await open({ host: { kind: "unix", path: hostSocket }, guest: { kind: "unix", path: guestSocket } });
   expect(await request({ path: hostSocket }, "ping")).toBe("unix ping");

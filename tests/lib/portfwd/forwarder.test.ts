@@ -7,20 +7,13 @@ import { createMemoryLogger } from "../../../lib/log.ts";
 import { defaultedRule, effectiveRules } from "../../../lib/portfwd/effective-rules.ts";
 import { type Forwarder, startForwarder } from "../../../lib/portfwd/forwarder.ts";
 import type { PortForwardReport } from "../../../lib/portfwd/port-forward-report.ts";
-import { deferredCleanups, tempDir } from "./support/deferred-cleanups.ts";
+import { deferredCleanups, tempDir } from "../../support/deferred-cleanups.ts";
 import { type StandInGuestAgent, standInGuestAgent } from "./support/stand-in-guest-agent.ts";
 import { type StandInHostForwarder, standInHostForwarder } from "./support/stand-in-host-forwarder.ts";
 import { heldPort, replyServer, request, until } from "./support/test-sockets.ts";
 import { freeTcpPort } from "../../../lib/net/free-tcp-port.ts";
 
 const defer = deferredCleanups();
-
-/** A "guest" TCP server on 127.0.0.1 (or the unix socket `path`) that answers every chunk with `reply`. */
-async function guestTcpServer(reply: (text: string) => string, path?: string): Promise<{ port: number }> {
-  const server = await replyServer(reply, path === undefined ? {} : { path });
-  defer(server.close);
-  return server;
-}
 
 /** The failure of a forward of `guest` whose host port another process holds. */
 function portInUse(guest: string, hostPort: number) {
@@ -64,7 +57,7 @@ function start(user: Partial<FilledPortForward>[], options: { agent?: StandInGue
 }
 
 test("startForwarder() carries a TCP connection from the host port to the guest listener", async () => {
-  const guest = await guestTcpServer((text) => `echo ${text}`);
+  const guest = await replyServer((text) => `echo ${text}`, { defer });
   const hostPort = await freeTcpPort();
   const { agent, forwarder, log } = start([{ guestPort: guest.port, hostPort }]);
   agent.setListeners([{ proto: "tcp", ip: "127.0.0.1", port: guest.port }]);
@@ -106,7 +99,7 @@ test("startForwarder() moves a large transfer both ways intact", async () => {
 });
 
 test("startForwarder() closes the host listener when the guest listener goes away", async () => {
-  const guest = await guestTcpServer((text) => text);
+  const guest = await replyServer((text) => text, { defer });
   const hostPort = await freeTcpPort();
   const { agent, forwarder, log } = start([{ guestPort: guest.port, hostPort }]);
   agent.setListeners([{ proto: "tcp", ip: "127.0.0.1", port: guest.port }]);
@@ -141,7 +134,7 @@ test("startForwarder() echoes UDP datagrams through a per-peer guest stream", as
 test("startForwarder() exposes a host unix socket in the guest for a reverse rule once the agent is connected", async () => {
   const dir = await tempDir(defer);
   const hostSocket = join(dir, "host.sock");
-  await guestTcpServer((text) => `host ${text}`, hostSocket);
+  await replyServer((text) => `host ${text}`, { defer, path: hostSocket });
   const guestSocket = join(dir, "in-guest.sock");
   const { forwarder } = start([{ guestSocket, hostSocket, reverse: true }]);
   await until(() => forwarder.report().forwards.length === 1);
@@ -150,7 +143,7 @@ test("startForwarder() exposes a host unix socket in the guest for a reverse rul
 });
 
 test("startForwarder() honours an ignore rule", async () => {
-  const guest = await guestTcpServer((text) => text);
+  const guest = await replyServer((text) => text, { defer });
   const hostPort = await freeTcpPort();
   const { agent, forwarder, log } = start([{ guestPort: guest.port, ignore: true }, { guestPort: guest.port, hostPort }]);
   agent.setListeners([{ proto: "tcp", ip: "127.0.0.1", port: guest.port }]);
@@ -161,7 +154,7 @@ test("startForwarder() honours an ignore rule", async () => {
 });
 
 test("startForwarder() reports a host port in use as a failure, and forwards once it is free", async () => {
-  const guest = await guestTcpServer((text) => `ok ${text}`);
+  const guest = await replyServer((text) => `ok ${text}`, { defer });
   const squatter = await heldPort();
   const hostPort = squatter.port;
   const { agent, forwarder, log } = start([{ guestPort: guest.port, hostPort }]);
@@ -190,8 +183,8 @@ test("startForwarder() reports a connection the guest refuses as a tunnel failur
 });
 
 test("startForwarder() reports a rule conflict for two guest ports on one host port", async () => {
-  const first = await guestTcpServer((text) => text);
-  const second = await guestTcpServer((text) => text);
+  const first = await replyServer((text) => text, { defer });
+  const second = await replyServer((text) => text, { defer });
   const hostPort = await freeTcpPort();
   const { agent, forwarder } = start([
     { guestPort: first.port, hostPort },
@@ -211,7 +204,7 @@ test("startForwarder() reports a rule conflict for two guest ports on one host p
 });
 
 test("startForwarder() closes the forwards and reports when the guest agent disconnects", async () => {
-  const guest = await guestTcpServer((text) => text);
+  const guest = await replyServer((text) => text, { defer });
   const hostPort = await freeTcpPort();
   const { agent, forwarder } = start([{ guestPort: guest.port, hostPort }]);
   agent.setListeners([{ proto: "tcp", ip: "127.0.0.1", port: guest.port }]);
@@ -231,7 +224,7 @@ test("startForwarder() reports an agent that never connects", async () => {
 });
 
 test("startForwarder() has the driver forward a 0.0.0.0 TCP listener, and removes the forward when the listener goes", async () => {
-  const guest = await guestTcpServer((text) => `fast ${text}`);
+  const guest = await replyServer((text) => `fast ${text}`, { defer });
   const hostPort = await freeTcpPort();
   const hostForwarder = standInHostForwarder();
   const { agent, forwarder, log } = start([{ guestPort: guest.port, hostPort }], { hostForwarder });
@@ -269,7 +262,7 @@ test.each([
 });
 
 test("startForwarder() falls back to the guest agent when the driver cannot forward for another reason than a taken port", async () => {
-  const guest = await guestTcpServer((text) => `slow ${text}`);
+  const guest = await replyServer((text) => `slow ${text}`, { defer });
   const hostPort = await freeTcpPort();
   const hostForwarder = standInHostForwarder();
   hostForwarder.failWith = { ok: false, reason: "listen-failed", detail: `QEMU answered "unrecognized netdev id 'net0'"` };
@@ -288,7 +281,7 @@ test("startForwarder() falls back to the guest agent when the driver cannot forw
 });
 
 test("startForwarder() reports a host port the driver finds taken, without falling back", async () => {
-  const guest = await guestTcpServer((text) => text);
+  const guest = await replyServer((text) => text, { defer });
   const squatter = await heldPort();
   defer(squatter.close);
   const hostPort = squatter.port;
@@ -303,7 +296,7 @@ test("startForwarder() reports a host port the driver finds taken, without falli
 });
 
 test("startForwarder() moves a forward to the guest agent when only a loopback listener on its port stays", async () => {
-  const guest = await guestTcpServer((text) => `ok ${text}`);
+  const guest = await replyServer((text) => `ok ${text}`, { defer });
   const hostPort = await freeTcpPort();
   const hostForwarder = standInHostForwarder();
   const { agent, forwarder } = start([{ guestPort: guest.port, hostPort }], { hostForwarder });
@@ -320,7 +313,7 @@ test("startForwarder() moves a forward to the guest agent when only a loopback l
 });
 
 test("startForwarder() removes the driver's forwards when it closes", async () => {
-  const guest = await guestTcpServer((text) => text);
+  const guest = await replyServer((text) => text, { defer });
   const hostPort = await freeTcpPort();
   const hostForwarder = standInHostForwarder();
   const { agent, forwarder } = start([{ guestPort: guest.port, hostPort }], { hostForwarder });

@@ -3,7 +3,7 @@ import type { HostForwarder } from "../../../drivers/driver.ts";
 import { createMemoryLogger } from "../../../lib/log.ts";
 import { ForwardOpenError, type ForwardRequest } from "../../../lib/portfwd/forward-transport.ts";
 import { hostForwardTransport } from "../../../lib/portfwd/host-forward-transport.ts";
-import { deferredCleanups } from "./support/deferred-cleanups.ts";
+import { deferredCleanups } from "../../support/deferred-cleanups.ts";
 import { standInHostForwarder } from "./support/stand-in-host-forwarder.ts";
 import { replyServer, request } from "./support/test-sockets.ts";
 import { freeTcpPort } from "../../../lib/net/free-tcp-port.ts";
@@ -13,8 +13,7 @@ const defer = deferredCleanups();
 const forward = (hostPort: number, guestPort: number): ForwardRequest => ({ host: { kind: "inet", ip: "127.0.0.1", port: hostPort }, guest: { kind: "inet", ip: "127.0.0.1", port: guestPort } });
 
 test("hostForwardTransport() has the driver forward the host address and port to the guest port, and removes it on close", async () => {
-  const guest = await replyServer((text) => `fast ${text}`);
-  defer(guest.close);
+  const guest = await replyServer((text) => `fast ${text}`, { defer });
   const hostPort = await freeTcpPort();
   const hostForwarder = standInHostForwarder();
   defer(() => hostForwarder.closeAll());

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { ForwardOpenError } from "../../../lib/portfwd/forward-transport.ts";
 import { reverseSocketTransport } from "../../../lib/portfwd/reverse-socket-transport.ts";
-import { deferredCleanups, tempDir } from "./support/deferred-cleanups.ts";
+import { deferredCleanups, tempDir } from "../../support/deferred-cleanups.ts";
 import { standInGuestAgent } from "./support/stand-in-guest-agent.ts";
 import { closedConnection, replyServer, request, until } from "./support/test-sockets.ts";
 
@@ -12,8 +12,7 @@ const transport = () => reverseSocketTransport(standInGuestAgent(), { guestUser:
 
 test("reverseSocketTransport() joins each connection made in the guest to the host socket", async () => {
   const dir = await tempDir(defer);
-  const host = await replyServer((text) => `host ${text}`, { path: join(dir, "host.sock") });
-  defer(host.close);
+  const host = await replyServer((text) => `host ${text}`, { defer, path: join(dir, "host.sock") });
   const outcomes: { error?: unknown }[] = [];
   const handle = await transport().open(
     { host: { kind: "unix", path: join(dir, "host.sock") }, guest: { kind: "unix", path: join(dir, "in-guest.sock") } },

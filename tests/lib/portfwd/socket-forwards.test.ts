@@ -7,7 +7,7 @@ import { defaultedRule } from "../../../lib/portfwd/effective-rules.ts";
 import { createForwardLedger } from "../../../lib/portfwd/forward-ledger.ts";
 import { reverseSocketTransport } from "../../../lib/portfwd/reverse-socket-transport.ts";
 import { startSocketForwards } from "../../../lib/portfwd/socket-forwards.ts";
-import { deferredCleanups, tempDir } from "./support/deferred-cleanups.ts";
+import { deferredCleanups, tempDir } from "../../support/deferred-cleanups.ts";
 import { standInGuestAgent } from "./support/stand-in-guest-agent.ts";
 import { replyServer, request } from "./support/test-sockets.ts";
 
@@ -33,8 +33,7 @@ function start(rules: Partial<FilledPortForward>[]) {
 test("startSocketForwards() exposes a guest unix socket on the host at start", async () => {
   const dir = await tempDir(defer);
   const guestSocket = join(dir, "guest.sock");
-  const guest = await replyServer((text) => `unix ${text}`, { path: guestSocket });
-  defer(guest.close);
+  const guest = await replyServer((text) => `unix ${text}`, { defer, path: guestSocket });
   const hostSocket = join(dir, "host", "sock", "app.sock");
   const { sockets, ledger, log } = start([{ guestSocket, hostSocket }]);
   await sockets.ready;
@@ -46,8 +45,7 @@ test("startSocketForwards() exposes a guest unix socket on the host at start", a
 test("startSocketForwards() exposes a host unix socket in the guest for a reverse rule once the agent is there", async () => {
   const dir = await tempDir(defer);
   const hostSocket = join(dir, "host.sock");
-  const host = await replyServer((text) => `host ${text}`, { path: hostSocket });
-  defer(host.close);
+  const host = await replyServer((text) => `host ${text}`, { defer, path: hostSocket });
   const guestSocket = join(dir, "in-guest.sock");
   const { sockets, ledger } = start([{ guestSocket, hostSocket, reverse: true }]);
   await sockets.ready;
@@ -84,8 +82,7 @@ test("startSocketForwards() refuses a guest socket rule without hostSocket", asy
 test("startSocketForwards() reports a host socket another process serves", async () => {
   const dir = await tempDir(defer);
   const hostSocket = join(dir, "taken.sock");
-  const taken = await replyServer((text) => text, { path: hostSocket });
-  defer(taken.close);
+  const taken = await replyServer((text) => text, { defer, path: hostSocket });
   const { sockets, ledger } = start([{ guestSocket: "/run/app.sock", hostSocket }]);
   await sockets.ready;
   expect(ledger.report().failures).toEqual([

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { connect } from "node:net";
 import type { Duplex } from "node:stream";
 import { sshTransport } from "../../../lib/portfwd/ssh-transport.ts";
-import { deferredCleanups } from "./support/deferred-cleanups.ts";
+import { deferredCleanups } from "../../support/deferred-cleanups.ts";
 import { closedConnection, replyServer, request, until } from "./support/test-sockets.ts";
 import { freeTcpPort } from "../../../lib/net/free-tcp-port.ts";
 
@@ -26,8 +26,7 @@ function fakeTunnel(refuse?: string) {
 }
 
 test("sshTransport() opens an SSH channel to the guest address for each host connection", async () => {
-  const guest = await replyServer((text) => `ssh ${text}`);
-  defer(guest.close);
+  const guest = await replyServer((text) => `ssh ${text}`, { defer });
   const hostPort = await freeTcpPort();
   const tunnel = fakeTunnel();
   const handle = await sshTransport(tunnel).open({ host: { kind: "inet", ip: "127.0.0.1", port: hostPort }, guest: { kind: "inet", ip: "127.0.0.1", port: guest.port } }, { onTunnel: () => {} });

@@ -7,7 +7,7 @@ import { defaultedRule } from "../../../lib/portfwd/effective-rules.ts";
 import { startStaticForwards } from "../../../lib/portfwd/static-forwards.ts";
 import type { SshTunnel } from "../../../lib/portfwd/ssh-tunnel.ts";
 import type { GuestServiceContext } from "../../../lib/hostagent/guest-service.ts";
-import { deferredCleanups } from "./support/deferred-cleanups.ts";
+import { deferredCleanups } from "../../support/deferred-cleanups.ts";
 import { replyServer, request } from "./support/test-sockets.ts";
 import { freeTcpPort } from "../../../lib/net/free-tcp-port.ts";
 
@@ -33,8 +33,7 @@ function start(rules: Partial<FilledPortForward>[], openTunnel: typeof localTunn
 }
 
 test("startStaticForwards() forwards a static rule's host port over SSH to the guest port", async () => {
-  const guest = await replyServer((text) => `static ${text}`);
-  defer(guest.close);
+  const guest = await replyServer((text) => `static ${text}`, { defer });
   const hostPort = await freeTcpPort();
   const { statics, log } = start([{ guestPort: guest.port, hostPort }]);
   await statics.ready;

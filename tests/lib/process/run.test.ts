@@ -3,9 +3,9 @@ import { getEventListeners } from "node:events";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DenError } from "../../../lib/errors.ts";
 import { run } from "../../../lib/process/run.ts";
 import { signalPid } from "../../../lib/process/signal-pid.ts";
+import { rejectedDenError, rejectedError } from "../../support/caught-den-error.ts";
 
 function isAlive(pid: number): boolean {
   try {
@@ -24,15 +24,6 @@ async function sleeper(): Promise<{ argv: string[]; pid: () => Promise<number> }
     argv: ["sh", "-c", `echo $$ > "${pidFile}"; exec sleep 30`],
     pid: async () => Number((await readFile(pidFile, "utf8")).trim()),
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
 }
 
 describe("run()", () => {
@@ -64,16 +55,16 @@ describe("run()", () => {
   });
 
   test("run() kills the child and rejects with FILE_TOO_LARGE when stdout is over its limit", async () => {
-    const error = await rejection(run(["sh", "-c", "while :; do echo xxxxxxxxxxxxxxxx; done"], { maxStdoutBytes: 4096 }));
-    expect(error).toBeInstanceOf(DenError);
-    expect(error).toMatchObject({ code: "FILE_TOO_LARGE", message: 'Cannot run "sh": it printed more than 4096 bytes' });
+    const error = await rejectedDenError(run(["sh", "-c", "while :; do echo xxxxxxxxxxxxxxxx; done"], { maxStdoutBytes: 4096 }));
+    expect(error)
+.toMatchObject({ code: "FILE_TOO_LARGE", message: 'Cannot run "sh": it printed more than 4096 bytes' });
   });
 
   test.each([
     { argv: ["/nonexistent/den-tool", "--version"], message: 'Cannot run "/nonexistent/den-tool": no such executable' },
     { argv: ["den-tool-nowhere"], message: 'Cannot find "den-tool-nowhere" in PATH' },
   ])("run() rejects with HOST_TOOL_MISSING for $argv.0, which does not exist", async ({ argv, message }) => {
-    const error = await rejection(run(argv));
+    const error = await rejectedDenError(run(argv));
     expect(error).toMatchObject({ code: "HOST_TOOL_MISSING", message, hint: `install ${argv[0]?.split("/").at(-1)}, or check PATH` });
   });
 
@@ -83,14 +74,14 @@ describe("run()", () => {
   ])("run() rejects with IO for $what", async ({ mode, errno }) => {
     const path = join(await mkdtemp(join(tmpdir(), "den-run-")), "tool");
     await writeFile(path, "\0\0\0\0", { mode });
-    const error = await rejection(run([path]));
+    const error = await rejectedDenError(run([path]));
     expect(error).toMatchObject({ code: "IO", message: `Cannot run "${path}": ${errno}` });
   });
 
   test("run() kills the child on timeout, waits for it, and rejects with COMMAND_TIMEOUT", async () => {
     const { argv, pid } = await sleeper();
     const started = performance.now();
-    const error = await rejection(run(argv, { timeoutMs: 200 }));
+    const error = await rejectedDenError(run(argv, { timeoutMs: 200 }));
     expect(performance.now() - started).toBeLessThan(5_000);
     expect(error).toMatchObject({ code: "COMMAND_TIMEOUT", message: 'Cannot run "sh": it did not finish within 200 ms and was killed' });
     expect(isAlive(await pid())).toBe(false);
@@ -105,7 +96,7 @@ describe("run()", () => {
     for (let i = 0; i < 100 && !(await pid().catch(() => 0)); i++) await Bun.sleep(10);
     expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
     controller.abort(reason);
-    expect(await rejection(running)).toBe(reason);
+    expect(await rejectedError(running, Error)).toBe(reason);
     expect(isAlive(await pid())).toBe(false);
     expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
   });
@@ -126,7 +117,7 @@ describe("run()", () => {
     const dir = await mkdtemp(join(tmpdir(), "den-run-"));
     const pidFile = join(dir, "pid");
     const started = performance.now();
-    const error = await rejection(run(["sh", "-c", `sleep 30 & echo $! > "${pidFile}"; wait`], { timeoutMs: 200 }));
+    const error = await rejectedDenError(run(["sh", "-c", `sleep 30 & echo $! > "${pidFile}"; wait`], { timeoutMs: 200 }));
     expect(performance.now() - started).toBeLessThan(5_000);
     expect(error).toMatchObject({ code: "COMMAND_TIMEOUT" });
     signalPid(Number((await readFile(pidFile, "utf8")).trim()), "SIGKILL");

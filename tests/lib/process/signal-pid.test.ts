@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { DenError } from "../../../lib/errors.ts";
+import { caughtDenError } from "../../support/caught-den-error.ts";
 import { signalPid } from "../../../lib/process/signal-pid.ts";
 
 const signalPidModule = resolve(import.meta.dir, "../../../lib/process/signal-pid.ts");
@@ -45,14 +45,8 @@ describe("signalPid()", () => {
   });
 
   test("signalPid() wraps a failure other than ESRCH in a DenError with its cause", () => {
-    let error: unknown;
-    try {
-      signalPid(process.pid, "SIGNOPE" as NodeJS.Signals);
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(DenError);
+    const error = caughtDenError(() => signalPid(process.pid, "SIGNOPE" as NodeJS.Signals));
     expect(error).toMatchObject({ code: "IO", message: `Cannot signal process ${process.pid}: Unknown signal: SIGNOPE`, hint: undefined });
-    expect((error as DenError).cause).toBeInstanceOf(TypeError);
+    expect(error.cause).toBeInstanceOf(TypeError);
   });
 });

@@ -134,36 +134,20 @@ describe("shellScript() run by bash", () => {
 
   const pwd = { shell: "bash", command: ["pwd"] };
 
-  test("shellScript() cds into the guest path of a host cwd with spaces, quotes, $ and unicode", async () => {
-    const g = await guest();
-    const script = shellScript({ ...pwd, hostCwd: "/Users/me/pro jects/it's $x `y` ü", hostHome: "/Users/me", mounts: g.mounts });
-    expect(run(script, g.guestHome).stdout).toBe(`${g.odd}\n`);
-  });
+  type Guest = Awaited<ReturnType<typeof guest>>;
 
-  test("shellScript() falls back to the mounted home when the cwd is missing in the guest", async () => {
+  test.each<{ name: string; hostCwd: string; workdir?: (g: Guest) => string; mounted: boolean; want: (g: Guest) => string }>([
+    { name: "cds into the guest path of a host cwd with spaces, quotes, $ and unicode", hostCwd: "/Users/me/pro jects/it's $x `y` ü", mounted: true, want: (g) => g.odd },
+    { name: "falls back to the mounted home when the cwd is missing in the guest", hostCwd: "/Users/me/not there", mounted: true, want: (g) => g.mountPoint },
+    { name: "goes to the mounted home when the cwd is outside every mount", hostCwd: "/opt/elsewhere", mounted: true, want: (g) => g.mountPoint },
+    { name: "stays in the guest home when nothing is mounted", hostCwd: "/Users/me/pro jects", mounted: false, want: (g) => g.guestHome },
+    { name: "starts in --workdir", hostCwd: "/Users/me", workdir: (g) => g.odd, mounted: true, want: (g) => g.odd },
+  ])("shellScript() $name", async ({ hostCwd, workdir, mounted, want }) => {
     const g = await guest();
-    const script = shellScript({ ...pwd, hostCwd: "/Users/me/not there", hostHome: "/Users/me", mounts: g.mounts });
+    const script = shellScript({ ...pwd, hostCwd, hostHome: "/Users/me", mounts: mounted ? g.mounts : [], ...(workdir && { workdir: workdir(g) }) });
     const result = run(script, g.guestHome);
-    expect(result.stdout).toBe(`${g.mountPoint}\n`);
+    expect(result.stdout).toBe(`${want(g)}\n`);
     expect(result.exitCode).toBe(0);
-  });
-
-  test("shellScript() goes to the mounted home when the cwd is outside every mount", async () => {
-    const g = await guest();
-    const script = shellScript({ ...pwd, hostCwd: "/opt/elsewhere", hostHome: "/Users/me", mounts: g.mounts });
-    expect(run(script, g.guestHome).stdout).toBe(`${g.mountPoint}\n`);
-  });
-
-  test("shellScript() stays in the guest home when nothing is mounted", async () => {
-    const g = await guest();
-    const script = shellScript({ ...pwd, hostCwd: "/Users/me/pro jects", hostHome: "/Users/me", mounts: [] });
-    expect(run(script, g.guestHome).stdout).toBe(`${g.guestHome}\n`);
-  });
-
-  test("shellScript() starts in --workdir", async () => {
-    const g = await guest();
-    const script = shellScript({ ...pwd, workdir: g.odd, hostCwd: "/Users/me", hostHome: "/Users/me", mounts: g.mounts });
-    expect(run(script, g.guestHome).stdout).toBe(`${g.odd}\n`);
   });
 
   test("shellScript() exits 1 without running the command when --workdir is missing", async () => {

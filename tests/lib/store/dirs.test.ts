@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { chmod, mkdir, mkdtemp, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chmod, mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { denHome, ensurePrivateDir, isInstanceFolderName } from "../../../lib/store/dirs.ts";
+import { deferredCleanups, tempDir } from "../../support/deferred-cleanups.ts";
 
 describe("denHome()", () => {
   test.each([
@@ -27,28 +27,20 @@ describe("isInstanceFolderName()", () => {
 });
 
 describe("ensurePrivateDir()", () => {
-  const dirs: string[] = [];
+  const defer = deferredCleanups();
   const umask = process.umask();
-  afterEach(async () => {
-    process.umask(umask);
-    for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-  });
-  async function tempDir(): Promise<string> {
-    const dir = await mkdtemp(join(tmpdir(), "den-dirs-"));
-    dirs.push(dir);
-    return dir;
-  }
+  afterEach(() => void process.umask(umask));
   const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
 
   test("ensurePrivateDir() makes the folder and its missing parents 0700 under umask 000", async () => {
-    const root = await tempDir();
+    const root = await tempDir(defer);
     process.umask(0);
     await ensurePrivateDir(join(root, "a", "b", "c"));
     expect(await Promise.all([join(root, "a"), join(root, "a", "b"), join(root, "a", "b", "c")].map(modeOf))).toEqual([0o700, 0o700, 0o700]);
   });
 
   test("ensurePrivateDir() tightens the folder itself but leaves parents that existed", async () => {
-    const root = await tempDir();
+    const root = await tempDir(defer);
     await mkdir(join(root, "home", "_cache"), { recursive: true });
     await chmod(join(root, "home"), 0o755);
     await chmod(join(root, "home", "_cache"), 0o777);
@@ -58,7 +50,7 @@ describe("ensurePrivateDir()", () => {
   });
 
   test("ensurePrivateDir() fails with a hint when a file stands in the way", async () => {
-    const root = await tempDir();
+    const root = await tempDir(defer);
     await Bun.write(join(root, "file"), "x");
     await expect(ensurePrivateDir(join(root, "file", "sub"))).rejects.toMatchObject({ code: "IO", message: expect.stringContaining("ENOTDIR"), hint: expect.stringContaining("DEN_HOME") });
   });

@@ -122,6 +122,7 @@ describe("readOwnedPid()", () => {
     const path = join(dir, "qemu.pid");
     const child = Bun.spawn(["sh", "-c", "read _", "qemu", "-pidfile", path], { stdin: "pipe" });
     try {
+      await untilExeced(child.pid, ["qemu", "-pidfile", path]);
       await writeFile(path, `${child.pid}\n`);
       expect(await readOwnedPid(path, { expect: driverOwner(path) })).toEqual({ pid: child.pid });
       expect((await readOwnedPid(path, { expect: driverOwner(join(dir, "other.pid")) })).pid).toBeUndefined();
@@ -136,7 +137,7 @@ test("defaultProcessReader() reads a child's command line and a start time betwe
   const before = Date.now();
   const child = Bun.spawn(["sh", "-c", "read _", "den", "hostagent", "vm"], { stdin: "pipe" });
   try {
-    await Bun.sleep(50);
+    await untilExeced(child.pid, ["den", "hostagent", "vm"]);
     const facts = await defaultProcessReader(child.pid);
     expect(facts && commandHasWords(facts, ["den", "hostagent", "vm"])).toBe(true);
     // /proc/stat's btime is whole seconds and ps's lstart too: the start time is exact to about a second.
@@ -183,3 +184,12 @@ test.each([
 ])("parsePsLine() reads $text", ({ text, want }) => {
   expect(parsePsLine(text)).toEqual(want);
 });
+
+/** A spawned child shows the parent's command line until its exec has happened; on a loaded machine that takes a while. */
+async function untilExeced(pid: number, words: string[]): Promise<void> {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await Bun.sleep(10)) {
+    const facts = await defaultProcessReader(pid);
+    if (facts && commandHasWords(facts, words)) return;
+  }
+  throw new Error(`process ${pid} never showed ${words.join(" ")}`);
+}

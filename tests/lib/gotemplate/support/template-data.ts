@@ -1,8 +1,9 @@
 // Data shaped like what Lima's templates see (host/guest template variables and `list --format` fields),
 // and helpers to render a template against it or catch its error.
 import { expect } from "bun:test";
-import { DenError } from "../../../../lib/errors.ts";
+import type { DenError } from "../../../../lib/errors.ts";
 import { expandGoTemplate, type GoTemplateOptions } from "../../../../lib/gotemplate/expand-go-template.ts";
+import { caughtDenError } from "../../../support/caught-den-error.ts";
 
 export const data: Record<string, unknown> = {
   Home: "/home/alice",
@@ -34,15 +35,9 @@ export function render(text: string, options: GoTemplateOptions = {}): string {
 
 /** The DenError a template fails with; fails the test when it renders. */
 export function renderFailure(text: string, options: GoTemplateOptions = {}): DenError {
-  let caught: unknown;
-  try {
-    render(text, options);
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(DenError);
-  expect((caught as DenError).code).toBe("TEMPLATE_EXPR");
-  return caught as DenError;
+  const error = caughtDenError(() => render(text, options));
+  expect(error.code).toBe("TEMPLATE_EXPR");
+  return error;
 }
 
 /** The part of a failure's message after the location, e.g. `map has no entry for key "Nope"`. */

@@ -2,6 +2,7 @@
 // that blocks in `read` (its command line carries the words den checks before it trusts a PID file), a dead PID is a
 // child that has already been reaped.
 import { afterAll } from "bun:test";
+import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -33,6 +34,7 @@ export interface LiveProcess extends AsyncDisposable {
  */
 export function liveProcess(words: readonly string[] = []): LiveProcess {
   const child = Bun.spawn(["sh", "-c", "read _", "den", ...words], { stdin: "pipe", stdout: "ignore", stderr: "ignore" });
+  waitForExec(child.pid, ["den", ...words]);
   const kill = async (): Promise<void> => {
     child.kill("SIGKILL");
     await child.exited;
@@ -67,4 +69,20 @@ export function deadPid(): number {
 
 export async function writePid(dir: string, file: string, pid: number): Promise<void> {
   await writeFile(join(dir, file), `${pid}\n`);
+}
+
+/**
+ * Until its exec, a spawned child shows this process's command line, and den's PID check would rightly distrust it;
+ * on a loaded machine the exec can lag the spawn by many milliseconds.
+ */
+function waitForExec(pid: number, words: readonly string[]): void {
+  if (process.platform !== "linux") return;
+  const want = words.join("\0");
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; Bun.sleepSync(5)) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(want)) return;
+    } catch {
+      return;
+    }
+  }
 }

@@ -17,7 +17,7 @@ export function deferredCleanups(): Defer {
 
 /** A fresh folder, removed after the test. */
 export async function tempDir(defer: Defer): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "den-portfwd-"));
+  const dir = await mkdtemp(join(tmpdir(), "den-test-"));
   defer(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
