@@ -149,17 +149,17 @@ export class SftpJail {
   /** Follows the components one by one; each symlink's target is checked on its text before it is looked at. */
   async #walk(parts: string[], followLast: boolean): Promise<JailedPath> {
     const done: string[] = [];
-    const todo = [...parts];
+    const remaining = [...parts];
     let hops = 0;
-    while (todo.length > 0) {
-      const name = todo.shift() as string;
+    while (remaining.length > 0) {
+      const name = remaining.shift() as string;
       if (name === "..") {
         if (done.length === 0) throw outside();
         done.pop();
         continue;
       }
       const path = posix.join(this.realRoot, ...done, name);
-      const last = todo.length === 0;
+      const last = remaining.length === 0;
       if (last && !followLast) return { path };
       const info = await this.lstat(path);
       if (info === undefined) {
@@ -174,10 +174,10 @@ export class SftpJail {
           const inside = this.#targetParts(target);
           if (inside === undefined) throw outside();
           done.length = 0;
-          todo.unshift(...inside);
+          remaining.unshift(...inside);
         } else {
           // Relative to the link's folder; `done` holds no symlink, so `..` in the target just drops a component.
-          todo.unshift(...target.split("/").filter((part) => part !== "" && part !== "."));
+          remaining.unshift(...target.split("/").filter((part) => part !== "" && part !== "."));
         }
         continue;
       }
