@@ -15,13 +15,13 @@ import { followEvents } from "../hostagent/follow-events.ts";
 import { prepareInstanceImage } from "../images/prepare-instance-image.ts";
 import { createProgressReporter } from "../images/progress-reporter.ts";
 import type { Logger } from "../log.ts";
+import { signalPid } from "../process/signal-pid.ts";
 import { HostAgentPid, HostAgentStderrLog, HostAgentStdoutLog, SshConfig } from "../store/filenames.ts";
 import { inspectInstance } from "../status/inspect.ts";
 import { acquireInstanceLock } from "../store/instance-lock.ts";
 import { existingInstanceDir } from "../store/instance-name.ts";
 import { isProcessAlive, readPidFile } from "../store/pid-file.ts";
 import { selfCommand } from "./self-command.ts";
-import { signalPid } from "../process/signal-pid.ts";
 
 export interface StartOptions {
   /** How long the whole boot may take before den gives up and stops the instance (10 min by default, as Lima). */
@@ -66,9 +66,9 @@ export async function startInstance(denHome: string, name: string, options: Star
   const { child, boot } = await (async () => {
     await using _lock = await acquireInstanceLock(dir, { timeoutMs: 10_000, owner: "den start" });
     const config = await loadInstanceConfig(denHome, name);
-    // Before anything is downloaded: a vmType without a driver for this host is refused here.
-    // The host agent runs validate() again and reports its warnings as events, which this process prints: here they
-    // go to the debug log, so each warning reaches the user once.
+    // Before anything is downloaded: a vmType without a driver for this host is refused here. The host agent runs
+    // validate() again and reports its warnings as events, which this process prints: here they go to the debug log,
+    // so each warning reaches the user once.
     const driverLogger = { ...options.logger, warn: (message: string, fields?: Record<string, unknown>) => options.logger.debug(message, fields) };
     const driver = createDriver({ instanceName: name, instanceDir: dir, denHome, config, sshLocalPort: 0, env: options.env, logger: driverLogger });
     const registration = denDrivers().lookup(config.vmType);
