@@ -13,6 +13,7 @@ import guestAgent from "./boot/linux/25-guestagent.sh" with { type: "text" };
 import installPackages from "./boot/linux/30-install-packages.sh" with { type: "text" };
 import setupPackages from "./boot/linux/35-setup-packages.sh" with { type: "text" };
 import mountsReady from "./boot/linux/40-mounts-ready.sh" with { type: "text" };
+import installContainerd from "./boot/linux/45-install-containerd.sh" with { type: "text" };
 
 /** ISO path → script text; boot.sh runs `boot/essential/*.sh` then `boot/linux/*.sh` in name order. */
 const SCRIPTS: ReadonlyArray<readonly [path: string, text: string]> = [
@@ -28,6 +29,7 @@ const SCRIPTS: ReadonlyArray<readonly [path: string, text: string]> = [
   ["boot/linux/30-install-packages.sh", installPackages],
   ["boot/linux/35-setup-packages.sh", setupPackages],
   ["boot/linux/40-mounts-ready.sh", mountsReady],
+  ["boot/linux/45-install-containerd.sh", installContainerd],
 ];
 
 /** The boot scripts as ISO file entries, mode 0755, in the order above. */

@@ -42,6 +42,8 @@ export function denEnv(args: SeedArgs): string {
     ["UPGRADE_PACKAGES", flag(args.upgradePackages)],
     ["CONTAINERD_SYSTEM", flag(args.containerd.system)],
     ["CONTAINERD_USER", flag(args.containerd.user)],
+    ["CONTAINERD_ARCHIVE", args.containerd.archive],
+    ["GUEST_INSTALL_PREFIX", args.guestInstallPrefix],
     ["SKIP_DEFAULT_DEPENDENCY_RESOLUTION", flag(args.skipDefaultDependencyResolution)],
     ["VMTYPE", args.vmType],
     ["VIRTIO_PORT", VirtioPort],

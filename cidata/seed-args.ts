@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { hostnameOf } from "../lib/config/hostname.ts";
 import type { FilledDenYaml, FilledMount, FilledProvision, FilledUser, MountType } from "../lib/config/schema.ts";
 import { parseSize } from "../lib/config/units.ts";
+import { ContainerdArchiveSeedName } from "./containerd-archive-entry.ts";
 
 /** QEMU's user-mode network: den's guests keep QEMU's default addresses. */
 export const SlirpGateway = "10.0.2.2";
@@ -30,6 +31,8 @@ export interface SeedFacts {
   caCertFiles?: string[];
   /** The den process environment; its proxy variables reach the guest when `propagateProxyEnv` is on. */
   hostEnv?: Readonly<Record<string, string | undefined>>;
+  /** The seed carries the containerd archive (nerdctl-full.tgz); only then do the boot scripts install containerd. */
+  containerdArchive?: boolean;
   debug?: boolean;
 }
 
@@ -75,7 +78,10 @@ export interface SeedArgs {
   timezone: FilledDenYaml["timezone"];
   upgradePackages: FilledDenYaml["upgradePackages"];
   plain: FilledDenYaml["plain"];
-  containerd: Pick<FilledDenYaml["containerd"], "system" | "user">;
+  /** `archive` is the seed file's name (nerdctl-full.tgz), or "" when the seed carries none. */
+  containerd: Pick<FilledDenYaml["containerd"], "system" | "user"> & { archive: string };
+  /** Where guest-side programs den installs go (Lima's guestInstallPrefix, /usr/local). */
+  guestInstallPrefix: string;
   skipDefaultDependencyResolution: boolean;
   debug: boolean;
 }
@@ -109,7 +115,12 @@ export function seedArgsFrom(config: FilledDenYaml, facts: SeedFacts): SeedArgs 
     timezone: config.timezone,
     upgradePackages: config.upgradePackages,
     plain: config.plain,
-    containerd: { system: config.containerd.system, user: config.containerd.user },
+    containerd: {
+      system: config.containerd.system,
+      user: config.containerd.user,
+      archive: facts.containerdArchive && !config.plain && (config.containerd.system || config.containerd.user) ? ContainerdArchiveSeedName : "",
+    },
+    guestInstallPrefix: config.guestInstallPrefix,
     skipDefaultDependencyResolution: config.provision.some((entry) => entry.mode === "dependency" && entry.skipDefaultDependencyResolution === true),
     debug: facts.debug ?? false,
   };

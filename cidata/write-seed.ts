@@ -9,6 +9,7 @@ import { DenError } from "../lib/errors.ts";
 import { writeFileAtomically } from "../lib/fs/write-file-atomically.ts";
 import { CidataIso, CloudConfig } from "../lib/store/filenames.ts";
 import { bootScriptEntries } from "./boot-scripts.ts";
+import { type ContainerdArchiveFile, containerdArchiveEntry } from "./containerd-archive-entry.ts";
 import { DEFAULT_VOLUME_ID, type IsoFileEntry, type IsoOptions, writeIso9660 } from "./iso9660.ts";
 import { seedArgsFrom, type SeedFacts } from "./seed-args.ts";
 import { seedLayout } from "./seed-layout.ts";
@@ -17,8 +18,10 @@ import { userData } from "./user-data.ts";
 export interface WriteSeedOptions {
   config: FilledDenYaml;
   /** The facts except the folder (the first argument) and the CA file contents (read here). */
-  facts: Omit<SeedFacts, "instanceDir" | "caCertFiles">;
+  facts: Omit<SeedFacts, "instanceDir" | "caCertFiles" | "containerdArchive">;
   guestAgent?: IsoFileEntry;
+  /** The containerd archive `den start` fetched; streamed into the seed as nerdctl-full.tgz when containerd is on. */
+  containerdArchive?: ContainerdArchiveFile;
   /** Dates recorded in the image; the ISO writer's fixed default keeps the image reproducible. */
   timestamp?: IsoOptions["timestamp"];
 }
@@ -33,8 +36,12 @@ export interface WriteSeedResult {
 export async function writeSeed(instanceDir: string, options: WriteSeedOptions): Promise<WriteSeedResult> {
   const { config } = options;
   const caCertFiles = await Promise.all(config.caCerts.files.map((file) => readCaCert(file, options.facts.hostHome)));
-  const args = seedArgsFrom(config, { ...options.facts, instanceDir, caCertFiles });
-  const entries = seedLayout(args, { bootScripts: bootScriptEntries(), ...(options.guestAgent && { guestAgent: options.guestAgent }) });
+  const args = seedArgsFrom(config, { ...options.facts, instanceDir, caCertFiles, containerdArchive: options.containerdArchive !== undefined });
+  const entries = seedLayout(args, {
+    bootScripts: bootScriptEntries(),
+    ...(options.guestAgent && { guestAgent: options.guestAgent }),
+    ...(options.containerdArchive && { containerdArchive: containerdArchiveEntry(options.containerdArchive) }),
+  });
   const cloudConfigText = userData(args);
 
   const isoPath = join(instanceDir, CidataIso);

@@ -38,7 +38,9 @@ export type ErrorCode =
   | "TEMPLATE_LOCATOR_REFUSED" // a remote template names a local file (base:, provision/probes file:)
   | "TEMPLATE_SHARE_REFUSED" // a remote template shares "/" or, writable, the home folder or DEN_HOME with the guest
   | "COMMAND_TIMEOUT" // a program den runs to completion (lib/process/run.ts) did not finish in time and was killed
-  | "DRIVER_UNAVAILABLE"; // no driver is registered for the instance's vmType, or its driver cannot run on this host
+  | "DRIVER_UNAVAILABLE" // no driver is registered for the instance's vmType, or its driver cannot run on this host
+  | "INSTANCE_DEGRADED" // the instance runs, but a readiness check, probe or copyToHost failed (den start exits non-zero, as Lima)
+  | "PROVISION_FAILED"; // a host-side provisioning step (ansible playbook) could not run or failed
 
 export interface DenErrorOptions {
   /** Where the user should look next, printed on its own `hint:` line. */

@@ -15,6 +15,9 @@ export interface CompletionEntry {
 
 type AnyCommand = CommandUnknownOpts;
 
+/** The flag whose value is an instance name, wherever a command has it (the container clients). */
+const InstanceFlag = "--instance";
+
 /**
  * Whether a command's first positional argument is completed from `den list -q`. Read from the command itself (an
  * argument named `instance` or `instances`), so a new command is completed the day it is added, never by a hand-kept
@@ -80,6 +83,10 @@ function renderBash(entries: CompletionEntry[], globals: string[]): string {
 _den_complete() {
   local cur path="" word words i
   cur="\${COMP_WORDS[COMP_CWORD]}"
+  if [ "\${COMP_WORDS[COMP_CWORD-1]}" = "${InstanceFlag}" ]; then
+    COMPREPLY=($(compgen -W "$(den list -q 2>/dev/null)" -- "$cur"))
+    return
+  fi
   for ((i = 1; i < COMP_CWORD; i++)); do
     word="\${COMP_WORDS[i]}"
     case "$word" in -*) continue ;; esac
@@ -105,7 +112,10 @@ function renderFish(entries: CompletionEntry[], globals: string[]): string {
     const name = entry.path.at(-1) as string;
     const condition = parents.length === 0 ? "__fish_use_subcommand" : `__fish_seen_subcommand_from ${parents.join(" ")}`;
     lines.push(`complete -c den -n '${condition}' -a ${name} -d ${fishQuote(entry.summary)}`);
-    for (const flag of entry.flags) lines.push(`complete -c den -n '__fish_seen_subcommand_from ${name}' ${fishFlag(flag)}`);
+    for (const flag of entry.flags) {
+      const value = flag === InstanceFlag ? " -r -a '(den list -q 2>/dev/null)'" : "";
+      lines.push(`complete -c den -n '__fish_seen_subcommand_from ${name}' ${fishFlag(flag)}${value}`);
+    }
     if (entry.takesInstance) lines.push(`complete -c den -n '__fish_seen_subcommand_from ${name}' -a '(den list -q 2>/dev/null)'`);
   }
   return `${lines.join("\n")}\n`;

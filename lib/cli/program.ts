@@ -2,6 +2,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { versionLine } from "../version.ts";
 import { createCompletionCommand } from "./completion.ts";
+import { ContainerClients, createContainerClientCommand } from "./container-clients.ts";
 import { createCopyCommand } from "./copy.ts";
 import { createCreateCommand } from "./create.ts";
 import { createDeleteCommand } from "./delete.ts";
@@ -38,6 +39,9 @@ export function buildProgram(): Command {
   program.addCommand(createShellCommand());
   program.addCommand(createDeleteCommand());
 
+  program.commandsGroup("Container commands:");
+  for (const client of ContainerClients) program.addCommand(createContainerClientCommand(client));
+
   program.commandsGroup("Advanced commands:");
   program.addCommand(createValidateCommand());
   program.addCommand(createTemplateCommand());
@@ -57,13 +61,17 @@ export function buildProgram(): Command {
   return program as unknown as Command;
 }
 
+/** Commands whose words (after `den shell`'s instance name, after a client's `--instance`) belong to another program. */
+const PassThroughCommands: ReadonlySet<string> = new Set(["shell", ...ContainerClients]);
+
 /**
- * Lets den's own flags also follow a command (`den list --debug`), as Lima's do. `den shell` is the exception: what
- * follows its instance name belongs to the guest command. Neither copy has a default: optsWithGlobals() lets an
- * ancestor's value win, so a default on the program would hide the flag given after the command.
+ * Lets den's own flags also follow a command (`den list --debug`), as Lima's do. `den shell` and the container
+ * clients are the exception: what follows belongs to the guest command or the client. Neither copy has a default:
+ * optsWithGlobals() lets an ancestor's value win, so a default on the program would hide the flag given after the
+ * command.
  */
 function acceptGlobalOptions(command: Command): void {
-  if (command.name() === "shell") return;
+  if (PassThroughCommands.has(command.name())) return;
   addGlobalOptions(command, { logFormatHelp: "log format" });
   for (const sub of command.commands) acceptGlobalOptions(sub as Command);
 }
@@ -80,11 +88,14 @@ function addGlobalOptions(command: Command, options: { logFormatHelp: string }):
 
 /**
  * Lima's scripts say `--tty=false` / `--tty=true`; commander's boolean flags take no value, so those spellings become
- * `--no-tty` / `--tty` before parsing. Words after a `den shell` instance or `--` are the guest's and stay as they are.
+ * `--no-tty` / `--tty` before parsing. Words after `--` and after a pass-through command (`den shell`, `den docker`…)
+ * are the guest's or the client's (`docker run --tty=false`) and stay as they are. Only the first word that names a
+ * den command is the command: in `den start docker --tty=false`, `docker` is an instance.
  */
 export function normalizeTtyFlags(argv: readonly string[]): string[] {
   const out: string[] = [];
   let passThrough = false;
+  let sawCommand = false;
   for (const word of argv) {
     if (word === "--" || passThrough) {
       passThrough = true;
@@ -93,7 +104,18 @@ export function normalizeTtyFlags(argv: readonly string[]): string[] {
     }
     const match = /^--tty=(true|false|1|0)$/i.exec(word);
     out.push(match ? (/^(true|1)$/i.test(match[1]!) ? "--tty" : "--no-tty") : word);
-    if (word === "shell") passThrough = true;
+    if (!sawCommand && commandNames().has(word)) {
+      sawCommand = true;
+      passThrough = PassThroughCommands.has(word);
+    }
   }
   return out;
+}
+
+let knownCommands: ReadonlySet<string> | undefined;
+
+/** The top-level command names and aliases, read from the tree itself so that a new command is known at once. */
+function commandNames(): ReadonlySet<string> {
+  knownCommands ??= new Set(buildProgram().commands.flatMap((command) => [command.name(), ...command.aliases()]));
+  return knownCommands;
 }

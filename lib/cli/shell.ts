@@ -120,7 +120,7 @@ export function createShellCommand() {
 }
 
 /** The words after `shell` as typed: commander drops `--` and takes den's global flags (`--debug`) out of them. */
-function ownWords(command: CommandUnknownOpts): string[] | undefined {
+export function ownWords(command: CommandUnknownOpts): string[] | undefined {
   let root: CommandUnknownOpts = command;
   while (root.parent) root = root.parent;
   const raw = (root as unknown as { rawArgs?: string[] }).rawArgs;
@@ -160,13 +160,20 @@ export function sshCommand(env: Readonly<Record<string, string | undefined>>): s
   return words.length > 0 ? words : ["ssh"];
 }
 
+export interface RunInheritedOptions {
+  /** The whole environment of the program; den's own by default. */
+  env?: Record<string, string | undefined> | undefined;
+  /** What to do when the program cannot be started; by default about OpenSSH, which most callers run. */
+  hint?: string | undefined;
+}
+
 /** Runs argv with the terminal attached; the exit code, or 128 + the signal number as a shell reports it. */
-export async function runInherited(argv: readonly string[]): Promise<number> {
+export async function runInherited(argv: readonly string[], options: RunInheritedOptions = {}): Promise<number> {
   let child: ReturnType<typeof Bun.spawn>;
   try {
-    child = Bun.spawn([...argv], { stdin: "inherit", stdout: "inherit", stderr: "inherit" });
+    child = Bun.spawn([...argv], { stdin: "inherit", stdout: "inherit", stderr: "inherit", ...(options.env === undefined ? {} : { env: options.env }) });
   } catch (error) {
-    throw new DenError("IO", `Cannot run "${argv[0]}": ${(error as Error).message}`, { cause: error, hint: "install OpenSSH's client (ssh, scp) or set SSH" });
+    throw new DenError("IO", `Cannot run "${argv[0]}": ${(error as Error).message}`, { cause: error, hint: options.hint ?? "install OpenSSH's client (ssh, scp) or set SSH" });
   }
   const code = await child.exited;
   if (child.signalCode) return 128 + (constants.signals[child.signalCode as keyof typeof constants.signals] ?? 0);

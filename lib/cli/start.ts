@@ -1,7 +1,7 @@
 // `den start [NAME|TEMPLATE]`, `den restart [NAME]` and the hidden `den hostagent NAME` they launch.
 import { Command, Option } from "@commander-js/extra-typings";
 import { existsSync } from "node:fs";
-import { ExitError } from "../errors.ts";
+import { DenError, ExitError, excerpt } from "../errors.ts";
 import { runHostAgent } from "../hostagent/host-agent.ts";
 import { createFromTemplate } from "../instance/create-from-template.ts";
 import { editInstance } from "../instance/edit.ts";
@@ -13,7 +13,6 @@ import { DefaultTemplateLocator, reportCreated } from "./create.ts";
 import { parseDuration } from "./duration.ts";
 import { addEditOptions, editFlagsFrom } from "./edit-options.ts";
 import { templateContextFrom } from "./template-context.ts";
-
 
 export function createStartCommand() {
   const command = new Command("start")
@@ -31,7 +30,7 @@ export function createStartCommand() {
     const ctx = contextFrom(self);
     const timeoutMs = parseDuration(options.timeout);
     const name = await resolveInstance(ctx, target, options.name, editFlagsFrom(options));
-    await startInstance(ctx.denHome, name, { timeoutMs, foreground: Boolean(options.foreground), logger: ctx.logger, env: ctx.env, progress: (line) => ctx.logger.info(line), warn: (line) => ctx.logger.warn(line), interactive: ctx.tty });
+    await startInstance(ctx.denHome, name, { timeoutMs, foreground: Boolean(options.foreground), logger: ctx.logger, env: ctx.env, progress: (line) => ctx.logger.info(line), warn: (line) => ctx.logger.warn(line), interactive: ctx.tty, stdout: ctx.stdout, cwd: ctx.cwd });
   });
   return command;
 }
@@ -45,7 +44,7 @@ export function createRestartCommand() {
     .action(async (name, options, self) => {
       const ctx = contextFrom(self);
       await stopInstance(ctx.denHome, name, { logger: ctx.logger, force: Boolean(options.force) });
-      await startInstance(ctx.denHome, name, { timeoutMs: parseDuration(options.timeout), foreground: false, logger: ctx.logger, env: ctx.env, progress: (line) => ctx.logger.info(line), warn: (line) => ctx.logger.warn(line), interactive: ctx.tty });
+      await startInstance(ctx.denHome, name, { timeoutMs: parseDuration(options.timeout), foreground: false, logger: ctx.logger, env: ctx.env, progress: (line) => ctx.logger.info(line), warn: (line) => ctx.logger.warn(line), interactive: ctx.tty, stdout: ctx.stdout, cwd: ctx.cwd });
     });
 }
 
@@ -54,14 +53,15 @@ export function createHostAgentCommand() {
   return new Command("hostagent")
     .summary("run the host agent of an instance (started by den start)")
     .argument("<instance>", "instance name")
-    .action(async (name, _options, self) => {
+    .addOption(new Option("--start-deadline <epoch-ms>", "when den start gives up (ms since the epoch); the readiness checks end before it").argParser(parseEpochMs))
+    .action(async (name, options, self) => {
       const ctx = contextFrom(self);
       // The host agent writes ha.pid and sockets into the folder: only a real instance folder inside DEN_HOME.
       await existingInstanceDir(ctx.denHome, name, { action: "run the host agent of" });
       // Everything the host agent and its children (QEMU, virtiofsd) create — sockets, pid files, serial.log — is the
       // user's alone, whatever umask den was started with.
       process.umask(0o077);
-      const exitCode = await runHostAgent({ denHome: ctx.denHome, name, env: ctx.env, logger: ctx.logger });
+      const exitCode = await runHostAgent({ denHome: ctx.denHome, name, env: ctx.env, logger: ctx.logger, startDeadline: options.startDeadline });
       if (exitCode !== 0) throw new ExitError(exitCode);
     });
 }
@@ -87,4 +87,12 @@ async function resolveInstance(ctx: CliContext, target: string | undefined, name
   const created = await createFromTemplate(locator, templateContextFrom(ctx), { name: nameOption ?? (target === undefined ? DefaultInstanceName : undefined), flags });
   reportCreated(created, ctx.logger);
   return created.name;
+}
+
+function parseEpochMs(text: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) {
+    throw new DenError("USAGE", `Cannot use --start-deadline "${excerpt(text)}": not a time in milliseconds since the epoch`, { hint: "den start passes it; run den start instead" });
+  }
+  return value;
 }

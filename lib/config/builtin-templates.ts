@@ -13,9 +13,12 @@ import archlinux from "../../templates/archlinux.yaml" with { type: "text" };
 import debian from "../../templates/debian.yaml" with { type: "text" };
 import defaultTemplate from "../../templates/default.yaml" with { type: "text" };
 import docker from "../../templates/docker.yaml" with { type: "text" };
+import dockerRootful from "../../templates/docker-rootful.yaml" with { type: "text" };
 import fedora from "../../templates/fedora.yaml" with { type: "text" };
 import k3s from "../../templates/k3s.yaml" with { type: "text" };
+import k8s from "../../templates/k8s.yaml" with { type: "text" };
 import podman from "../../templates/podman.yaml" with { type: "text" };
+import podmanRootful from "../../templates/podman-rootful.yaml" with { type: "text" };
 import ubuntu from "../../templates/ubuntu.yaml" with { type: "text" };
 
 /** Keyed by name without `.yaml`: `debian`, `_images/debian-13`, `_default/mounts`. */
@@ -32,8 +35,11 @@ export const builtinTemplates: ReadonlyMap<string, string> = new Map<string, str
   ["debian", debian],
   ["default", defaultTemplate],
   ["docker", docker],
+  ["docker-rootful", dockerRootful],
   ["fedora", fedora],
   ["k3s", k3s],
+  ["k8s", k8s],
   ["podman", podman],
+  ["podman-rootful", podmanRootful],
   ["ubuntu", ubuntu],
 ]);

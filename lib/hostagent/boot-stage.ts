@@ -4,7 +4,7 @@
 import { VmTypes, type VmType } from "../config/schema.ts";
 
 /** The stages after the driver started the VM, in boot order. */
-export const GuestBootStages = ["kernel", "systemd", "cloud-init", "sshd", "boot-scripts", "services", "ready"] as const;
+export const GuestBootStages = ["kernel", "systemd", "cloud-init", "sshd", "boot-scripts", "services", "engine", "ready"] as const;
 /** Every stage a host agent may report (for schemas): each driver's first stage, then the guest's. */
 export const BootStages = [...VmTypes, ...GuestBootStages] as const;
 export type BootStage = (typeof BootStages)[number];
@@ -63,6 +63,11 @@ const GuestStageInfo: Readonly<Record<GuestBootStage, { waitingFor: string; hint
   services: {
     waitingFor: "den's guest services (guest agent, mounts, port forwarding)",
     hint: () => "see ha.stdout.log in the instance folder: each service reports what it waits for under services",
+  },
+  // Skipped at once (never reported) when containerd is off and the template has no probes.
+  engine: {
+    waitingFor: "the container engine and the template's probes",
+    hint: () => "each failing check shows its output and hint; the guest keeps running, so den shell can look inside",
   },
   ready: { waitingFor: "the instance to become ready", hint: () => "see ha.stdout.log in the instance folder" },
 };

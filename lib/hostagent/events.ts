@@ -19,6 +19,8 @@ export const HostAgentStatusSchema = z.object({
   sshLocalPort: z.number().int().nonnegative().optional(),
   /** The stage the boot is in (den); absent once running. */
   stage: z.enum(BootStages).optional(),
+  /** The readiness check the "engine" stage is running: a container-engine check or a template probe (den). */
+  check: z.string().optional(),
   /** Milliseconds since the host agent started, when the stage was entered (den). */
   stageElapsedMs: z.number().nonnegative().optional(),
   /** Things the user should know that do not stop the boot, e.g. a fallback to TCG (den). */

@@ -4,12 +4,14 @@
 import { existsSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
+import type { ContainerdArchiveFile } from "../../cidata/containerd-archive-entry.ts";
 import { writeSeed } from "../../cidata/write-seed.ts";
 import type { Driver, StartedVm } from "../../drivers/driver.ts";
 import { createDriver, denDrivers } from "../../drivers/registry.ts";
 import { macAddress } from "../config/defaults.ts";
 import { readHostInfo } from "../config/host-info.ts";
 import { loadInstanceConfig } from "../config/load.ts";
+import { cachedContainerdArchive } from "../containerd/cached-containerd-archive.ts";
 import type { FilledDenYaml } from "../config/schema.ts";
 import { DenError } from "../errors.ts";
 import { freeTcpPort } from "../net/free-tcp-port.ts";
@@ -33,6 +35,10 @@ import type { GuestAgentClient } from "../guestagent/guest-agent-client.ts";
 import { guestAgentSeedEntry } from "../guestagent/guest-agent-seed-entry.ts";
 import type { GuestServiceReport, RunningGuestService } from "./guest-service.ts";
 import { guestServices } from "./guest-services.ts";
+import { copyToHost, removeCopiedFiles } from "./copy-to-host.ts";
+import { engineChecks } from "./engine-checks.ts";
+import { probeChecks } from "./probes.ts";
+import { formatCheckFailure, runReadinessChecks } from "./readiness-check.ts";
 import { watchSerial } from "./serial-watch.ts";
 import { run } from "../process/run.ts";
 
@@ -43,11 +49,18 @@ export interface HostAgentOptions {
   logger: Logger;
   /** How long the guest may take from the VM's start to ready before the host agent gives up (10 min, as Lima). */
   bootTimeoutMs?: number;
+  /**
+   * When `den start` gives up (epoch ms; its `--timeout`): the readiness checks of the "engine" stage stop in time for
+   * their failure to reach it. Without it, only bootTimeoutMs bounds them.
+   */
+  startDeadline?: number | undefined;
   /** Grace period for the guest's own shutdown before the VM is stopped hard. */
   stopTimeoutMs?: number;
 }
 
 const SerialTailLines = 25;
+/** How long before den start's deadline the readiness checks stop, so their failure is reported rather than a timeout. */
+const ReportMarginMs = 15_000;
 
 /** Runs until the VM is gone; returns the process exit code. */
 export async function runHostAgent(options: HostAgentOptions): Promise<number> {
@@ -57,6 +70,8 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
   const stderr = rotatingLog(2, { path: join(dir, HostAgentStderrLog) });
   const log = options.logger.redirect?.((line) => stderr.write(`${line}\n`)) ?? options.logger;
   const started = performance.now();
+  // Deadlines compare with Date.now(); performance.now() counts from this process's start.
+  const startedAtEpochMs = Date.now();
   const elapsed = () => Math.round(performance.now() - started);
 
   const status: HostAgentStatus = { running: false, degraded: false, exiting: false, errors: [] };
@@ -105,8 +120,9 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
   });
 
   let exitCode = 0;
+  let config: FilledDenYaml | undefined;
   try {
-    const config = await loadInstanceConfig(options.denHome, options.name);
+    config = await loadInstanceConfig(options.denHome, options.name);
     // From here on the host agent knows the driver by what it declares, never by its name: the registry refuses a
     // driver declaring a feature this host agent has no code for (UnservedFeatures in drivers/registry.ts).
     const { vmType } = denDrivers().lookup(config.vmType, { instanceName: options.name });
@@ -159,7 +175,12 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
       }, { emit, status, running: runningServices });
       const stopped = await Promise.race([servicesUp.then(() => false), shutdown.promise.then(() => true)]);
       if (stopped) throw new DenError("BOOT_FAILED", "stopped while the guest services were starting");
-      emit({ running: true, stage: undefined, stageElapsedMs: elapsed() });
+      const deadline = Math.min(startedAtEpochMs + (options.bootTimeoutMs ?? 600_000), (options.startDeadline ?? Number.POSITIVE_INFINITY) - ReportMarginMs);
+      const engineStage = runEngineStage({ config, instanceDir: dir, session, deadline, signal: servicesStopped.signal, emit, elapsed, log });
+      const engine = await Promise.race([engineStage, shutdown.promise.then(() => undefined)]);
+      if (engine === undefined) throw new DenError("BOOT_FAILED", "stopped while the readiness checks were running");
+      const errors = [...status.errors, ...engine.errors];
+      emit({ running: true, stage: undefined, check: undefined, stageElapsedMs: elapsed(), errors, degraded: status.degraded || errors.length > 0 });
       log.info(`instance "${options.name}" is ready after ${(elapsed() / 1000).toFixed(1)} s`);
       const end = await Promise.race([
         shutdown.promise.then((reason) => ({ kind: "stop" as const, reason })),
@@ -188,6 +209,7 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
     serial?.stop();
     session?.close();
     await closeSshMaster(dir);
+    if (config) await removeCopiedFiles(config.copyToHost, dir);
     emit({ running: false, exiting: true });
     if (driver && vm) {
       // A guest whose boot failed (stuck in an initramfs shell, say) never answers the power button: give it seconds, not minutes.
@@ -206,6 +228,8 @@ interface PreparedBoot {
   user: string;
   /** The agent put into the seed; undefined in plain mode or when this den has none for the guest arch. */
   guestAgent: GuestAgentBinary | undefined;
+  /** The containerd archive put into the seed (nerdctl-full.tgz); undefined when containerd is off. */
+  containerdArchive: ContainerdArchiveFile | undefined;
 }
 
 /** Writes what the guest reads at boot (the seed) and what the user's ssh reads (ssh.config). */
@@ -219,8 +243,11 @@ async function prepareBoot(dir: string, config: FilledDenYaml, options: HostAgen
   const guestAgent = config.plain
     ? undefined
     : await findGuestAgent(config.arch, { denHome: options.denHome }).catch((error: unknown) => void options.logger.error(error instanceof Error ? error.message : String(error)));
+  // den start fetched it; a missing one fails the boot here rather than bring the guest up without containerd.
+  const containerdArchive = await cachedContainerdArchive(config, { hostHome: options.env.HOME ?? host.home, env: options.env });
   await writeSeed(dir, {
     ...(guestAgent && { guestAgent: guestAgentSeedEntry(guestAgent) }),
+    ...(containerdArchive && { containerdArchive }),
     config,
     facts: {
       instanceName: options.name,
@@ -235,7 +262,7 @@ async function prepareBoot(dir: string, config: FilledDenYaml, options: HostAgen
     dir,
     sshOptions({ identityFile: key.privateKeyPath, user: config.user.name, controlPath: join(dir, SshSock), port: options.sshLocalPort }),
   );
-  return { iid, privateKey: await readFile(key.privateKeyPath, "utf8"), user: config.user.name, guestAgent };
+  return { iid, privateKey: await readFile(key.privateKeyPath, "utf8"), user: config.user.name, guestAgent, containerdArchive };
 }
 
 interface BootSequenceInput {
@@ -326,7 +353,8 @@ async function startServices(
 ): Promise<void> {
   const publish = (name: string, report: GuestServiceReport) => {
     const services = { ...state.status.services, [name]: report };
-    const degraded = Object.values(services).some((entry) => entry.state === "degraded");
+    // A failed readiness check (in errors) keeps the instance degraded whatever a service reports later.
+    const degraded = Object.values(services).some((entry) => entry.state === "degraded") || state.status.errors.length > 0;
     state.emit({ services, degraded });
   };
   for (const service of guestServices) {
@@ -341,6 +369,54 @@ async function startServices(
       publish(service.name, { state: "degraded", message });
     }
   }
+}
+
+/**
+ * The "engine" stage: the container engine's checks and the template's probes (reported as their own stage only when
+ * there is one), then `copyToHost`. Resolves with one error per failure; the instance then runs degraded, as Lima's.
+ */
+async function runEngineStage(input: {
+  config: FilledDenYaml;
+  instanceDir: string;
+  session: SshSession;
+  deadline: number;
+  signal: AbortSignal;
+  emit: (patch: Partial<HostAgentStatus>) => void;
+  elapsed: () => number;
+  log: Logger;
+}): Promise<{ errors: string[] }> {
+  const { config, session } = input;
+  const exec = (command: string, options: { timeoutMs: number }) => session.exec(command, options);
+  const checks = [...engineChecks(config), ...probeChecks(config.probes)];
+  const errors: string[] = [];
+  if (checks.length > 0) {
+    input.emit({ stage: "engine", stageElapsedMs: input.elapsed() });
+    const failures = await runReadinessChecks(checks, {
+      exec,
+      deadline: input.deadline,
+      now: Date.now,
+      sleep: (ms) => Bun.sleep(ms),
+      exportParams: Object.keys(config.param).length > 0,
+      signal: input.signal,
+      onCheck: (check) => {
+        input.log.info(`waiting for ${check.kind === "engine" ? "the engine check" : "the probe"} "${check.description}"`);
+        input.emit({ check: check.description });
+      },
+    });
+    for (const failure of failures) {
+      const text = formatCheckFailure(failure);
+      input.log.error(text);
+      errors.push(text);
+    }
+  }
+  if (config.copyToHost.length > 0) {
+    const copied = await copyToHost(config.copyToHost, { instanceDir: input.instanceDir, exec });
+    for (const path of copied.copied) input.log.info(`copied a guest file to ${path}`);
+    for (const path of copied.skipped) input.log.info(`${path} is missing in the guest; skipped (skipIfMissing)`);
+    for (const error of copied.errors) input.log.error(error);
+    errors.push(...copied.errors);
+  }
+  return { errors };
 }
 
 /** Ends the user's `ssh` ControlMaster (ControlPersist=yes keeps it alive otherwise), as Lima does on stop. */

@@ -8,6 +8,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { createDriver, denDrivers } from "../../drivers/registry.ts";
 import { loadInstanceConfig } from "../config/load.ts";
+import { fetchContainerdArchive } from "../containerd/fetch-containerd-archive.ts";
 import { DenError } from "../errors.ts";
 import { bootStageInfo, type BootDriverNames, type BootStage } from "../hostagent/boot-stage.ts";
 import type { HostAgentEvent } from "../hostagent/events.ts";
@@ -16,11 +17,15 @@ import { prepareInstanceImage } from "../images/prepare-instance-image.ts";
 import { createProgressReporter } from "../images/progress-reporter.ts";
 import type { Logger } from "../log.ts";
 import { signalPid } from "../process/signal-pid.ts";
-import { HostAgentPid, HostAgentStderrLog, HostAgentStdoutLog, SshConfig } from "../store/filenames.ts";
+import { ConfigDir, HostAgentPid, HostAgentStderrLog, HostAgentStdoutLog, SshConfig, UserPrivateKey } from "../store/filenames.ts";
 import { inspectInstance } from "../status/inspect.ts";
 import { acquireInstanceLock } from "../store/instance-lock.ts";
 import { existingInstanceDir } from "../store/instance-name.ts";
 import { isProcessAlive, readPidFile } from "../store/pid-file.ts";
+import { limaArch } from "../config/host-info.ts";
+import { run } from "../process/run.ts";
+import { runAnsibleProvisioning } from "../provision/ansible-playbook.ts";
+import { afterReady } from "./after-ready.ts";
 import { selfCommand } from "./self-command.ts";
 
 export interface StartOptions {
@@ -36,6 +41,10 @@ export interface StartOptions {
   interactive: boolean;
   /** A warning for the user (stderr, at warning level: a degraded service, a port that could not be forwarded). */
   warn: (line: string) => void;
+  /** Where the template's `message:` goes once the instance is ready (stdout); `progress` lines when absent. */
+  stdout?: ((text: string) => void) | undefined;
+  /** Relative ansible playbook paths are taken from here (den's working directory by default). */
+  cwd?: string | undefined;
 }
 
 export interface StartResult {
@@ -63,7 +72,7 @@ export async function startInstance(denHome: string, name: string, options: Star
   }
 
   const startedAt = new Date();
-  const { child, boot } = await (async () => {
+  const { child, boot, config, deadline } = await (async () => {
     await using _lock = await acquireInstanceLock(dir, { timeoutMs: 10_000, owner: "den start" });
     const config = await loadInstanceConfig(denHome, name);
     // Before anything is downloaded: a vmType without a driver for this host is refused here. The host agent runs
@@ -76,20 +85,40 @@ export async function startInstance(denHome: string, name: string, options: Star
     options.progress(`Starting "${name}" (${config.vmType}, ${config.arch}, ${config.cpus} CPUs, ${config.memory} memory)`);
     // A redrawn bar only on a terminal; logs and pipes get a line every few seconds.
     const terminal = options.interactive && process.stderr.isTTY ? { write: (text: string) => void process.stderr.write(text), columns: () => process.stderr.columns || 80 } : undefined;
-    await prepareInstanceImage(dir, config, { hostHome: options.env.HOME ?? homedir(), env: options.env, onEvent: createProgressReporter({ line: options.progress, warn: options.warn, terminal }) });
+    const onEvent = createProgressReporter({ line: options.progress, warn: options.warn, terminal });
+    await prepareInstanceImage(dir, config, { hostHome: options.env.HOME ?? homedir(), env: options.env, onEvent });
+    // Before the VM: a missing or wrong containerd archive fails here, naming its URL and digest (the host agent only
+    // looks it up in the cache).
+    await fetchContainerdArchive(config, { hostHome: options.env.HOME ?? homedir(), env: options.env, onEvent });
     await driver.validate();
     await driver.createDisk();
-    return { child: await launchHostAgent(dir, name, options), boot };
+    // The host agent learns when this process gives up, so its readiness checks end in time to report why.
+    const deadline = Date.now() + options.timeoutMs;
+    return { child: await launchHostAgent(dir, name, { ...options, deadline }), boot, config, deadline };
   })();
 
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(new DenError("BOOT_FAILED", "timeout")), options.timeoutMs);
+  const timer = setTimeout(() => abort.abort(new DenError("BOOT_FAILED", "timeout")), Math.max(deadline - Date.now(), 0));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   void exited.then(() => setTimeout(() => abort.abort(), 2_000));
   try {
     const outcome = await followBoot(join(dir, HostAgentStdoutLog), { signal: abort.signal, since: new Date(startedAt.getTime() - 1_000), progress: options.progress, warn: options.warn, driver: boot });
     if (outcome.kind === "ready") {
+      if (outcome.errors.length > 0) throw degradedError(dir, name, outcome.errors);
+      await runAnsibleProvisioning(config, { name, instanceDir: dir, io: { env: options.env, cwd: options.cwd ?? process.cwd(), which: Bun.which, spawn: spawnInheriting, progress: options.progress } });
       options.progress(`READY. Run "den shell ${name}" to open a shell (or: ssh -F ${join(dir, SshConfig)} den-${name}).`);
+      await afterReady(denHome, name, {
+        config,
+        io: {
+          env: options.env,
+          run,
+          which: Bun.which,
+          progress: options.progress,
+          warn: options.warn,
+          stdout: options.stdout ?? ((text) => text.trimEnd().split("\n").forEach((line) => options.progress(line))),
+          host: { hostOS: process.platform, hostArch: limaArch(process.arch), denHome, identityFile: join(denHome, ConfigDir, UserPrivateKey) },
+        },
+      });
       if (options.foreground) {
         forwardSignals(child);
         await exited;
@@ -118,7 +147,8 @@ interface BootDriver extends BootDriverNames {
 }
 
 type BootOutcome =
-  | { kind: "ready"; sshLocalPort: number }
+  /** `errors`: readiness checks, probes or copyToHost that failed; the instance runs degraded. */
+  | { kind: "ready"; sshLocalPort: number; errors: string[] }
   | { kind: "failed"; stage: BootStage | undefined; errors: string[]; serialTail: string[] | undefined }
   | { kind: "timeout"; stage: BootStage | undefined };
 
@@ -128,6 +158,7 @@ async function followBoot(
   options: { signal: AbortSignal; since: Date; progress: (line: string) => void; warn: (line: string) => void; driver: BootDriverNames },
 ): Promise<BootOutcome> {
   let stage: BootStage | undefined;
+  let check: string | undefined;
   let port: number | undefined;
   const warned = new Set<string>();
   let last: HostAgentEvent | undefined;
@@ -152,11 +183,14 @@ async function followBoot(
       stage = status.stage;
       if (stage !== "ready") options.progress(`[${formatSeconds(status.stageElapsedMs)}] waiting for ${bootStageInfo(stage, options.driver).waitingFor}`);
     }
+    if (status.check && status.check !== check && !status.exiting && !status.running) {
+      check = status.check;
+      options.progress(`        checking "${check}"`);
+    }
     if (status.exiting) return { kind: "failed", stage, errors: status.errors, serialTail: status.serialTail };
     if (status.running) {
-      options.progress(`[${formatSeconds(status.stageElapsedMs)}] ready`);
-      for (const error of status.errors) options.warn(error);
-      return { kind: "ready", sshLocalPort: status.sshLocalPort ?? 0 };
+      options.progress(`[${formatSeconds(status.stageElapsedMs)}] ${status.errors.length > 0 ? "running, but degraded" : "ready"}`);
+      return { kind: "ready", sshLocalPort: status.sshLocalPort ?? 0, errors: status.errors };
     }
   }
   if (last?.status.exiting) return { kind: "failed", stage, errors: last.status.errors, serialTail: last.status.serialTail };
@@ -164,12 +198,12 @@ async function followBoot(
 }
 
 /** Spawns `den hostagent NAME` with its stdout/stderr in the instance's log files; waits until it wrote ha.pid. */
-async function launchHostAgent(dir: string, name: string, options: StartOptions) {
+async function launchHostAgent(dir: string, name: string, options: StartOptions & { deadline: number }) {
   const [command, ...prefix] = selfCommand() as [string, ...string[]];
   const stdout = openLogFile(join(dir, HostAgentStdoutLog));
   const stderr = openLogFile(join(dir, HostAgentStderrLog));
   // den stop -f trusts ha.pid only for a process whose argv has these two words in a row (hostAgentOwner).
-  const child = spawn(command, [...prefix, "hostagent", name], {
+  const child = spawn(command, [...prefix, "hostagent", name, "--start-deadline", String(options.deadline)], {
     detached: !options.foreground,
     stdio: ["ignore", stdout, stderr],
     env: options.env,
@@ -201,6 +235,24 @@ async function bootError(
   return new DenError("BOOT_FAILED", `Cannot start instance "${name}" (stage "${stage}"): ${reason}${shown}`, {
     hint: `${bootStageInfo(stage, driver).hint}; host agent log: ${join(dir, HostAgentStderrLog)}`,
     details: { stage },
+  });
+}
+
+/** The instance runs (Lima's DEGRADED), but something it was to provide is not there: each failure as the host agent wrote it. */
+function degradedError(dir: string, name: string, errors: readonly string[]): DenError {
+  const count = errors.length === 1 ? "1 check" : `${errors.length} checks`;
+  return new DenError("INSTANCE_DEGRADED", `Instance "${name}" is running but DEGRADED: ${count} failed\n${errors.map((error) => `- ${error}`).join("\n")}`, {
+    hint: `the instance keeps running: look inside with "den shell ${name}", fix the cause and run "den restart ${name}"; host agent log: ${join(dir, HostAgentStderrLog)}`,
+    details: { errors },
+  });
+}
+
+/** Runs a program with den's own stdout and stderr (ansible-playbook's output is for the user); resolves with its exit code. */
+async function spawnInheriting(argv: string[], options: { env: Record<string, string | undefined>; cwd: string }): Promise<number | null> {
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", "inherit", "inherit"], env: options.env, cwd: options.cwd });
+  return await new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code) => resolve(code));
   });
 }
 

@@ -2,7 +2,9 @@
 // clear what they leave behind. Lima's sequence and timeouts, each replaceable for tests.
 import { readdir, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { loadInstanceConfig } from "../config/load.ts";
 import { DenError } from "../errors.ts";
+import { removeCopiedFiles } from "../hostagent/copy-to-host.ts";
 import { hostAgentRequest } from "../hostagent/api-client.ts";
 import { followEvents } from "../hostagent/follow-events.ts";
 import type { Logger } from "../log.ts";
@@ -51,6 +53,8 @@ export async function stopInstance(denHome: string, name: string, options: StopO
       return "already-stopped";
     }
     await forceStopInstance(dir, { logger: options.logger, readProcess: options.readProcess });
+    // A killed host agent could not remove the copyToHost files marked deleteOnStop; a clean stop has done so.
+    await removeDeleteOnStopFiles(denHome, name, dir);
     return "stopped";
   }
   if (info.status === "Stopped") return "already-stopped";
@@ -176,6 +180,11 @@ async function driverPidFiles(dir: string): Promise<string[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
   const others = names.filter((file) => file.endsWith(".pid") && file !== HostAgentPid && file !== QemuPid).sort();
   return [QemuPid, ...others];
+}
+
+async function removeDeleteOnStopFiles(denHome: string, name: string, dir: string): Promise<void> {
+  const config = await loadInstanceConfig(denHome, name).catch(() => undefined);
+  if (config) await removeCopiedFiles(config.copyToHost, dir);
 }
 
 async function removeRuntimeFiles(dir: string): Promise<void> {

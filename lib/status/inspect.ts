@@ -15,6 +15,7 @@ import { getHostAgentInfo } from "../hostagent/api-client.ts";
 import type { HostAgentInfo } from "../hostagent/api-schema.ts";
 import type { Logger } from "../log.ts";
 import { driverPidFile, HostAgentPid, LimaVersion, Protected, SshConfig } from "../store/filenames.ts";
+import { engineSockets } from "./engine-sockets.ts";
 import type { InstanceInfo } from "./instance-info.ts";
 import { instanceDirOf } from "../store/instance-name.ts";
 import { driverOwner, hostAgentOwner, type OwnedPid, type ProcessReader, readOwnedPid } from "../store/pid-file.ts";
@@ -62,6 +63,8 @@ export async function inspectInstance(denHome: string, name: string, options: In
       ...(config.param && Object.keys(config.param).length > 0 && { param: config.param as Record<string, string> }),
       ...(config.message && { message: config.message as string }),
     };
+    const sockets = engineSockets(config.portForwards);
+    if (Object.keys(sockets).length > 0) info.sockets = sockets;
     // A PID file naming a process den did not start (stale after a reboot) means "not running", never Broken.
     const trusted = (owned: OwnedPid): number | undefined => {
       if (owned.stale) options.logger?.debug(owned.stale, { instance: name });

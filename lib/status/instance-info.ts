@@ -34,6 +34,11 @@ export const InstanceInfoSchema = z
     protected: z.boolean().optional(),
     limaVersion: z.string().optional(),
     param: z.record(z.string(), z.string()).optional(),
+    /**
+     * The forwarded sockets on the host (den), keyed by engine (docker, podman, containerd, buildkit) when the path
+     * says which, else by the socket's file name: `{"docker": "/…/sock/docker.sock"}` (engine-sockets.ts).
+     */
+    sockets: z.record(z.string(), z.string()).optional(),
     /** What the host agent's guest services report (den): mounts, ports (active forwards and failures), … */
     services: z.record(z.string(), GuestServiceReportSchema).optional(),
   })

@@ -47,6 +47,8 @@ describe("denEnv()", () => {
         "UPGRADE_PACKAGES",
         "CONTAINERD_SYSTEM",
         "CONTAINERD_USER",
+        "CONTAINERD_ARCHIVE",
+        "GUEST_INSTALL_PREFIX",
         "SKIP_DEFAULT_DEPENDENCY_RESOLUTION",
         "VMTYPE",
         "VIRTIO_PORT",

@@ -39,6 +39,8 @@ test(
       "memory: 1GiB",
       "disk: 4GiB",
       "mounts: []",
+      // No nerdctl archive can be downloaded here; tests/e2e/containerd.test.ts covers containerd.
+      "containerd: {system: false, user: false}",
       "images:",
       `- location: ${image.disk}`,
       "  arch: x86_64",

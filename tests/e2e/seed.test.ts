@@ -28,6 +28,8 @@ const template = `
 cpus: 2
 memory: 1GiB
 mounts: []
+# No nerdctl archive can be downloaded here; tests/e2e/containerd.test.ts covers containerd.
+containerd: {system: false, user: false}
 param:
   GREETING: ${JSON.stringify(greeting)}
 env:

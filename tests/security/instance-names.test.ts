@@ -115,6 +115,8 @@ const Commands: string[][] = [
   ["start", "--name", "NAME", "--cpus", "1"],
   ["shell", "NAME"],
   ["shell", "NAME", "true"],
+  ["docker", "--instance", "NAME", "ps"],
+  ["kubectl", "--instance=NAME", "get", "pods"],
   ["pause", "NAME"],
   ["resume", "NAME"],
   ["protect", "NAME"],

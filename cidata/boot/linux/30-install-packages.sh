@@ -39,7 +39,18 @@ if [ "$reverse_sshfs" = 1 ]; then
 	command -v sshfs >/dev/null 2>&1 || need_sshfs=1
 	command -v fusermount3 >/dev/null 2>&1 || command -v fusermount >/dev/null 2>&1 || need_fuse=1
 fi
-if [ "$need_sshfs" = 0 ] && [ "$need_fuse" = 0 ]; then
+# As Lima: containerd wants iptables (container networks), and the rootless one newuidmap/newgidmap (uidmap),
+# fuse3 and the user's D-Bus session.
+need_iptables=0
+need_uidmap=0
+if [ "${DEN_CIDATA_CONTAINERD_SYSTEM:-}" = 1 ] || [ "${DEN_CIDATA_CONTAINERD_USER:-}" = 1 ]; then
+	command -v iptables >/dev/null 2>&1 || need_iptables=1
+fi
+if [ "${DEN_CIDATA_CONTAINERD_USER:-}" = 1 ]; then
+	command -v newuidmap >/dev/null 2>&1 || need_uidmap=1
+	command -v fusermount3 >/dev/null 2>&1 || need_fuse=1
+fi
+if [ "$need_sshfs" = 0 ] && [ "$need_fuse" = 0 ] && [ "$need_iptables" = 0 ] && [ "$need_uidmap" = 0 ]; then
 	den_log "required packages are present"
 	exit "$code"
 fi
@@ -60,6 +71,18 @@ if [ "$need_sshfs" = 1 ]; then
 fi
 if [ "$need_fuse" = 1 ]; then
 	pkgs+=(fuse3)
+fi
+if [ "$need_iptables" = 1 ]; then
+	pkgs+=(iptables)
+fi
+if [ "$need_uidmap" = 1 ]; then
+	# Fedora, EL and openSUSE ship newuidmap in shadow-utils / shadow; Alpine and Arch in shadow-uidmap / shadow.
+	case "$manager" in
+	dnf) pkgs+=(shadow-utils) ;;
+	zypper | pacman) pkgs+=(shadow) ;;
+	apk) pkgs+=(shadow-uidmap) ;;
+	*) pkgs+=(uidmap dbus-user-session) ;;
+	esac
 fi
 
 den_log "installing ${pkgs[*]} with ${manager:-no package manager}"

@@ -64,6 +64,7 @@ describe("boot.sh", () => {
       "DEN| running boot/linux/30-install-packages.sh",
       "DEN| running boot/linux/35-setup-packages.sh",
       "DEN| running boot/linux/40-mounts-ready.sh",
+      "DEN| running boot/linux/45-install-containerd.sh",
       "DEN| running boot/linux/99-note.sh",
       "DEN| writing data file /etc/den/data.txt",
       "DEN| running provision.system/00000000",

@@ -40,6 +40,8 @@ export interface GuestImageUrls {
  * A den template for the Debian test guest (direct kernel boot), as YAML text. `mounts: []` keeps the host's home
  * out of test guests; pass `{ mounts: false }` to leave the key out when `extra` brings its own `mounts:`, and
  * `urls` to fetch the disk, kernel and initrd over HTTP (e.g. from image-server.ts) instead of reading the files.
+ * containerd is off unless `extra` sets `containerd:`: its default archive (nerdctl-full from GitHub) cannot be
+ * downloaded here, and tests/e2e/containerd.test.ts brings its own.
  */
 export function guestTemplate(image: GuestImage, extra = "", options: { mounts?: boolean; urls?: GuestImageUrls } = {}): string {
   return [
@@ -54,6 +56,7 @@ export function guestTemplate(image: GuestImage, extra = "", options: { mounts?:
     "cpus: 2",
     "memory: 1GiB",
     ...(options.mounts === false ? [] : ["mounts: []"]),
+    ...(/^containerd:/m.test(extra) ? [] : ["containerd: {system: false, user: false}"]),
     extra,
   ].join("\n");
 }

@@ -51,6 +51,23 @@ describe("the instance-taking commands of den's own program", () => {
     expect(takes.has(path)).toBe(false);
   });
 
+  test.each(["nerdctl", "docker", "podman", "kubectl"])("%s is offered with its --instance flag", (path) => {
+    expect(entries.find((entry) => entry.path.join(" ") === path)?.flags).toEqual(["--instance"]);
+  });
+
+  test("the bash script completes instance names after --instance in real bash", () => {
+    const script = renderCompletion("bash", buildProgram() as never);
+    const run = (words: string) =>
+      Bun.spawnSync(["bash", "-c", `den() { [ "$1 $2" = "list -q" ] && printf 'vm\\nk3s\\n'; }; ${script}\nCOMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _den_complete; echo "\${COMPREPLY[*]}"`], { stdout: "pipe" }).stdout.toString().trim();
+    expect(run("den docker --instance ''")).toBe("vm k3s");
+    expect(run("den kubectl --instance k")).toBe("k3s");
+    expect(run("den dock")).toBe("docker");
+  });
+
+  test("the fish script completes instance names after --instance", () => {
+    expect(renderCompletion("fish", buildProgram() as never)).toContain("complete -c den -n '__fish_seen_subcommand_from podman' -l instance -r -a '(den list -q 2>/dev/null)'");
+  });
+
   test("only real commands are offered: no hidden host agent and nothing that does not exist", () => {
     const top = entries.filter((entry) => entry.path.length === 1).map((entry) => entry.path[0]);
     const real = new Set(buildProgram().commands.flatMap((c) => [c.name(), ...c.aliases()]));

@@ -27,6 +27,12 @@ test.each([
   { argv: ["shell", "vm", "prog", "--tty=false"], want: ["shell", "vm", "prog", "--tty=false"] },
   { argv: ["copy", "--", "--tty=false"], want: ["copy", "--", "--tty=false"] },
   { argv: ["list", "--tty=maybe"], want: ["list", "--tty=maybe"] },
+  { argv: ["docker", "run", "--tty=false", "x"], want: ["docker", "run", "--tty=false", "x"] },
+  { argv: ["--debug", "podman", "--instance", "vm", "run", "--tty=true"], want: ["--debug", "podman", "--instance", "vm", "run", "--tty=true"] },
+  { argv: ["--tty=false", "kubectl", "--tty=false"], want: ["--no-tty", "kubectl", "--tty=false"] },
+  { argv: ["start", "docker", "--tty=false"], want: ["start", "docker", "--no-tty"] },
+  { argv: ["stop", "shell", "--tty=false"], want: ["stop", "shell", "--no-tty"] },
+  { argv: ["/usr/bin/bun", "/work/main.ts", "nerdctl", "--tty=false"], want: ["/usr/bin/bun", "/work/main.ts", "nerdctl", "--tty=false"] },
 ] as { argv: string[]; want: string[] }[])("normalizeTtyFlags($argv) reads Lima's --tty=BOOL spelling", ({ argv, want }) => {
   expect(normalizeTtyFlags(argv)).toEqual(want);
 });

@@ -29,14 +29,14 @@ test("bootDoneInConsole() only counts this boot's instance id", () => {
 test("nextStage() is the first stage not reached, in boot order", () => {
   expect(nextStage(new Set<BootStage>(), "qemu")).toBe("qemu");
   expect(nextStage(new Set<BootStage>(["qemu", "kernel", "cloud-init"]), "qemu")).toBe("systemd");
-  expect(nextStage(new Set<BootStage>(["qemu", "kernel", "systemd", "cloud-init", "sshd", "boot-scripts", "services", "ready"]), "qemu")).toBeUndefined();
+  expect(nextStage(new Set<BootStage>(["qemu", "kernel", "systemd", "cloud-init", "sshd", "boot-scripts", "services", "engine", "ready"]), "qemu")).toBeUndefined();
 });
 
 test.each([
   { vmType: "qemu" as const, first: "qemu" },
   { vmType: "vz" as const, first: "vz" },
 ])("bootStages() starts a $vmType boot with the stage named for its driver", ({ vmType, first }) => {
-  expect(bootStages(vmType)).toEqual([first, "kernel", "systemd", "cloud-init", "sshd", "boot-scripts", "services", "ready"]);
+  expect(bootStages(vmType)).toEqual([first, "kernel", "systemd", "cloud-init", "sshd", "boot-scripts", "services", "engine", "ready"]);
   expect(nextStage(new Set<BootStage>(), vmType)).toBe(first);
 });
 

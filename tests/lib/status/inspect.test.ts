@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { inspectInstance } from "../../../lib/status/inspect.ts";
 import { InstanceInfoSchema } from "../../../lib/status/instance-info.ts";
 import { infoResponse, serveStandInHostAgent } from "../hostagent/support/stand-in-host-agent.ts";
-import { deadPid, killAfterAll, makeHome, makeInstance, ownerProcess, writePid } from "../store/support/fake-instance.ts";
+import { deadPid, killAfterAll, makeHome, makeInstance, MinimalYaml, ownerProcess, writePid } from "../store/support/fake-instance.ts";
 
 type Pid = "none" | "live" | "dead";
 type Agent = "none" | "Starting" | "Running" | "Paused" | "Broken" | "silent";
@@ -107,4 +107,11 @@ test("inspectInstance() carries the host agent's guest service reports as servic
   const info = await inspectInstance(home, "vm");
   expect(info.services).toEqual({ ports });
   expect(InstanceInfoSchema.safeParse(info).success).toBe(true);
+});
+
+test("inspectInstance() lists the forwarded sockets by engine under sockets", async () => {
+  const home = await makeHome();
+  const yaml = `${MinimalYaml}portForwards:\n- guestSocket: /run/user/{{.UID}}/docker.sock\n  hostSocket: "{{.Dir}}/sock/docker.sock"\n- guestSocket: /run/podman/podman.sock\n  hostSocket: podman.sock\n`;
+  const dir = await makeInstance(home, "vm", yaml);
+  expect((await inspectInstance(home, "vm")).sockets).toEqual({ docker: join(dir, "sock", "docker.sock"), podman: join(dir, "sock", "podman.sock") });
 });
