@@ -2,6 +2,7 @@
 // den-guestagent.service. Subcommands:
 //   den-guestagent [serve] [--port PATH]   serve the host over the virtio-serial port (the default)
 //   den-guestagent serve --socket PATH     serve on a unix socket instead (trying the agent outside a guest)
+//   den-guestagent serve --vsock PORT      serve on an AF_VSOCK port (VZ guests: 2222, which the den VZ helper connects to)
 //   den-guestagent --version
 //   den-guestagent yq ...                  boot.sh's yq provisioning (agent/yq-command.ts)
 // Logs go to stderr, which systemd puts in the journal.
@@ -10,12 +11,13 @@ import { serveAgent } from "./agent.ts";
 import type { AgentPort } from "./port/agent-port.ts";
 import { listenSocketPort } from "./port/socket-port.ts";
 import { openVirtioPort } from "./port/virtio-port.ts";
+import { listenVsockPort } from "./port/vsock-port.ts";
 import { watchListeners } from "./ports/watch-listeners.ts";
 import { agentArch, agentVersion } from "./version.ts";
 import { runYqCommand } from "./yq-command.ts";
 
 const DefaultPort = "/dev/virtio-ports/io.den.agent.0";
-const usage = "usage: den-guestagent [serve [--port PATH | --socket PATH]] | --version | yq ...";
+const usage = "usage: den-guestagent [serve [--port PATH | --socket PATH | --vsock PORT]] | --version | yq ...";
 
 async function main(args: string[]): Promise<number> {
   const [command = "serve", ...rest] = args;
@@ -33,25 +35,33 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   const [option = "--port", path = DefaultPort, ...extra] = rest;
-  if ((option !== "--port" && option !== "--socket") || extra.length > 0) {
+  const kind = option === "--port" ? "virtio" : option === "--socket" ? "socket" : option === "--vsock" && /^\d{1,10}$/.test(path) ? "vsock" : undefined;
+  if (kind === undefined || extra.length > 0) {
     process.stderr.write(`error: Cannot parse "serve ${rest.join(" ")}"\n${usage}\n`);
     return 2;
   }
-  return serve(path, option === "--socket");
+  return serve(path, kind);
 }
 
-async function serve(path: string, socket: boolean): Promise<number> {
+function openPort(path: string, kind: "virtio" | "socket" | "vsock"): Promise<AgentPort> | AgentPort {
+  if (kind === "socket") return listenSocketPort(path);
+  if (kind === "vsock") return listenVsockPort(Number(path));
+  return openVirtioPort(path);
+}
+
+async function serve(path: string, kind: "virtio" | "socket" | "vsock"): Promise<number> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
   // Nothing in the agent needs flushing on exit: the host re-syncs from scratch with the next process.
   for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => process.exit(0));
   let port: AgentPort;
   try {
-    port = socket ? await listenSocketPort(path) : openVirtioPort(path);
+    port = await openPort(path, kind);
   } catch (error) {
-    log(`error: Cannot open "${path}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+    log(`error: Cannot open ${kind === "vsock" ? `vsock port ${path}` : `"${path}"`}: ${reason}`);
     return 1;
   }
-  log(`den-guestagent ${agentVersion()} serving ${path}`);
+  log(`den-guestagent ${agentVersion()} serving ${kind === "vsock" ? `vsock port ${path}` : path}`);
   try {
     await serveAgent(
       {

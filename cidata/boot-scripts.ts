@@ -6,10 +6,12 @@ import checkUser from "./boot/essential/00-check-user.sh" with { type: "text" };
 import rootSudoers from "./boot/essential/01-root-sudoers.sh" with { type: "text" };
 import systemdJournalGroup from "./boot/linux/00-systemd-journal-group.sh" with { type: "text" };
 import guestHome from "./boot/linux/05-guest-home.sh" with { type: "text" };
+import rosetta from "./boot/linux/05-rosetta.sh" with { type: "text" };
 import etcHosts from "./boot/linux/06-etc-hosts.sh" with { type: "text" };
 import etcEnvironment from "./boot/linux/07-etc-environment.sh" with { type: "text" };
 import rootlessBase from "./boot/linux/20-rootless-base.sh" with { type: "text" };
 import guestAgent from "./boot/linux/25-guestagent.sh" with { type: "text" };
+import sshdVsock from "./boot/linux/26-sshd-vsock.sh" with { type: "text" };
 import installPackages from "./boot/linux/30-install-packages.sh" with { type: "text" };
 import setupPackages from "./boot/linux/35-setup-packages.sh" with { type: "text" };
 import mountsReady from "./boot/linux/40-mounts-ready.sh" with { type: "text" };
@@ -22,10 +24,12 @@ const SCRIPTS: ReadonlyArray<readonly [path: string, text: string]> = [
   ["boot/essential/01-root-sudoers.sh", rootSudoers],
   ["boot/linux/00-systemd-journal-group.sh", systemdJournalGroup],
   ["boot/linux/05-guest-home.sh", guestHome],
+  ["boot/linux/05-rosetta.sh", rosetta],
   ["boot/linux/06-etc-hosts.sh", etcHosts],
   ["boot/linux/07-etc-environment.sh", etcEnvironment],
   ["boot/linux/20-rootless-base.sh", rootlessBase],
   ["boot/linux/25-guestagent.sh", guestAgent],
+  ["boot/linux/26-sshd-vsock.sh", sshdVsock],
   ["boot/linux/30-install-packages.sh", installPackages],
   ["boot/linux/35-setup-packages.sh", setupPackages],
   ["boot/linux/40-mounts-ready.sh", mountsReady],

@@ -46,6 +46,8 @@ export function denEnv(args: SeedArgs): string {
     ["GUEST_INSTALL_PREFIX", args.guestInstallPrefix],
     ["SKIP_DEFAULT_DEPENDENCY_RESOLUTION", flag(args.skipDefaultDependencyResolution)],
     ["VMTYPE", args.vmType],
+    ["ROSETTA_ENABLED", flag(args.rosetta.enabled)],
+    ["ROSETTA_BINFMT", flag(args.rosetta.binfmt)],
     ["VIRTIO_PORT", VirtioPort],
     ["SLIRP_GATEWAY", SlirpGateway],
     ["SLIRP_DNS", SlirpDns],

@@ -83,6 +83,8 @@ export interface SeedArgs {
   /** Where guest-side programs den installs go (Lima's guestInstallPrefix, /usr/local). */
   guestInstallPrefix: string;
   skipDefaultDependencyResolution: boolean;
+  /** Rosetta for x86_64 binaries (`vmOpts.vz.rosetta`): only a VZ guest gets the share the boot script mounts. */
+  rosetta: { enabled: boolean; binfmt: boolean };
   debug: boolean;
 }
 
@@ -122,8 +124,14 @@ export function seedArgsFrom(config: FilledDenYaml, facts: SeedFacts): SeedArgs 
     },
     guestInstallPrefix: config.guestInstallPrefix,
     skipDefaultDependencyResolution: config.provision.some((entry) => entry.mode === "dependency" && entry.skipDefaultDependencyResolution === true),
+    rosetta: rosettaArgs(config),
     debug: facts.debug ?? false,
   };
+}
+
+function rosettaArgs(config: FilledDenYaml): SeedArgs["rosetta"] {
+  const enabled = config.vmType === "vz" && config.vmOpts.vz.rosetta.enabled;
+  return { enabled, binfmt: enabled && config.vmOpts.vz.rosetta.binfmt };
 }
 
 /** `den-` + the first 8 hex digits of sha256(`location:mountPoint`): stable across starts and short enough for

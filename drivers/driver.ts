@@ -60,6 +60,28 @@ export interface DriverContext {
 export interface DriverHost {
   os: string;
   arch: string;
+  /** The macOS product version ("14.5") on darwin; absent elsewhere or when it could not be read. */
+  macosVersion?: string;
+  /** What den found of the VZ helper (drivers/vz/vz-helper-location.ts); absent when nobody looked. */
+  vzHelper?: HelperFacts;
+}
+
+/** A helper executable a driver launches, as found before any instance runs it. */
+export interface HelperFacts {
+  /**
+   * Where it was found: named by the environment (DEN_VZ_HELPER), beside den's executable, or embedded in den's
+   * binary (extracted on first use); null when den has none.
+   */
+  source: "env" | "beside" | "embedded" | null;
+  /** Its path; for an embedded helper, where it is (or will be) extracted; null when there is none. */
+  path: string | null;
+  /** Whether `path` is an executable regular file (an embedded helper counts as one). */
+  executable: boolean;
+  /**
+   * Whether it is signed with the entitlement the platform demands (macOS: com.apple.security.virtualization);
+   * null when not checked: not on macOS, an embedded helper (the build signed it), or no `codesign` to ask.
+   */
+  entitled: boolean | null;
 }
 
 export type DriverAvailability = { available: true } | { available: false; reason: string };

@@ -4,9 +4,10 @@
 // import order decides what den can run, nothing has to be imported "for its side effect", and a test builds its own
 // registry from fake registrations with `driverRegistry()`. This file imports every driver through that list, so a
 // driver module must not import it back.
-import { limaArch } from "../lib/config/host-info.ts";
+import { limaArch, readMacosVersion } from "../lib/config/host-info.ts";
 import { DenError } from "../lib/errors.ts";
 import { AllDrivers } from "./all-drivers.ts";
+import { readVzHelperFacts } from "./vz/vz-helper-location.ts";
 import type { Driver, DriverAvailability, DriverContext, DriverFeatures, DriverHost, DriverRegistration } from "./driver.ts";
 
 export interface RegisteredDriver {
@@ -83,8 +84,24 @@ export function createDriver(context: DriverContext): Driver {
   return denDrivers().createDriver(context);
 }
 
-function runningHost(): DriverHost {
-  return { os: process.platform, arch: limaArch(process.arch) };
+let running: DriverHost | undefined;
+
+/**
+ * The running machine as drivers judge it. Read on first use and kept for the process: on macOS it reads the OS
+ * version and asks `codesign` about the VZ helper, which `availability()` must not pay for on every call.
+ */
+export function runningHost(): DriverHost {
+  if (running === undefined) {
+    const os = process.platform;
+    const macosVersion = readMacosVersion(os);
+    running = {
+      os,
+      arch: limaArch(process.arch),
+      ...(macosVersion !== undefined && { macosVersion }),
+      vzHelper: readVzHelperFacts({ os }),
+    };
+  }
+  return running;
 }
 
 function quoteList(values: readonly string[]): string {

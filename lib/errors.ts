@@ -40,7 +40,8 @@ export type ErrorCode =
   | "COMMAND_TIMEOUT" // a program den runs to completion (lib/process/run.ts) did not finish in time and was killed
   | "DRIVER_UNAVAILABLE" // no driver is registered for the instance's vmType, or its driver cannot run on this host
   | "INSTANCE_DEGRADED" // the instance runs, but a readiness check, probe or copyToHost failed (den start exits non-zero, as Lima)
-  | "PROVISION_FAILED"; // a host-side provisioning step (ansible playbook) could not run or failed
+  | "PROVISION_FAILED" // a host-side provisioning step (ansible playbook) could not run or failed
+  | "VZ_HELPER"; // the VZ helper could not be run, broke its control protocol, answered an error or died
 
 export interface DenErrorOptions {
   /** Where the user should look next, printed on its own `hint:` line. */

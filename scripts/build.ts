@@ -1,5 +1,9 @@
 // Builds den's single binaries: dist/den-<os>-<arch> for every host den ships on, each carrying the compressed guest
 // agents for both guest arches (dist/agent/den-guestagent-linux-<arch>.zst, built first).
+// The darwin binaries also carry the VZ helper (drivers/vz/helper/, Swift): on a macOS build host it is compiled with
+// `swift build` for the target's arch, signed ad hoc with the virtualization entitlement and embedded, found at run
+// time by drivers/vz/embedded-helper.ts through the DEN_VZ_HELPER_SHA256 define. Elsewhere there is no Swift for
+// Virtualization.framework, so darwin binaries built there have no helper (den falls back to QEMU on them).
 // Usage: bun scripts/build.ts [--target linux-x64 ...]   (default: all four)
 //        bun scripts/build.ts --agent-only               (just the guest agents; scripts/test.sh runs this)
 //
@@ -17,6 +21,9 @@ const root = join(import.meta.dir, "..");
 const allTargets = ["linux-x64", "linux-arm64", "darwin-arm64", "darwin-x64"] as const;
 const agentTargets = ["linux-x64", "linux-arm64"] as const;
 const agentDir = join(root, "dist", "agent");
+const helperPackage = join(root, "drivers", "vz", "helper");
+const helperEntitlements = join(helperPackage, "den-vz-helper.entitlements");
+const helperDir = join(root, "dist", "vz-helper");
 const zstdLevel = 9;
 
 const args = process.argv.slice(2);
@@ -38,11 +45,19 @@ await mkdir(agentDir, { recursive: true });
 const agents = await buildAgents();
 if (agentOnly) process.exit(0);
 
+const darwinTargets = targets.filter((target) => target.startsWith("darwin-"));
+if (darwinTargets.length > 0 && process.platform !== "darwin") {
+  console.log(`building ${darwinTargets.join(", ")} without the VZ helper: it needs Swift and macOS (den uses QEMU there)`);
+}
+
 for (const target of targets) {
   const outfile = join(root, "dist", `den-${target}`);
   const started = performance.now();
-  // Extra entrypoints that are not code become embedded files (Bun.embeddedFiles), found by lib/guestagent/embedded-agent.ts.
-  compile(["--format=esm", `--target=bun-${target}`, join(root, "main.ts"), ...agents, "--outfile", outfile], target);
+  const helper = target.startsWith("darwin-") && process.platform === "darwin" ? await buildVzHelper(target) : undefined;
+  const helperArgs = helper ? [helper.path, "--define", `DEN_VZ_HELPER_SHA256=${JSON.stringify(helper.sha256)}`] : [];
+  // Extra entrypoints that are not code become embedded files (Bun.embeddedFiles), found by lib/guestagent/embedded-agent.ts
+  // and drivers/vz/embedded-helper.ts.
+  compile(["--format=esm", `--target=bun-${target}`, join(root, "main.ts"), ...agents, ...helperArgs, "--outfile", outfile], target);
   const size = Bun.file(outfile).size;
   console.log(`built ${outfile} (${mib(size)} MiB, ${seconds(started)} s)`);
 }
@@ -70,6 +85,41 @@ async function buildAgents(): Promise<string[]> {
     console.log(`built ${relative(root, output)} (${mib(raw.byteLength)} MiB, ${mib(compressed.byteLength)} MiB compressed with zstd -${zstdLevel}, ${seconds(started)} s)`);
   }
   return outputs;
+}
+
+/** Compiles, signs and copies the VZ helper for a darwin target to dist/vz-helper/den-vz-helper-<target>. */
+async function buildVzHelper(target: string): Promise<{ path: string; sha256: string }> {
+  const started = performance.now();
+  const arch = target === "darwin-arm64" ? "arm64" : "x86_64";
+  // --disable-sandbox: SwiftPM's own sandbox cannot start inside another one (Homebrew builds in a sandbox).
+  const swift = ["swift", "build", "-c", "release", "--disable-sandbox", "--arch", arch, "--package-path", helperPackage];
+  run([...swift], `the VZ helper for ${target}`, "install Xcode or the Command Line Tools (xcode-select --install) for swift");
+  const binPath = run([...swift, "--show-bin-path"], `the VZ helper for ${target}`).trim();
+  await mkdir(helperDir, { recursive: true });
+  const output = join(helperDir, `den-vz-helper-${target}`);
+  await writeFile(`${output}.tmp`, await Bun.file(join(binPath, "den-vz-helper")).bytes(), { mode: 0o755 });
+  // Ad hoc: Virtualization.framework needs the entitlement, not a Developer ID; the signature also makes the binary
+  // runnable on Apple silicon, which refuses unsigned arm64 code.
+  run(["codesign", "--sign", "-", "--entitlements", helperEntitlements, "--force", `${output}.tmp`], `the VZ helper for ${target}`, "codesign comes with Xcode or the Command Line Tools");
+  await rename(`${output}.tmp`, output);
+  const sha256 = new Bun.CryptoHasher("sha256").update(await Bun.file(output).bytes()).digest("hex");
+  console.log(`built ${relative(root, output)} (signed, ${seconds(started)} s)`);
+  return { path: output, sha256 };
+}
+
+/** Runs a build tool; its stdout on success, else exits with its output and `hint`. */
+function run(argv: string[], what: string, hint?: string): string {
+  if (Bun.which(argv[0] ?? "") === null) {
+    console.error(`error: Cannot build ${what}: ${argv[0]} is not installed${hint ? `\nhint: ${hint}` : ""}`);
+    process.exit(1);
+  }
+  const result = Bun.spawnSync(argv, { cwd: root, stdout: "pipe", stderr: "pipe" });
+  if (!result.success) {
+    console.error(result.stdout.toString() + result.stderr.toString());
+    console.error(`error: Cannot build ${what}: ${argv[0]} failed${hint ? `\nhint: ${hint}` : ""}`);
+    process.exit(1);
+  }
+  return result.stdout.toString();
 }
 
 /** What an agent build depends on: its bundled code (exactly the modules it imports), Bun, the level. */

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # uidmap: newgidmap, which lets virtiofsd run for an ordinary user (lib/mounts/virtiofsd-command.ts; tests/e2e/nonroot.test.ts).
-packages=(qemu-system-x86 qemu-utils genisoimage xorriso debootstrap e2fsprogs openssh-client openssh-sftp-server shellcheck curl python3-yaml inotify-tools uidmap)
+packages=(qemu-system-x86 qemu-utils genisoimage xorriso debootstrap e2fsprogs openssh-client openssh-sftp-server shellcheck curl python3-yaml inotify-tools uidmap ruby)
 # The container tests drive a guest's engines with the host's own clients (tests/e2e/containers.test.ts): podman for
 # `podman --remote`, busybox-static as the one binary of the FROM scratch image they build (no registry is reachable),
 # and Debian's docker.io only when no docker client is on PATH already (a Docker CE or static client does the same job).

@@ -1,7 +1,7 @@
 // `den info [--yq EXPR]`: what den knows about itself and the host, as JSON (Lima's `limactl info`).
 import { Command } from "@commander-js/extra-typings";
 import { join } from "node:path";
-import { denDrivers } from "../../drivers/registry.ts";
+import { type DriverRegistry, denDrivers } from "../../drivers/registry.ts";
 import { limaArch } from "../config/host-info.ts";
 import { listTemplates } from "../config/list-templates.ts";
 import { validateTemplate } from "../config/validate-template.ts";
@@ -20,15 +20,12 @@ export function createInfoCommand() {
       const ctx = contextFrom(self);
       const templateCtx = templateContextFrom(ctx);
       const defaultTemplate = await validateTemplate(DefaultTemplateLocator, templateCtx, { withBaseYaml: true });
-      // Lima's vmTypes are the drivers this host can run; vmTypesEx has every registered one, with why it cannot.
-      const drivers = denDrivers().list();
       const info = {
         version,
         templates: await listTemplates(templateCtx),
         defaultTemplate: defaultTemplate.config,
         denHome: ctx.denHome,
-        vmTypes: drivers.filter((entry) => entry.availability.available).map((entry) => entry.registration.vmType),
-        vmTypesEx: Object.fromEntries(drivers.map(({ registration, availability }) => [registration.vmType, { location: "internal", displayName: registration.displayName, ...availability }])),
+        ...vmTypeFields(denDrivers()),
         hostOS: process.platform,
         hostArch: limaArch(process.arch),
         identityFile: join(ctx.denHome, ConfigDir, UserPrivateKey),
@@ -36,4 +33,30 @@ export function createInfoCommand() {
       const values = options.yq === "." ? [info] : evaluateYqAll(JSON.parse(JSON.stringify(info)), options.yq);
       ctx.stdout(values.map((value) => `${typeof value === "string" ? value : JSON.stringify(value)}\n`).join(""));
     });
+}
+
+export interface VmTypeFields {
+  /** Lima's list: the vmTypes this host can run, in registration order. */
+  vmTypes: string[];
+  /** Lima's map of the same drivers to where they live (den's are all built in), plus den's name for each. */
+  vmTypesEx: Record<string, { location: "internal"; displayName: string }>;
+  /** den's own: every registered driver this host cannot run, with why (e.g. "VZ needs macOS 13 or later (…)"). */
+  vmTypesUnavailable: Record<string, string>;
+}
+
+/**
+ * `den info`'s driver fields. Lima lists only drivers that run (it builds vz on macOS only), so its two fields keep
+ * that meaning, and the drivers den has but cannot run here go in a field of their own, each with its reason.
+ */
+export function vmTypeFields(registry: DriverRegistry): VmTypeFields {
+  const fields: VmTypeFields = { vmTypes: [], vmTypesEx: {}, vmTypesUnavailable: {} };
+  for (const { registration, availability } of registry.list()) {
+    if (availability.available) {
+      fields.vmTypes.push(registration.vmType);
+      fields.vmTypesEx[registration.vmType] = { location: "internal", displayName: registration.displayName };
+    } else {
+      fields.vmTypesUnavailable[registration.vmType] = availability.reason;
+    }
+  }
+  return fields;
 }

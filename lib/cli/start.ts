@@ -27,7 +27,7 @@ export function createStartCommand() {
     .option("--foreground", "keep the host agent in the foreground until the instance stops");
   addEditOptions(command);
   command.action(async (target, options, self) => {
-    const ctx = contextFrom(self);
+    const ctx = warningOnce(contextFrom(self));
     const timeoutMs = parseDuration(options.timeout);
     const name = await resolveInstance(ctx, target, options.name, editFlagsFrom(options));
     await startInstance(ctx.denHome, name, { timeoutMs, foreground: Boolean(options.foreground), logger: ctx.logger, env: ctx.env, progress: (line) => ctx.logger.info(line), warn: (line) => ctx.logger.warn(line), interactive: ctx.tty, stdout: ctx.stdout, cwd: ctx.cwd });
@@ -46,6 +46,19 @@ export function createRestartCommand() {
       await stopInstance(ctx.denHome, name, { logger: ctx.logger, force: Boolean(options.force) });
       await startInstance(ctx.denHome, name, { timeoutMs: parseDuration(options.timeout), foreground: false, logger: ctx.logger, env: ctx.env, progress: (line) => ctx.logger.info(line), warn: (line) => ctx.logger.warn(line), interactive: ctx.tty, stdout: ctx.stdout, cwd: ctx.cwd });
     });
+}
+
+/**
+ * The context with a logger that prints each warning once: `den start TEMPLATE` creates the instance, then starts
+ * it, and both say why vmType fell back to qemu.
+ */
+function warningOnce(ctx: CliContext): CliContext {
+  const warned = new Set<string>();
+  const warn = (message: string, fields?: Record<string, unknown>) => {
+    if (!warned.has(message)) ctx.logger.warn(message, fields);
+    warned.add(message);
+  };
+  return { ...ctx, logger: { ...ctx.logger, warn } };
 }
 
 /** The hidden daemon command; its stdout is ha.stdout.log and its stderr ha.stderr.log. */

@@ -6,7 +6,7 @@ import { isAbsolute, join, normalize } from "node:path";
 import { DenError, formatPath } from "../errors.ts";
 import { SocketDir } from "../store/filenames.ts";
 import { expandGoTemplate } from "../gotemplate/expand-go-template.ts";
-import type { HostInfo } from "./host-info.ts";
+import { type HostInfo, macosAtLeast } from "./host-info.ts";
 import { hostnameOf } from "./hostname.ts";
 import type { DenYaml, FilledDenYaml, FilledMount, FilledPortForward, FilledProvision, MountType } from "./schema.ts";
 import { formatSize } from "./units.ts";
@@ -20,6 +20,8 @@ export interface DefaultsContext {
   denHome: string;
   /** Receives non-fatal problems, e.g. a template that cannot be expanded (the text is kept, as Lima does). */
   warn?: (message: string) => void;
+  /** Receives the line saying why a default is not Lima's (vmType qemu where Lima picks vz), for create and start to print. */
+  notice?: (line: string) => void;
 }
 
 const GiB = 2 ** 30;
@@ -55,7 +57,10 @@ export function fillDefaults(config: DenYaml, ctx: DefaultsContext): FilledDenYa
 
   const os = resolveDefault(config.os) ?? "Linux";
   const arch = resolveDefault(config.arch) ?? host.arch;
-  const vmType = resolveDefault(config.vmType) ?? defaultVmType(host, arch);
+  const chosenVmType = resolveDefault(config.vmType);
+  const vmTypeDefault = defaultVmType(host, arch);
+  const vmType = chosenVmType ?? vmTypeDefault.vmType;
+  if (chosenVmType === undefined && vmTypeDefault.fallback !== undefined) ctx.notice?.(vmTypeFallbackLine(vmType, vmTypeDefault.fallback));
 
   // --- user (guest templates need it) ---
   const user = {
@@ -301,9 +306,33 @@ function resolveDefault(value: string | null | undefined): string | undefined {
   return value == null || value === "" || value === "default" ? undefined : value;
 }
 
-/** vz on macOS for a native guest, qemu otherwise (including Windows since Lima 2.2). */
-export function defaultVmType(host: Pick<HostInfo, "os" | "arch">, arch: string): string {
-  return host.os === "darwin" && arch === host.arch ? "vz" : "qemu";
+/** Lima picks vz by default only from macOS 13.5: Virtualization.framework before it cannot boot Linux 6.2 on Intel. */
+export const VzDefaultMinimumMacos = "13.5";
+
+export interface VmTypeDefault {
+  vmType: string;
+  /** Set when Lima would have picked vz (a native guest on a Mac) and den does not: why, for the user. */
+  fallback?: string;
+}
+
+/**
+ * Lima's default, vz on macOS for a native guest and qemu otherwise (including Windows since Lima 2.2), but never a
+ * vz this host cannot run: then qemu, with the reason the VZ driver gave (macOS too old, no signed helper).
+ */
+export function defaultVmType(host: Pick<HostInfo, "os" | "arch" | "macosVersion" | "driverAvailability">, arch: string): VmTypeDefault {
+  if (host.os !== "darwin" || arch !== host.arch) return { vmType: "qemu" };
+  const vz = host.driverAvailability.vz ?? { available: false, reason: "this den has no VZ driver" };
+  if (!vz.available) return { vmType: "qemu", fallback: vz.reason };
+  if (host.macosVersion === null || !macosAtLeast(host.macosVersion, VzDefaultMinimumMacos)) {
+    const version = host.macosVersion === null ? "" : ` (this is macOS ${host.macosVersion})`;
+    return { vmType: "qemu", fallback: `vz is the default only from macOS ${VzDefaultMinimumMacos}, whose Virtualization.framework boots Linux 6.2 and later${version}; set vmType: vz to use it anyway` };
+  }
+  return { vmType: "vz" };
+}
+
+/** The one line create and start print when vmType falls back: `vmType: using "qemu": VZ needs macOS 13 or later (…)`. */
+export function vmTypeFallbackLine(vmType: string, reason: string): string {
+  return `vmType: using "${vmType}": ${reason}`;
 }
 
 /** The host user's name when it is a valid guest user name, else den's fallback. */

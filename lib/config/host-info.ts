@@ -2,8 +2,9 @@
 // read once at this edge so `fillDefaults` stays pure and tests pass their own.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, realpathSync } from "node:fs";
-import { availableParallelism, homedir, hostname, tmpdir, totalmem, userInfo } from "node:os";
+import { availableParallelism, homedir, hostname, release, tmpdir, totalmem, userInfo } from "node:os";
 import { dirname, join } from "node:path";
+import type { DriverAvailability } from "../../drivers/driver.ts";
 
 export interface HostInfo {
   /** Node's platform name: `darwin`, `linux`, `win32`, … */
@@ -23,12 +24,20 @@ export interface HostInfo {
   tempDir: string;
   /** Stable per-machine id; MAC addresses of extra networks are derived from it. */
   machineId: string;
+  /** The macOS product version ("14.5") on darwin, null elsewhere or when unknown. */
+  macosVersion: string | null;
+  /** Whether this host can run each driver den has, by vmType: the default vmType is one that runs. */
+  driverAvailability: Record<string, DriverAvailability>;
 }
 
 /** Reads the host facts from the running machine. */
 export async function readHostInfo(): Promise<HostInfo> {
   const user = userInfo();
   const os = process.platform;
+  // Imported when called: drivers/registry.ts imports this module (limaArch), and the registry is what knows
+  // which drivers this host runs.
+  const { denDrivers, runningHost } = await import("../../drivers/registry.ts");
+  const driverAvailability = Object.fromEntries(denDrivers().list().map((entry) => [entry.registration.vmType, entry.availability]));
   return {
     os,
     arch: limaArch(process.arch),
@@ -41,7 +50,59 @@ export async function readHostInfo(): Promise<HostInfo> {
     timezone: readTimezone(process.env),
     tempDir: tmpdir(),
     machineId: readMachineId(os),
+    macosVersion: runningHost().macosVersion ?? null,
+    driverAvailability,
   };
+}
+
+/**
+ * The running Mac's product version ("14.5") from SystemVersion.plist, the file `sw_vers` reads (no process to
+ * spawn); from the Darwin kernel release when that file cannot be read. Undefined off macOS.
+ */
+export function readMacosVersion(os: string = process.platform): string | undefined {
+  if (os !== "darwin") return undefined;
+  try {
+    const version = productVersionFromPlist(readFileSync("/System/Library/CoreServices/SystemVersion.plist", "utf8"));
+    if (version !== undefined) return version;
+  } catch {
+    // fall back to the kernel's release
+  }
+  return macosVersionFromDarwinRelease(release());
+}
+
+/** `<key>ProductVersion</key><string>14.5</string>` → "14.5". */
+export function productVersionFromPlist(text: string): string | undefined {
+  const match = /<key>ProductVersion<\/key>\s*<string>(\d+(?:\.\d+){0,2})<\/string>/.exec(text);
+  return match?.[1];
+}
+
+/**
+ * The macOS version a Darwin kernel release belongs to, as exact as the kernel tells: Darwin 20-24 are macOS 11-15,
+ * Darwin 25 is macOS 26 (Apple's numbering jumped to the year). Darwin 20-22 count their minor one ahead of macOS
+ * (22.6 is 13.5), later ones keep it; a minor shared by several updates (21.6 is 12.5 to 12.7) reads as the first.
+ */
+export function macosVersionFromDarwinRelease(darwinRelease: string): string | undefined {
+  const match = /^(\d+)\.(\d+)/.exec(darwinRelease);
+  if (!match) return undefined;
+  const major = Number(match[1]);
+  const minor = Number(match[2]);
+  if (major < 20) return major >= 5 ? `10.${major - 4}` : undefined;
+  if (major <= 22) return `${major - 9}.${Math.max(0, minor - 1)}`;
+  return `${major >= 25 ? major + 1 : major - 9}.${minor}`;
+}
+
+/** Whether macOS `version` ("13.4.1") is `minimum` ("13.5") or later; a version that does not parse is not. */
+export function macosAtLeast(version: string, minimum: string): boolean {
+  const parse = (text: string) => (/^\d+(\.\d+)*$/.test(text) ? text.split(".").map(Number) : undefined);
+  const have = parse(version);
+  const want = parse(minimum);
+  if (!have || !want) return false;
+  for (let i = 0; i < Math.max(have.length, want.length); i++) {
+    const a = have[i] ?? 0;
+    const b = want[i] ?? 0;
+    if (a !== b) return a > b;
+  }
+  return true;
 }
 
 const NodeArchToLima: Record<string, string> = {

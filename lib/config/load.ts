@@ -32,6 +32,8 @@ export interface LoadOptions {
    * costly step (a second for a 1 MB template), so a template is not parsed again only to be loaded.
    */
   layer?: CheckedLayer | undefined;
+  /** Receives the line saying why vmType is not Lima's default here (see DefaultsContext.notice). */
+  notice?: ((line: string) => void) | undefined;
 }
 
 export interface CheckedLayer {
@@ -72,6 +74,7 @@ export async function loadConfig(text: string, options: LoadOptions): Promise<Fi
     instanceName: options.instanceName,
     instanceDir: options.instanceDir,
     denHome: options.denHome,
+    ...(options.notice && { notice: options.notice }),
   });
   const issues = validateConfig(filled, { isDirectory: options.isDirectory ?? isDirectorySync });
   if (issues.length > 0) {

@@ -59,6 +59,8 @@ export interface HostAgentOptions {
 }
 
 const SerialTailLines = 25;
+/** How long the reason for a VM that is gone waits for the driver's last errors about it. */
+const VmErrorsGraceMs = 2_000;
 /** How long before den start's deadline the readiness checks stop, so their failure is reported rather than a timeout. */
 const ReportMarginMs = 15_000;
 
@@ -148,7 +150,21 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
       emit({ warnings: [...moreWarnings, `this den has no guest agent for ${config.arch}: port forwarding and file events are unavailable`] });
     }
     boot.reached(vmType);
-    const vmGone = vm.exited.then((exit) => `the VM exited unexpectedly (exit code ${exit.code ?? "none"}${exit.signal ? `, signal ${exit.signal}` : ""})`);
+    // The driver's own words on a failure (QEMU's last output, a VZ helper's error event) are the reason the user
+    // needs; they end with the VM, so the reason waits for them a moment once it is gone.
+    const vmErrors: string[] = [];
+    const startedVm = vm;
+    const errorsDrained = (async () => {
+      for await (const error of startedVm.errors) {
+        vmErrors.push(error.message);
+        log.error(error.message);
+      }
+    })();
+    const vmGone = vm.exited.then(async (exit) => {
+      await Promise.race([errorsDrained, Bun.sleep(VmErrorsGraceMs)]);
+      const how = `the VM exited unexpectedly (exit code ${exit.code ?? "none"}${exit.signal ? `, signal ${exit.signal}` : ""})`;
+      return vmErrors.length > 0 ? `${how}: ${vmErrors.join("; ")}` : how;
+    });
     const outcome = await Promise.race([
       boot.ready.then((ready) => ({ kind: "ready" as const, session: ready })),
       boot.failed.then((reason) => ({ kind: "failed" as const, reason })),

@@ -36,7 +36,9 @@ export async function createFromTemplate(locatorText: string, ctx: TemplateConte
     throw new DenError("USAGE", "Cannot create an instance from stdin without a name", { hint: "add --name NAME" });
   }
   validateInstanceName(name, { denHome: ctx.denHome });
-  const { exprs, warnings } = editFlagsToYq(options.flags ?? {}, { home: ctx.home, cwd: ctx.cwd, params: template.params });
+  const { exprs, warnings: flagWarnings } = editFlagsToYq(options.flags ?? {}, { home: ctx.home, cwd: ctx.cwd, params: template.params });
+  // Warnings from the edit flags first, then what loading the final den.yaml says (e.g. vmType falling back to qemu).
+  const warnings = [...flagWarnings];
   const yamlText = exprs.length > 0 ? applyYqToYamlText(template.embeddedText, exprs, { file: template.file }) : template.embeddedText;
   const { dir } = await createInstance(name, {
     denHome: ctx.denHome,
@@ -44,14 +46,20 @@ export async function createFromTemplate(locatorText: string, ctx: TemplateConte
     check: async (text, where) => {
       // Unedited, the template's own text is checked, so problems point at the user's file and line.
       const located = text === template.embeddedText ? template.located : { text, file: where.file, layer: undefined };
-      await loadConfig(located.text, {
+      const filled = await loadConfig(located.text, {
         file: located.file,
         layer: located.layer,
         instanceName: name,
         instanceDir: where.dir,
         denHome: ctx.denHome,
+        notice: (line) => warnings.push(line),
         ...(options.isDirectory && { isDirectory: options.isDirectory }),
       });
+      // Lima's rule: an instance keeps the vmType it was created with. den resolves an unset vmType from what the
+      // host can run (the VZ helper, the macOS version), which may change later, so the choice is written down now.
+      const written = parseConfigText(text, { file: where.file }).value;
+      if (typeof written === "object" && written !== null && "vmType" in written) return undefined;
+      return applyYqToYamlText(text, [`.vmType = "${filled.vmType}"`], { file: where.file });
     },
   });
   // --mount-none removes what the template shares and --mount-writable changes it: report what den.yaml holds.

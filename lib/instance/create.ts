@@ -10,8 +10,11 @@ export interface CreateInstanceOptions {
   denHome: string;
   /** The final den.yaml text: bases embedded, edit flags applied. */
   yamlText: string;
-  /** Throws when the configuration is not valid for an instance at `dir`; runs before anything is written. */
-  check: (yamlText: string, where: { name: string; dir: string; file: string }) => Promise<void>;
+  /**
+   * Throws when the configuration is not valid for an instance at `dir`; runs before anything is written. May return
+   * the text to write instead (e.g. with a setting den resolved pinned into it).
+   */
+  check: (yamlText: string, where: { name: string; dir: string; file: string }) => Promise<string | void>;
 }
 
 export async function createInstance(name: string, options: CreateInstanceOptions): Promise<{ dir: string }> {
@@ -21,13 +24,13 @@ export async function createInstance(name: string, options: CreateInstanceOption
       hint: `pick another --name, or delete it first with "den delete ${name}"`,
     });
   }
-  await options.check(options.yamlText, { name, dir, file: join(dir, InstanceYaml) });
+  const yamlText = (await options.check(options.yamlText, { name, dir, file: join(dir, InstanceYaml) })) ?? options.yamlText;
 
   await mkdir(options.denHome, { recursive: true, mode: 0o700 });
   const staging = join(options.denHome, `.create-${name}-${crypto.randomUUID()}`);
   try {
     await mkdir(staging, { mode: 0o700 });
-    await writeFile(join(staging, InstanceYaml), options.yamlText, { mode: 0o644 });
+    await writeFile(join(staging, InstanceYaml), yamlText, { mode: 0o644 });
     await writeFile(join(staging, LimaVersion), `${version}\n`, { mode: 0o444 });
     await renameIntoPlace(staging, dir, name);
   } finally {

@@ -74,7 +74,7 @@ export async function startInstance(denHome: string, name: string, options: Star
   const startedAt = new Date();
   const { child, boot, config, deadline } = await (async () => {
     await using _lock = await acquireInstanceLock(dir, { timeoutMs: 10_000, owner: "den start" });
-    const config = await loadInstanceConfig(denHome, name);
+    const config = await loadInstanceConfig(denHome, name, { notice: options.warn });
     // Before anything is downloaded: a vmType without a driver for this host is refused here. The host agent runs
     // validate() again and reports its warnings as events, which this process prints: here they go to the debug log,
     // so each warning reaches the user once.

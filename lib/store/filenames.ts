@@ -51,6 +51,11 @@ export function driverPidFile(vmType: string): string {
   return `${vmType}.pid`;
 }
 export const QmpSock = "qmp.sock";
+/** vmType vz (Lima's names): the EFI variable store, and the VZGenericMachineIdentifier the guest sees on every boot. */
+export const VzEfiFile = "vz-efi";
+export const VzIdentifierFile = "vz-identifier";
+/** vmType vz: the helper's stderr, appended (its control channel is stdin/stdout). */
+export const VzHelperStderrLog = "vz-helper.stderr.log";
 export const SerialLog = "serial.log";
 export const SerialSock = "serial.sock";
 export const SerialVirtioLog = "serialv.log";

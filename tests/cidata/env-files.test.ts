@@ -51,6 +51,8 @@ describe("denEnv()", () => {
         "GUEST_INSTALL_PREFIX",
         "SKIP_DEFAULT_DEPENDENCY_RESOLUTION",
         "VMTYPE",
+        "ROSETTA_ENABLED",
+        "ROSETTA_BINFMT",
         "VIRTIO_PORT",
         "SLIRP_GATEWAY",
         "SLIRP_DNS",
@@ -218,5 +220,17 @@ describe("etcEnvironment()", () => {
 
   test("etcEnvironment() errors are DenErrors with code CONFIG_INVALID", () => {
     expect(() => etcEnvironment({ A: "\n" })).toThrow(DenError);
+  });
+});
+
+describe("denEnv() Rosetta settings", () => {
+  test.each([
+    { name: "a VZ guest with Rosetta and binfmt", raw: { vmType: "vz", vmOpts: { vz: { rosetta: { enabled: true, binfmt: true } } } }, enabled: "1", binfmt: "1" },
+    { name: "a VZ guest with Rosetta only", raw: { vmType: "vz", vmOpts: { vz: { rosetta: { enabled: true, binfmt: false } } } }, enabled: "1", binfmt: "" },
+    { name: "a QEMU guest, whose VM has no Rosetta share", raw: { vmType: "qemu", vmOpts: { vz: { rosetta: { enabled: true, binfmt: true } } } }, enabled: "", binfmt: "" },
+  ] as const)("denEnv() writes ROSETTA_ENABLED=$enabled ROSETTA_BINFMT=$binfmt for $name", ({ raw, enabled, binfmt }) => {
+    const text = denEnv(argsFor(raw as DenYaml));
+    expect(text).toContain(`DEN_CIDATA_ROSETTA_ENABLED=${enabled === "" ? "''" : enabled}\n`);
+    expect(text).toContain(`DEN_CIDATA_ROSETTA_BINFMT=${binfmt === "" ? "''" : binfmt}\n`);
   });
 });

@@ -42,10 +42,12 @@ function fakeRegistration(vmType: VmType, created: string[], overrides: Partial<
   };
 }
 
-test("den's registry lists the QEMU driver, which runs on this Linux host", () => {
-  expect(AllDrivers.map((registration) => registration.vmType)).toEqual(["qemu"]);
+test("den's registry lists the QEMU driver, which runs on this Linux host, and the VZ driver, which does not", () => {
+  expect(AllDrivers.map((registration) => registration.vmType)).toEqual(["qemu", "vz"]);
   expect(denDrivers().list().map(({ registration, availability }) => ({ vmType: registration.vmType, displayName: registration.displayName, availability }))).toEqual([
     { vmType: "qemu", displayName: "QEMU", availability: { available: true } },
+    // Off macOS only a stand-in named by DEN_VZ_HELPER runs VZ (tests/e2e/vz-standin.test.ts); this process has none.
+    { vmType: "vz", displayName: "VZ", availability: { available: false, reason: expect.stringContaining("VZ needs macOS") } },
   ]);
 });
 
@@ -58,7 +60,6 @@ test.each([
 });
 
 test.each([
-  { vmType: "vz", instanceName: undefined, hint: 'set vmType: qemu in the instance\'s den.yaml; this host runs "qemu"' },
   { vmType: "wsl2", instanceName: "dev", hint: 'set vmType: qemu in den.yaml (den edit dev); this host runs "qemu"' },
   { vmType: "firecracker", instanceName: undefined, hint: 'set vmType: qemu in the instance\'s den.yaml; this host runs "qemu"' },
 ])("lookup() refuses vmType $vmType, which has no driver, with a hint", ({ vmType, instanceName, hint }) => {
@@ -66,7 +67,14 @@ test.each([
   expect(error.code).toBe("DRIVER_UNAVAILABLE");
   expect(error.message).toBe(`Cannot run vmType "${vmType}": den has no driver for it`);
   expect(error.hint).toBe(hint);
-  expect(error.details).toEqual({ vmType, registered: ["qemu"] });
+  expect(error.details).toEqual({ vmType, registered: ["qemu", "vz"] });
+});
+
+test("lookup() refuses vmType vz on a Linux host without a helper, with the VZ driver's reason", () => {
+  const error = caughtDenError(() => driverRegistry(AllDrivers, { host: linux }).lookup("vz"));
+  expect(error.code).toBe("DRIVER_UNAVAILABLE");
+  expect(error.message).toStartWith('Cannot run vmType "vz" on this host: VZ needs macOS');
+  expect(error.hint).toBe('set vmType: qemu in the instance\'s den.yaml; this host runs "qemu"');
 });
 
 test("lookup() refuses a registered driver the host cannot run, with its reason", () => {
@@ -93,9 +101,9 @@ test.each([{ vmType: "qemu" as const }, { vmType: "vz" as const }])("createDrive
 });
 
 test("createDriver() refuses an instance whose vmType has no driver, naming the instance in the hint", async () => {
-  const context = await contextFor("vz");
+  const context = await contextFor("wsl2");
   const error = caughtDenError(() => driverRegistry(AllDrivers, { host: linux }).createDriver(context));
-  expect(error.message).toBe('Cannot run vmType "vz": den has no driver for it');
+  expect(error.message).toBe('Cannot run vmType "wsl2": den has no driver for it');
   expect(error.hint).toBe(`set vmType: qemu in den.yaml (den edit ${context.instanceName}); this host runs "qemu"`);
 });
 

@@ -3,6 +3,8 @@
 # The binary is replaced only when it changed (it is ~100 MiB), through a temporary file and a rename, so a running
 # agent keeps its old inode; the service is restarted whenever the binary or the unit changed. boot.sh skips
 # boot/linux in plain mode, and a seed without the agent (a den built without one) skips this step with a warning.
+# The agent serves the host over the virtio-serial port when the VM has one (QEMU), else over vsock port 2222 (VZ,
+# where the den VZ helper connects to it); the unit is rewritten, and the agent restarted, when that changes.
 set -eu
 
 root="${DEN_BOOT_ROOT:-}"
@@ -14,6 +16,17 @@ if [ ! -f "$src" ]; then
 	# The host agent warns about a den without an agent; nothing to install here.
 	den_log "no den-guestagent in the seed: skipped"
 	exit 0
+fi
+
+virtio_port="/dev/virtio-ports/${DEN_CIDATA_VIRTIO_PORT:-io.den.agent.0}"
+if [ -e "$root$virtio_port" ]; then
+	serve="serve"
+elif [ -e "$root/dev/vsock" ]; then
+	serve="serve --vsock 2222"
+else
+	# A QEMU guest whose port has not appeared yet: the agent fails and systemd retries until it does.
+	den_log "neither $virtio_port nor /dev/vsock exists: the agent will use the virtio port"
+	serve="serve"
 fi
 
 changed=0
@@ -33,7 +46,7 @@ Description=den guest agent (port forwarding, file events)
 After=network.target
 
 [Service]
-ExecStart=/usr/local/bin/den-guestagent serve
+ExecStart=/usr/local/bin/den-guestagent $serve
 Restart=always
 RestartSec=1
 OOMScoreAdjust=-500

@@ -1,7 +1,7 @@
 // cidata/boot/linux/25-guestagent.sh through boot.sh in a fake root (see boot-fixture.ts); the systemctl steps need a
 // real guest and are covered by tests/e2e/guest-agent.test.ts.
 import { expect, test } from "bun:test";
-import { statSync } from "node:fs";
+import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { makeBootFixture } from "./boot-fixture.ts";
 
@@ -34,4 +34,29 @@ test("25-guestagent.sh skips quietly when the seed has no agent", async () => {
   expect(run.exitCode).toBe(0);
   expect(run.console).toContain("no den-guestagent in the seed: skipped");
   expect(fx.read("etc/systemd/system/den-guestagent.service")).toBeUndefined();
+});
+
+test.each([
+  { name: "the virtio port when the VM has one, even with vsock", devices: ["dev/virtio-ports/io.den.agent.0", "dev/vsock"], serve: "serve" },
+  { name: "vsock port 2222 when the guest has vsock and no virtio port (VZ)", devices: ["dev/vsock"], serve: "serve --vsock 2222" },
+  { name: "the virtio port when neither exists yet", devices: [], serve: "serve" },
+])("25-guestagent.sh serves $name", async ({ devices, serve }) => {
+  await using fx = makeBootFixture({
+    scripts,
+    seed: { "den-guestagent": { text: "agent", mode: 0o755 } },
+    rootFiles: Object.fromEntries(devices.map((path) => [path, ""])),
+  });
+  expect(fx.boot().exitCode).toBe(0);
+  const execStart = (fx.read("etc/systemd/system/den-guestagent.service") ?? "").split("\n").find((line) => line.startsWith("ExecStart="));
+  expect(execStart).toBe(`ExecStart=/usr/local/bin/den-guestagent ${serve}`);
+});
+
+test("25-guestagent.sh rewrites the unit when the transport changes", async () => {
+  await using fx = makeBootFixture({ scripts, seed: { "den-guestagent": { text: "agent", mode: 0o755 } }, rootFiles: { "dev/virtio-ports/io.den.agent.0": "" } });
+  expect(fx.boot().exitCode).toBe(0);
+  rmSync(join(fx.root, "dev/virtio-ports"), { recursive: true });
+  fx.write("dev/vsock", "");
+  const second = fx.boot();
+  expect(second.console).toContain("wrote den-guestagent.service");
+  expect(fx.read("etc/systemd/system/den-guestagent.service")).toContain("ExecStart=/usr/local/bin/den-guestagent serve --vsock 2222\n");
 });

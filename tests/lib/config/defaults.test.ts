@@ -108,14 +108,102 @@ describe("fillDefaults() host-dependent values", () => {
     expect(filled.provision[0]?.owner).toBe(owner);
   });
 
+  const noHelper = "this den was built without the VZ helper (built on Linux); install den from Homebrew or a release tarball";
+  const macos12 = "VZ needs macOS 13 or later (this is macOS 12.7)";
+  const intelMac: HostInfo = { ...macHost, arch: "x86_64" };
   test.each([
-    { name: "x86_64 on an aarch64 Mac uses qemu", host: macHost, arch: "x86_64", want: "qemu" },
-    { name: "a native Mac guest uses vz", host: macHost, arch: "aarch64", want: "vz" },
-    { name: "Linux always uses qemu", host: linuxHost, arch: "x86_64", want: "qemu" },
-    { name: "Windows uses qemu", host: { ...linuxHost, os: "win32" }, arch: "x86_64", want: "qemu" },
+    { name: "x86_64 on an aarch64 Mac uses qemu", host: macHost, arch: "x86_64", want: { vmType: "qemu" } },
+    { name: "a native Mac guest uses vz", host: macHost, arch: "aarch64", want: { vmType: "vz" } },
+    { name: "a native guest on an Intel Mac uses vz", host: intelMac, arch: "x86_64", want: { vmType: "vz" } },
+    { name: "an aarch64 guest on an Intel Mac uses qemu", host: intelMac, arch: "aarch64", want: { vmType: "qemu" } },
+    {
+      name: "a Mac without the VZ helper uses qemu and says why",
+      host: { ...macHost, driverAvailability: { qemu: { available: true }, vz: { available: false, reason: noHelper } } },
+      arch: "aarch64",
+      want: { vmType: "qemu", fallback: noHelper },
+    },
+    {
+      name: "macOS 12 uses qemu and says why",
+      host: { ...macHost, macosVersion: "12.7", driverAvailability: { qemu: { available: true }, vz: { available: false, reason: macos12 } } },
+      arch: "aarch64",
+      want: { vmType: "qemu", fallback: macos12 },
+    },
+    {
+      name: "macOS 13.4 uses qemu, as Lima, and says vz is the default from 13.5",
+      host: { ...macHost, macosVersion: "13.4.1" },
+      arch: "aarch64",
+      want: {
+        vmType: "qemu",
+        fallback: "vz is the default only from macOS 13.5, whose Virtualization.framework boots Linux 6.2 and later (this is macOS 13.4.1); set vmType: vz to use it anyway",
+      },
+    },
+    { name: "macOS 13.5 uses vz", host: { ...macHost, macosVersion: "13.5" }, arch: "aarch64", want: { vmType: "vz" } },
+    {
+      name: "a den without a VZ driver uses qemu on a Mac",
+      host: { ...macHost, driverAvailability: { qemu: { available: true } } },
+      arch: "aarch64",
+      want: { vmType: "qemu", fallback: "this den has no VZ driver" },
+    },
+    { name: "Linux always uses qemu", host: linuxHost, arch: "x86_64", want: { vmType: "qemu" } },
+    {
+      name: "Linux uses qemu even when DEN_VZ_HELPER makes vz available",
+      host: { ...linuxHost, driverAvailability: { qemu: { available: true }, vz: { available: true } } },
+      arch: "x86_64",
+      want: { vmType: "qemu" },
+    },
+    { name: "Windows uses qemu", host: { ...linuxHost, os: "win32" }, arch: "x86_64", want: { vmType: "qemu" } },
   ])("defaultVmType(): $name", ({ host, arch, want }) => {
-    expect(defaultVmType(host, arch)).toBe(want);
+    expect(defaultVmType(host as HostInfo, arch)).toEqual(want);
   });
+
+  test.each([
+    { name: "vz with virtiofs on a Mac that runs vz", host: macHost, config: {}, want: { vmType: "vz", mountType: "virtiofs" }, notices: [] },
+    {
+      name: "qemu with 9p and one line on a Mac without the VZ helper",
+      host: { ...macHost, driverAvailability: { qemu: { available: true }, vz: { available: false, reason: noHelper } } },
+      config: {},
+      want: { vmType: "qemu", mountType: "9p" },
+      notices: [`vmType: using "qemu": ${noHelper}`],
+    },
+    {
+      name: "qemu with 9p and one line on macOS 12",
+      host: { ...macHost, macosVersion: "12.7", driverAvailability: { qemu: { available: true }, vz: { available: false, reason: macos12 } } },
+      config: {},
+      want: { vmType: "qemu", mountType: "9p" },
+      notices: [`vmType: using "qemu": ${macos12}`],
+    },
+    {
+      name: "an explicit vmType on macOS 12 is kept, without a line",
+      host: { ...macHost, macosVersion: "12.7", driverAvailability: { qemu: { available: true }, vz: { available: false, reason: macos12 } } },
+      config: { vmType: "vz" },
+      want: { vmType: "vz", mountType: "virtiofs" },
+      notices: [],
+    },
+    {
+      name: "vmType default on macOS 12 falls back with a line",
+      host: { ...macHost, macosVersion: "12.7", driverAvailability: { qemu: { available: true }, vz: { available: false, reason: macos12 } } },
+      config: { vmType: "default" },
+      want: { vmType: "qemu", mountType: "9p" },
+      notices: [`vmType: using "qemu": ${macos12}`],
+    },
+    {
+      name: "an explicit mountType is kept when vmType falls back",
+      host: { ...macHost, driverAvailability: { qemu: { available: true }, vz: { available: false, reason: noHelper } } },
+      config: { mountType: "reverse-sshfs" },
+      want: { vmType: "qemu", mountType: "reverse-sshfs" },
+      notices: [`vmType: using "qemu": ${noHelper}`],
+    },
+    { name: "an x86_64 guest on an aarch64 Mac uses qemu without a line", host: macHost, config: { arch: "x86_64" }, want: { vmType: "qemu", mountType: "9p" }, notices: [] },
+    { name: "qemu with 9p on Linux without a line", host: linuxHost, config: {}, want: { vmType: "qemu", mountType: "9p" }, notices: [] },
+  ] satisfies { name: string; host: HostInfo; config: DenYaml; want: object; notices: string[] }[])(
+    "fillDefaults() resolves $name",
+    ({ host, config, want, notices }) => {
+      const seen: string[] = [];
+      const filled = fill(config, host, { notice: (line) => seen.push(line) });
+      expect({ vmType: filled.vmType, mountType: filled.mountType as string }).toEqual(want);
+      expect(seen).toEqual(notices);
+    },
+  );
 
   test.each([
     { value: null, vmType: "qemu", os: "linux", unsupported: [], want: "9p" },

@@ -74,3 +74,14 @@ test.each([
   const created = await createFromTemplate("https://t.test/vm.yaml", ctx, { flags, isDirectory: () => true });
   expect(created.shares).toEqual([...want]);
 });
+
+test.each([
+  { template: "images:\n- location: /y.img\n", pinned: /^vmType: qemu$/m },
+  { template: "vmType: qemu\nimages:\n- location: /y.img\n", pinned: /^vmType: qemu$/m },
+])("createFromTemplate() writes the vmType it resolved into den.yaml, so the instance keeps it ($template)", async ({ template, pinned }) => {
+  const ctx = await context();
+  await createFromTemplate("-", { ...ctx, readStdin: async () => template }, { name: "pinned" });
+  const yaml = await readFile(join(ctx.denHome, "pinned", "den.yaml"), "utf8");
+  expect(yaml).toMatch(pinned);
+  expect(yaml.match(/vmType/g)?.length).toBe(1);
+});
