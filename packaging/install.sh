@@ -110,7 +110,8 @@ actual=$($sha256_tool "$work/$tarball" | cut -d " " -f 1)
   "the download is damaged or was tampered with; nothing was installed. Try again, or check DEN_RELEASE_URL"
 
 mkdir "$work/unpacked"
-tar -xzf "$work/$tarball" -C "$work/unpacked" || fail "Cannot unpack $tarball" "the tarball is damaged; nothing was installed"
+# -m: the files get the time of install, so a clock behind the release's date never makes tar warn of "the future".
+tar -xmzf "$work/$tarball" -C "$work/unpacked" || fail "Cannot unpack $tarball" "the tarball is damaged; nothing was installed"
 unpacked="$work/unpacked/$folder"
 [ -f "$unpacked/bin/den" ] || fail "Cannot install den: $tarball has no $folder/bin/den" "the release is damaged; nothing was installed"
 

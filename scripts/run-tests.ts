@@ -9,6 +9,13 @@ const child = Bun.spawn([process.execPath, "test", ...args], { stdout: "inherit"
 let passed = 0;
 let failed = 0;
 let pending = "";
+// CI shows only the end of the output, and bun prints why a test failed above its "(fail)" line, far from the end:
+// the lines since the previous test result are kept and printed again, with the failure, just before the summary.
+const sinceLastResult: string[] = [];
+const failures: string[] = [];
+const maxLinesPerFailure = 40;
+const maxFailuresShown = 10;
+let inFinalSummary = false;
 const decoder = new TextDecoder();
 for await (const chunk of child.stderr) {
   const text = decoder.decode(chunk, { stream: true });
@@ -22,13 +29,28 @@ count(pending);
 const exitCode = await child.exited;
 
 function count(line: string): void {
+  // bun's own summary lists the failed tests again, without their reasons.
+  if (/^\d+ tests? failed:$/.test(line)) inFinalSummary = true;
+  if (!inFinalSummary) keepForFailureReport(line);
   const pass = /^\s*(\d+) pass$/.exec(line);
   if (pass) passed += Number(pass[1]);
   const fail = /^\s*(\d+) fail$/.exec(line);
   if (fail) failed += Number(fail[1]);
 }
 
+function keepForFailureReport(line: string): void {
+  if (/^\((pass|skip|todo)\) /.test(line)) sinceLastResult.length = 0;
+  else if (/^\(fail\) /.test(line)) {
+    if (failures.length < maxFailuresShown) failures.push([...sinceLastResult.slice(-maxLinesPerFailure), line].join("\n"));
+    sinceLastResult.length = 0;
+  } else {
+    sinceLastResult.push(line);
+    if (sinceLastResult.length > 2 * maxLinesPerFailure) sinceLastResult.splice(0, maxLinesPerFailure);
+  }
+}
+
 // A crash before the summary (or a non-zero exit with no failures counted) is still a failure.
 if (exitCode !== 0 && failed === 0) failed = 1;
+if (failures.length > 0) process.stderr.write(`\nfailed tests with their reasons (at most ${maxFailuresShown}):\n${failures.join("\n\n")}\n`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(exitCode === 0 && failed === 0 ? 0 : 1);

@@ -2,7 +2,7 @@
 // from the folder into a temporary PREFIX and refuses a tampered tarball, and the Homebrew formula parses.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { chmod, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
@@ -141,6 +141,19 @@ describe("packaging/install.sh", () => {
     expect(install.stdout).toContain(`Installed ${installed.stdout.trim()}`);
     await rm(prefix, { recursive: true, force: true });
   }, 60_000);
+
+  test("install.sh installs without a word on stderr from a release dated after this machine's clock", async () => {
+    const future = join(work, "future");
+    const prefix = join(work, "prefix-future");
+    const tomorrow = String(Math.floor(Date.now() / 1000) + 86_400);
+    const pack = run([process.execPath, join(root, "scripts/release.ts"), "--targets", host, "--out", future, "--no-build"], { env: { SOURCE_DATE_EPOCH: tomorrow } });
+    expect(pack).toMatchObject({ exitCode: 0 });
+    const install = run(["sh", join(root, "packaging/install.sh")], { env: { PREFIX: prefix, HOME: work, DEN_RELEASE_URL: future, PATH: "/usr/bin:/bin" } });
+    expect(install).toMatchObject({ exitCode: 0, stderr: "" });
+    expect((await stat(join(prefix, "bin", "den"))).mtimeMs).toBeLessThan(Date.now() + 60_000);
+    await rm(future, { recursive: true, force: true });
+    await rm(prefix, { recursive: true, force: true });
+  }, 120_000);
 
   test.each([
     { name: "a tampered tarball", setup: "tampered", message: `error: Cannot install den: checksum mismatch for ${tarballName(version, host)}` },
