@@ -6,10 +6,10 @@ import { buildProgram, normalizeTtyFlags } from "./lib/cli/program.ts";
 import { denHome } from "./lib/store/dirs.ts";
 
 async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram({ globalOptionsOnDemand: true });
   program.exitOverride();
   try {
-    await program.parseAsync(normalizeTtyFlags(argv));
+    await program.parseAsync(normalizeTtyFlags(argv, { program }));
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -5,8 +5,10 @@
 import type { AgentPort, PortConnection } from "./port/agent-port.ts";
 import { decodeHandshake, decodeJson, encodeFrame, encodeHandshake, encodeJson, type Frame, FrameParser, FrameType, MaxControlPayloadBytes } from "./protocol/frame.ts";
 import { createFrameSender } from "./protocol/frame-sender.ts";
-import { type Control, ControlSchema, type GuestFsEvent, type GuestListener, HelloSchema, type ListenUnix, ProtocolVersion, type Welcome } from "./protocol/messages.ts";
+import { type Control, ControlSchema, type GuestFsEvent, type GuestListener, HelloSchema, type ListenUnix, type Welcome } from "./protocol/messages.ts";
+import { negotiateProtocol, type ProtocolRange, SupportedProtocols } from "./protocol/negotiate-protocol.ts";
 import { splice } from "./protocol/splice.ts";
+import { DefaultReceiveWindowBytes, streamLimits } from "./protocol/stream-limits.ts";
 import { StreamMux } from "./protocol/stream-mux.ts";
 import { openTarget } from "./open-target.ts";
 import { UnixListeners } from "./unix-listeners.ts";
@@ -20,6 +22,10 @@ export interface AgentDeps {
   /** Calls back with the full list at once and on every change (agent/ports/watch-listeners.ts). */
   watchListeners?(onChange: (listeners: GuestListener[]) => void): { stop(): void };
   applyFsEvents?(events: readonly GuestFsEvent[]): Promise<void>;
+  /** The protocol versions to accept; all this build speaks by default (tests narrow it to act as an older agent). */
+  protocols?: ProtocolRange;
+  /** The receive window per stream announced to a host that speaks protocol 2 or later. */
+  receiveWindow?: number;
 }
 
 /** Serves hosts until `signal` aborts. */
@@ -32,7 +38,7 @@ export async function serveAgent(deps: AgentDeps, signal: AbortSignal): Promise<
   });
   try {
     while (!signal.aborted) {
-      const announce: Welcome = { nonce: null, version: deps.version, protocol: ProtocolVersion, arch: deps.arch };
+      const announce: Welcome = { nonce: null, version: deps.version, protocol: (deps.protocols ?? SupportedProtocols).max, arch: deps.arch };
       let connection: PortConnection;
       try {
         connection = await deps.port.accept(encodeFrame({ type: FrameType.Welcome, stream: 0, payload: encodeHandshake(announce) }), signal);
@@ -69,6 +75,7 @@ class Session {
     this.#deps = deps;
     this.#listeners = listeners;
     this.#send = createFrameSender((bytes) => connection.write(bytes));
+    connection.onDrained(() => this.#mux?.drained());
   }
 
   async run(): Promise<void> {
@@ -111,15 +118,21 @@ class Session {
     if (!parsed.success) return this.#garbage("a HELLO that does not parse");
     // A new HELLO is a new session: whatever the previous one had open is gone on the host's side too.
     this.end("the host started a new session");
-    const { nonce, protocol } = parsed.data;
-    const agreed = protocol.min <= ProtocolVersion && ProtocolVersion <= protocol.max;
-    const welcome: Welcome = { nonce, version: this.#deps.version, protocol: agreed ? ProtocolVersion : 0, arch: this.#deps.arch };
-    if (!agreed) welcome.error = `the agent speaks protocol ${ProtocolVersion}, the host ${protocol.min}..${protocol.max}`;
+    const { nonce, protocol, window } = parsed.data;
+    const supported = this.#deps.protocols ?? SupportedProtocols;
+    const agreed = negotiateProtocol(protocol, supported);
+    const receiveWindow = this.#deps.receiveWindow ?? DefaultReceiveWindowBytes;
+    const welcome: Welcome = { nonce, version: this.#deps.version, protocol: agreed, arch: this.#deps.arch };
+    // Only a version 2 session has windows to announce; a version 1 host would drop the field anyway.
+    if (agreed >= 2) welcome.window = receiveWindow;
+    if (agreed === 0) welcome.error = `the agent speaks protocol ${supported.min}..${supported.max}, the host ${protocol.min}..${protocol.max}`;
     this.#send({ type: FrameType.Welcome, stream: 0, payload: encodeHandshake(welcome) });
-    if (!agreed) return this.#deps.log(welcome.error ?? "");
+    if (agreed === 0) return this.#deps.log(welcome.error ?? "");
     const mux = new StreamMux({
       side: "agent",
       send: this.#send,
+      limits: streamLimits(agreed, { receive: receiveWindow, send: window }),
+      congested: () => this.#connection.congested(),
       onOpenRequest: (request) => openTarget(request, this.#deps.log),
       onViolation: (message) => this.#deps.log(`protocol violation: ${message}`),
     });

@@ -16,6 +16,16 @@ import { watchListeners } from "./ports/watch-listeners.ts";
 import { agentArch, agentVersion } from "./version.ts";
 import { runYqCommand } from "./yq-command.ts";
 
+// The guest runs the agent as `BUN_BE_BUN=1 <runtime> den-guestagent.js` (the runtime may be a compiled den
+// executable, which the variable turns into plain bun); a program the agent starts must not inherit it, or a compiled
+// Bun program among them would run as bun instead of itself.
+delete process.env.BUN_BE_BUN;
+
+// Defined only when a test builds the agent as an older den shipped it (one compiled binary speaking protocol 1), to
+// prove that a new host works with it and that `den start` upgrades it: tests/e2e/guest-agent.test.ts.
+declare const DEN_AGENT_MAX_PROTOCOL: number | undefined;
+const protocols = typeof DEN_AGENT_MAX_PROTOCOL === "number" ? { min: 1, max: DEN_AGENT_MAX_PROTOCOL } : undefined;
+
 const DefaultPort = "/dev/virtio-ports/io.den.agent.0";
 const usage = "usage: den-guestagent [serve [--port PATH | --socket PATH | --vsock PORT]] | --version | yq ...";
 
@@ -71,6 +81,7 @@ async function serve(path: string, kind: "virtio" | "socket" | "vsock"): Promise
         log,
         watchListeners: (onChange) => watchListeners(onChange, { onError: (error) => log(`listeners: ${error instanceof Error ? error.message : String(error)}`) }),
         applyFsEvents,
+        ...(protocols && { protocols }),
       },
       new AbortController().signal,
     );

@@ -1,7 +1,9 @@
 // Time to ready for den's first and second boot of the Debian test guest, against a raw QEMU boot of the same image
 // with a den seed (tests/e2e/support/qemu-launch.ts: same machine shape, no host agent) to sshd, in the same run.
 // The ratio is the figure; absolute seconds depend on this machine (TCG, 2 cores) and its load.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+// DEN_BENCH_KEEP=1 keeps the bench folder (serial logs, host agent logs) and saves each den boot's guest journal and
+// `systemd-analyze` output next to its logs, to see where the time goes.
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeSeed } from "../cidata/write-seed.ts";
@@ -15,6 +17,25 @@ import { renderTable } from "./table.ts";
 
 const image = await ensureGuestImage();
 const dir = await mkdtemp(join(tmpdir(), "den-boot-bench-"));
+const keep = process.env.DEN_BENCH_KEEP === "1";
+
+/** Copies the instance's logs and the guest's own account of its boot to `<dir>/<label>/`, before the next boot. */
+async function saveBoot(home: string, label: string): Promise<void> {
+  const out = join(dir, label);
+  await mkdir(out, { recursive: true });
+  for (const file of await readdir(join(home, "bench"))) if (file.endsWith(".log")) await copyFile(join(home, "bench", file), join(out, file));
+  const guest = {
+    "journal.txt": "sudo journalctl -b -o short-monotonic --no-pager",
+    "blame.txt": "systemd-analyze blame --no-pager",
+    "critical-chain.txt": "systemd-analyze critical-chain --no-pager",
+    "cloud-init-analyze.txt": "sudo cloud-init analyze show",
+    "cloud-init-output.txt": "sudo cat /var/log/cloud-init-output.log",
+  };
+  for (const [file, command] of Object.entries(guest)) {
+    const result = await den(home, ["shell", "bench", "--", "sh", "-c", `${command} 2>&1`]);
+    await writeFile(join(out, file), result.stdout + result.stderr);
+  }
+}
 try {
   // 1. Raw QEMU with a den seed, to the first successful ssh login.
   const rawHome = join(dir, "raw");
@@ -47,9 +68,10 @@ try {
     for (const event of events) if (event.status.stage && !entered.has(event.status.stage)) entered.set(event.status.stage, event.status.stageElapsedMs ?? 0);
     const stages = [...entered].map(([stage, ms]) => `${stage}@${(ms / 1000).toFixed(1)}`).join(" ");
     boots.push({ name, readyMs: start.ms, sshMs: entered.get("boot-scripts") ?? 0, stages });
+    if (keep) await saveBoot(home, `boot-${boots.length}`);
     if ((await den(home, ["stop", "bench"])).exitCode !== 0) throw new Error("den stop failed");
   }
-  await den(home, ["delete", "bench"]);
+  if (!keep) await den(home, ["delete", "bench"]);
 
   console.log(
     renderTable(
@@ -63,5 +85,6 @@ try {
   console.log("\nstage entered at (s since the host agent started):");
   for (const boot of boots) console.log(`  ${boot.name}: ${boot.stages}`);
 } finally {
-  await rm(dir, { recursive: true, force: true });
+  if (keep) console.log(`\nkept ${dir}`);
+  else await rm(dir, { recursive: true, force: true });
 }

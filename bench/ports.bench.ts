@@ -6,14 +6,14 @@
 //   accepts a connection, for 50 listeners one after another, p50 / p99, with the control round trip alongside;
 // - the guest agent's CPU use over 30 s while idle with those 50 listeners open.
 // Under TCG the guest CPU bounds every path; the ratios are the figures, absolute numbers depend on this machine.
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectQmp } from "../drivers/qemu/qmp-client.ts";
 import { freeTcpPort } from "../lib/net/free-tcp-port.ts";
 import { PortForwardReportSchema } from "../lib/portfwd/port-forward-report.ts";
-import { QmpSock, SshConfig } from "../lib/store/filenames.ts";
+import { HostAgentStderrLog, QmpSock, SshConfig } from "../lib/store/filenames.ts";
 import { den, guestTemplate } from "../tests/e2e/support/den-cli.ts";
 import { ensureGuestImage } from "../tests/e2e/support/guest-image.ts";
 import { renderTable } from "./table.ts";
@@ -115,6 +115,9 @@ try {
   const sshResult = results["ssh -L"] as { down: number; up: number };
   for (const [path, result] of Object.entries(results)) rows.push([path, result.down, result.up, result.down / sshResult.down, result.up / sshResult.up]);
   console.log(renderTable(["path", "guest→host MiB/s", "host→guest MiB/s", "down vs ssh -L", "up vs ssh -L"], rows));
+  // Which agent protocol the agent rows measured (a host and an agent of different builds agree on the older one).
+  const connected = (await readFile(join(instanceDir, HostAgentStderrLog), "utf8")).match(/guest agent connected: .*, protocol (\d+),/);
+  console.log(`\nguest agent protocol: ${connected?.[1] ?? "unknown"}`);
 
   // Detection: the request to listen is sent to the guest over a forwarded control connection (its server is on
   // 0.0.0.0, so that is QEMU's slirp forward; the 127.0.0.1 listeners it opens go over the agent); the clock runs until
@@ -141,8 +144,9 @@ try {
       `\n  (control round trip through the forward: p50 ${roundTrip(0.5).toFixed(1)} ms, p99 ${roundTrip(0.99).toFixed(1)} ms)`,
   );
 
-  // Idle CPU of the agent with the 50 listeners open: its utime+stime ticks over 30 s.
-  const cpu = ssh(`p=$(pidof den-guestagent | cut -d' ' -f1); a=$(awk '{print $14+$15}' /proc/$p/stat); sleep ${IdleSeconds}; b=$(awk '{print $14+$15}' /proc/$p/stat); echo $((b-a)) $(getconf CLK_TCK)`);
+  // Idle CPU of the agent with the 50 listeners open: its utime+stime ticks over 30 s. The service's main PID is the
+  // runtime the wrapper exec'd (its name is not den-guestagent).
+  const cpu = ssh(`p=$(systemctl show -p MainPID --value den-guestagent.service); a=$(awk '{print $14+$15}' /proc/$p/stat); sleep ${IdleSeconds}; b=$(awk '{print $14+$15}' /proc/$p/stat); echo $((b-a)) $(getconf CLK_TCK)`);
   const [ticks, hz] = cpu.stdout.toString().trim().split(" ").map(Number);
   if (!cpu.success || ticks === undefined || !hz) console.log(`\nagent idle CPU: cannot measure (${cpu.stderr.toString().trim()})`);
   else console.log(`\nagent idle CPU with ${Listeners + 3} listeners: ${((ticks / hz / IdleSeconds) * 100).toFixed(2)} % of one core (${ticks} ticks in ${IdleSeconds} s)`);

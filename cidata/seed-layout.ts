@@ -11,8 +11,11 @@ import { userData } from "./user-data.ts";
 export interface SeedExtras {
   /** boot.sh and boot/** (from cidata/boot-scripts.ts). */
   bootScripts: IsoFileEntry[];
-  /** The guest agent binary; left out of plain-mode seeds, which run no agent. */
-  guestAgent?: IsoFileEntry;
+  /**
+   * The guest agent's seed files (lib/guestagent/guest-agent-seed-entry.ts: the bundle and the runtime line, modes
+   * as given); left out of plain-mode seeds, which run no agent.
+   */
+  guestAgent?: IsoFileEntry[];
   /** nerdctl-full.tgz (cidata/containerd-archive-entry.ts); in the seed only when SeedArgs names it. */
   containerdArchive?: IsoFileEntry;
 }
@@ -29,7 +32,7 @@ export function seedLayout(args: SeedArgs, extras: SeedExtras): IsoEntry[] {
     ...extras.bootScripts,
     ...provisionFiles(args.provision).map((file) => textFile(file.path, file.text, file.mode)),
   ];
-  if (extras.guestAgent && !args.plain) entries.push({ ...extras.guestAgent, mode: 0o755 });
+  if (extras.guestAgent && !args.plain) entries.push(...extras.guestAgent);
   if (extras.containerdArchive && args.containerd.archive !== "") entries.push({ ...extras.containerdArchive, path: args.containerd.archive, mode: 0o644 });
   return entries;
 }

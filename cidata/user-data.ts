@@ -21,6 +21,18 @@ export const CidataMountOptions = "ro,mode=0700,dmode=0700,overriderockperm,exec
 
 const PasswordlessSudo = "ALL=(ALL) NOPASSWD:ALL";
 
+/** Where boot.sh's exit code waits, after an early run, for the per-boot hook to report it. /run is emptied every boot. */
+const EarlyExitFile = "/run/den-boot.early-rc";
+/** Written by every run of the hook in this boot: an early run that comes after one is not needed. */
+const RanMarker = "/run/den-boot.ran";
+const BootLock = "/run/den-boot.lock";
+/** The unit that runs boot.sh early; DEN_BOOT_EARLY=1 tells the hook and boot.sh they run under it. */
+export const EarlyBootUnit = "den-boot.service";
+
+// boot.sh runs once per boot, from whichever of two callers comes first: den-boot.service, started by bootcmd as soon as
+// cloud-init's init stage is done (users, network, fstab and this file written), beside the config stage; else cloud-init's
+// per-boot stage, after config and final's first modules, as in Lima. The per-boot run after an early one waits
+// for it (the lock) and exits with its code, so cloud-init's status still reports a failed boot.sh.
 // set -eu: a seed that cannot be mounted must fail the hook loudly in cloud-init-output.log, not run a stale boot.sh.
 // The umount clears a mount left by an earlier run of the hook in the same boot (cloud-init re-run by hand, or a
 // seed rebuilt under a running guest), which would otherwise make the mount fail with "already mounted".
@@ -28,6 +40,18 @@ const BootHook = `#!/bin/sh
 set -eu
 DEN_CIDATA_MNT=${GuestCidataMount}
 DEN_CIDATA_DEV=/dev/disk/by-label/cidata
+if command -v flock >/dev/null 2>&1; then
+  exec 9>${BootLock}
+  flock 9
+fi
+if [ "\${DEN_BOOT_EARLY:-}" = 1 ]; then
+  [ ! -e ${RanMarker} ] || exit 0
+elif [ -f ${EarlyExitFile} ]; then
+  rc="$(cat ${EarlyExitFile})"
+  rm -f ${EarlyExitFile}
+  exit "$rc"
+fi
+: >${RanMarker}
 mkdir -p -m 700 "$DEN_CIDATA_MNT"
 if grep -qs " $DEN_CIDATA_MNT " /proc/mounts; then
   umount "$DEN_CIDATA_MNT" || umount -l "$DEN_CIDATA_MNT"
@@ -35,8 +59,21 @@ fi
 mount -o ${CidataMountOptions} "$DEN_CIDATA_DEV" "$DEN_CIDATA_MNT"
 export DEN_CIDATA_MNT
 cd "$DEN_CIDATA_MNT"
-exec "$DEN_CIDATA_MNT/boot.sh"
+if [ "\${DEN_BOOT_EARLY:-}" != 1 ]; then
+  exec "$DEN_CIDATA_MNT/boot.sh" 9>&-
+fi
+rc=0
+"$DEN_CIDATA_MNT/boot.sh" 9>&- || rc=$?
+echo "$rc" >${EarlyExitFile}
 `;
+
+// The last bootcmd entry: queues den-boot.service, ordered after cloud-init's init stage (cloud-init.service), without
+// waiting for it. A transient unit needs no unit file and no daemon-reload. Its output goes to the console (where the
+// host agent reads the DEN| lines) and to cloud-init-output.log, as from cloud-init. The unit itself never fails: the
+// hook keeps boot.sh's code for the per-boot stage. Guests without systemd or flock keep the per-boot path alone.
+export const EarlyBootCommand = `if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1 && command -v flock >/dev/null 2>&1; then
+  systemd-run --no-block --unit=${EarlyBootUnit} --description="den boot scripts" --property=After=cloud-init.service --property=StandardOutput=journal+console --property=SyslogIdentifier=den-boot --setenv=DEN_BOOT_EARLY=1 /bin/sh -c '${BootHookPath} 2>&1 | tee -a /var/log/cloud-init-output.log' || true
+fi`;
 
 /** The user-data text: `#cloud-config` and the document. */
 export function userData(args: SeedArgs): string {
@@ -82,7 +119,9 @@ export function cloudConfig(args: SeedArgs): Record<string, unknown> {
       ...(args.caCerts.trusted.length > 0 && { trusted: [...args.caCerts.trusted] }),
     };
   }
-  const bootCommands = bootCmds(args);
+  // Package upgrades run in cloud-init's final stage, before the per-boot hook, and boot.sh must not install
+  // packages beside them: boot.sh then waits for its per-boot turn.
+  const bootCommands = [...bootCmds(args), ...(args.upgradePackages ? [] : [EarlyBootCommand])];
   if (bootCommands.length > 0) config.bootcmd = bootCommands;
   return config;
 }

@@ -1,5 +1,5 @@
 // The I/O edge of the seed: reads the CA certificate files, renders every file (so a configuration error stops the
-// start before anything on disk changes), then replaces cidata.iso and cloud-config.yaml atomically. A crash or a
+// start before anything on disk changes), then replaces cidata.iso and cloud-config.yaml atomically. A failure or a
 // full disk leaves either the previous file or the new one, never a torn seed the VM would boot from.
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
@@ -19,7 +19,8 @@ export interface WriteSeedOptions {
   config: FilledDenYaml;
   /** The facts except the folder (the first argument) and the CA file contents (read here). */
   facts: Omit<SeedFacts, "instanceDir" | "caCertFiles" | "containerdArchive">;
-  guestAgent?: IsoFileEntry;
+  /** The guest agent's seed files (guestAgentSeedEntries()): a small bundle and one line, never the runtime. */
+  guestAgent?: IsoFileEntry[];
   /** The containerd archive `den start` fetched; streamed into the seed as nerdctl-full.tgz when containerd is on. */
   containerdArchive?: ContainerdArchiveFile;
   /** Dates recorded in the image; the ISO writer's fixed default keeps the image reproducible. */
@@ -68,14 +69,14 @@ async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
 }
 
 /**
- * Replaces `path` atomically with `chunks`. The fsync comes before the rename so that after a crash the name points
- * at complete data, not at an empty file whose blocks were never written. The mode is set on the file: the umask must
+ * Replaces `path` atomically with `chunks`. No fsync: den writes both files afresh at every start, before the VM
+ * reads them, so after a crash the next start replaces whatever the crash left; a flush would only put the disk's
+ * latency (hundreds of milliseconds on a busy host) into every start. The mode is set on the file: the umask must
  * not decide it (cloud-config.yaml is read-only on purpose).
  */
 function writeAtomically(path: string, chunks: AsyncIterable<Uint8Array>, mode: number): Promise<number> {
   return writeFileAtomically(path, chunks, {
     mode,
-    sync: true,
     failure: (cause, { step, temporary }) => ioError(step === "create" ? `Cannot create "${temporary}"` : `Cannot write "${path}"`, cause),
   });
 }

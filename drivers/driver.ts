@@ -54,6 +54,11 @@ export interface DriverContext {
   /** The environment den runs in: PATH lookups and a driver's overrides (e.g. `DEN_QEMU_ACCEL`). */
   env: Readonly<Record<string, string | undefined>>;
   logger: Logger;
+  /**
+   * The guest agent's runtime disk (absolute path of a read-only ISO image, lib/guestagent/runtime-disk.ts), attached
+   * read-only after the seed; absent for plain instances and when den has no agent for the guest.
+   */
+  runtimeDisk?: string;
 }
 
 /** The host facts that decide whether a driver can run at all, in HostInfo's words (`linux`, `x86_64`). */

@@ -127,6 +127,10 @@ install_file "$unpacked/bin/den" "$prefix/bin/den" 755
 for completion in bash-completion/completions/den zsh/site-functions/_den fish/vendor_completions.d/den.fish; do
   if [ -f "$unpacked/share/$completion" ]; then install_file "$unpacked/share/$completion" "$prefix/share/$completion" 644; fi
 done
+# A darwin release carries the linux guest agent runtime of its arch here; den looks for it in PREFIX/share/den/.
+for runtime in "$unpacked"/share/den/den-guestagent-runtime-*.zst; do
+  if [ -f "$runtime" ]; then install_file "$runtime" "$prefix/share/den/${runtime##*/}" 644; fi
+done
 for doc in LICENSE README.md; do
   if [ -f "$unpacked/$doc" ]; then install_file "$unpacked/$doc" "$prefix/share/doc/den/$doc" 644; fi
 done

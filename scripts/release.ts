@@ -1,7 +1,12 @@
 // Packs a release into one folder (default dist/release):
-//   den-VERSION-<os>-<arch>.tar.gz  one top folder: bin/den, share/{bash-completion,zsh,fish}/… completions, LICENSE, README.md
+//   den-VERSION-<os>-<arch>.tar.gz  one top folder: bin/den, share/{bash-completion,zsh,fish}/… completions, LICENSE, README.md;
+//                                   a darwin tarball also holds share/den/<the linux runtime of its arch>, so a Mac's
+//                                   guests of its own arch need no download (a linux den is that runtime itself)
 //   den-VERSION.tar.gz              the source at HEAD (git archive), which the Homebrew formula builds from
-//   SHA256SUMS                      `sha256sum -c` format, covering the tarballs
+//   den-guestagent-runtime-bun-<v>-linux-<arch>.zst
+//                                   the guest agent's runtimes (dist/agent/), which a den fetches for guests of an arch
+//                                   it does not carry, from --url (Lima's "additional guest agents")
+//   SHA256SUMS                      `sha256sum -c` format, covering the tarballs and the runtime files
 //   install.sh                      packaging/install.sh, defaulting to --url when given
 //   den.rb                          packaging/homebrew/den.rb filled in (only with --url: the formula needs the URL)
 // Usage: bun run release [--targets linux-x64,darwin-arm64,…] [--out DIR] [--url URL] [--homepage URL] [--no-build]
@@ -19,6 +24,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type CompletionShell, completionShells } from "../lib/cli/completion-script.ts";
+import { AgentTargets, DistAgentDir, type RuntimeManifest, RuntimeManifestFile, parseRuntimeManifest, runtimeFileName } from "../lib/guestagent/runtime-manifest.ts";
 import packageJson from "../package.json" with { type: "json" };
 
 const root = join(import.meta.dir, "..");
@@ -73,6 +79,24 @@ export function fillInstallScript(template: string, url: string): string {
   const line = 'default_release_url=""';
   if (!template.includes(line)) throw new Error(`packaging/install.sh has no line ${line}`);
   return template.replace(line, `default_release_url="${url}"`);
+}
+
+/** The runtime file a target's tarball carries in share/den/: a darwin den's linux runtime of its own arch. */
+export function bundledRuntimeFile(target: ReleaseTarget, manifest: RuntimeManifest): string | undefined {
+  if (!target.startsWith("darwin-")) return undefined;
+  const entry = manifest.runtimes[target === "darwin-arm64" ? "linux-arm64" : "linux-x64"];
+  if (!entry) throw new Error(`the runtime manifest has no runtime for ${target}'s guests`);
+  return entry.file;
+}
+
+/** The runtime files a release publishes, by name, as the build's manifest lists them; throws when one is missing. */
+export function releaseRuntimeFiles(manifest: RuntimeManifest): string[] {
+  return AgentTargets.map((target) => {
+    const entry = manifest.runtimes[target];
+    if (!entry) throw new Error(`the runtime manifest has no ${target} runtime`);
+    if (entry.file !== runtimeFileName(manifest.bunVersion, target)) throw new Error(`the runtime manifest names "${entry.file}" for ${target}`);
+    return entry.file;
+  });
 }
 
 function fail(message: string, hint?: string): never {
@@ -184,7 +208,8 @@ async function main(): Promise<void> {
       if (!existsSync(binary)) fail(`Cannot pack ${target}: ${binary} does not exist`, `build it with bun scripts/build.ts --target ${target}, or leave out --no-build`);
     }
   } else {
-    const build = Bun.spawnSync([process.execPath, join(root, "scripts", "build.ts"), ...binaries.flatMap((target) => ["--target", target])], {
+    const urlArgs = url === "" ? [] : ["--release-url", url];
+    const build = Bun.spawnSync([process.execPath, join(root, "scripts", "build.ts"), ...binaries.flatMap((target) => ["--target", target]), ...urlArgs], {
       cwd: root,
       stdout: "inherit",
       stderr: "inherit",
@@ -215,6 +240,18 @@ async function main(): Promise<void> {
       completions.set(shell, run.stdout.toString());
     }
 
+    const manifestPath = join(DistAgentDir, RuntimeManifestFile);
+    let runtimeFiles: string[] = [];
+    let manifest: RuntimeManifest | undefined;
+    try {
+      manifest = parseRuntimeManifest(await readFile(manifestPath, "utf8"), manifestPath);
+      if (url !== "" && manifest.baseUrl !== url) {
+        console.error(`note: the binaries fetch guest agent runtimes from "${manifest.baseUrl}" (the URL they were built with), not "${url}"; build without --no-build to change it`);
+      }
+      runtimeFiles = releaseRuntimeFiles(manifest);
+    } catch (error) {
+      fail(`Cannot publish the guest agent runtimes: ${(error as Error).message}`, "build them with bun scripts/build.ts (with --release-url when the release has a URL), or leave out --no-build");
+    }
     for (const target of targets) {
       const packStarted = performance.now();
       const folder = `den-${version}-${target}`;
@@ -228,6 +265,11 @@ async function main(): Promise<void> {
         await mkdir(dirname(path), { recursive: true });
         await writeFile(path, text);
       }
+      const runtime = manifest && bundledRuntimeFile(target, manifest);
+      if (runtime) {
+        await mkdir(join(top, "share", "den"), { recursive: true });
+        await copyFile(join(DistAgentDir, runtime), join(top, "share", "den", runtime));
+      }
       const name = tarballName(version, target);
       await gzipInto(
         [tar, "--create", "--file=-", "--format=ustar", "--sort=name", `--mtime=@${epoch}`, "--owner=0", "--group=0", "--numeric-owner", "--mode=u=rwX,go=rX", folder],
@@ -236,6 +278,13 @@ async function main(): Promise<void> {
       await rm(top, { recursive: true, force: true });
       sums.push({ name, sha256: await sha256File(join(out, name)) });
       console.log(`packed ${name} (${mib(Bun.file(join(out, name)).size)} MiB, ${seconds(packStarted)} s)`);
+    }
+
+    for (const name of runtimeFiles) {
+      await copyFile(join(DistAgentDir, name), join(out, `${name}.partial`));
+      await rename(join(out, `${name}.partial`), join(out, name));
+      sums.push({ name, sha256: await sha256File(join(out, name)) });
+      console.log(`copied ${name} (${mib(Bun.file(join(out, name)).size)} MiB)`);
     }
 
     const source = sourceTarballName(version);

@@ -7,6 +7,13 @@ export interface PortConnection {
   readonly chunks: AsyncIterable<Uint8Array>;
   /** Queues bytes for the host; bytes written after the host disconnected are dropped. */
   write(bytes: Uint8Array): void;
+  /**
+   * Whether bytes are queued that the host has not taken yet. Writers that can wait (stream data) hold off while it
+   * is true and resume on `onDrained`, so a fast guest socket is not copied into an ever larger user-space queue.
+   */
+  congested(): boolean;
+  /** Calls `listener` each time the queue empties after being congested. */
+  onDrained(listener: () => void): void;
 }
 
 export interface AgentPort {

@@ -8,6 +8,7 @@
 // restart) is served at once; then every second, which costs a wake-up per second while no host is there.
 import { acceptPending, type AcceptedSocket, closeFd } from "./libc-sockets.ts";
 import type { AgentPort, PortConnection } from "./agent-port.ts";
+import { fileSinkWriter } from "./file-sink-writer.ts";
 
 const AcceptPollMs = 50;
 const AcceptPollMaxMs = 1_000;
@@ -48,30 +49,23 @@ export function listeningFdPort(fd: number, options: ListeningFdPortOptions = {}
 }
 
 function openConnection(accepted: AcceptedSocket, greeting: Uint8Array): PortConnection & { fd: number; close: () => void } {
-  const writer = Bun.file(accepted.fd).writer({ highWaterMark: 256 * 1024 });
+  const sink = Bun.file(accepted.fd).writer({ highWaterMark: 256 * 1024 });
   let open = true;
   const close = () => {
     if (!open) return;
     open = false;
     // The writer may still hold bytes the host will never read: it is dropped, not flushed.
     try {
-      writer.end();
+      sink.end();
     } catch {
       // Already failed on the closed connection.
     }
     closeFd(accepted.fd);
   };
+  // A reset host fails a write or a parked flush; the connection closes, and the reader's end ends the session.
+  const writer = fileSinkWriter(sink, close);
   const write = (bytes: Uint8Array) => {
-    if (!open) return;
-    try {
-      writer.write(bytes);
-      const flushed = writer.flush();
-      // A full socket buffer leaves the bytes in the sink, which writes them when the socket drains; a reset host
-      // fails the promise, and the reader's end closes the connection.
-      if (flushed instanceof Promise) flushed.catch(() => undefined);
-    } catch {
-      close();
-    }
+    if (open) writer.write(bytes);
   };
   write(greeting);
   return {
@@ -87,6 +81,8 @@ function openConnection(accepted: AcceptedSocket, greeting: Uint8Array): PortCon
       }
     })(),
     write,
+    congested: () => open && writer.congested(),
+    onDrained: (listener) => writer.onDrained(listener),
   };
 }
 

@@ -31,6 +31,8 @@ export async function listenSocketPort(path: string): Promise<AgentPort> {
             write: (bytes) => {
               if (!socket.destroyed) socket.write(bytes);
             },
+            congested: () => !socket.destroyed && socket.writableNeedDrain,
+            onDrained: (listener) => socket.on("drain", listener),
           };
           socket.on("error", () => undefined);
           return connection;

@@ -11,6 +11,7 @@
 //   parked one may still flush into the next connection.
 import { closeSync, constants, openSync, writeSync } from "node:fs";
 import type { AgentPort, PortConnection } from "./agent-port.ts";
+import { fileSinkWriter } from "./file-sink-writer.ts";
 
 // While no host is connected the greeting is retried, quickly at first so a host that comes back at once (a new
 // session) is served at once, then every 2 s: each retry wakes the whole Bun process. Measured under TCG with 50
@@ -20,7 +21,11 @@ const HostPollMs = 250;
 const HostPollMaxMs = 2_000;
 
 export function openVirtioPort(path: string): AgentPort {
-  const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK | constants.O_NOCTTY);
+  return virtioFdPort(openSync(path, constants.O_RDWR | constants.O_NONBLOCK | constants.O_NOCTTY));
+}
+
+/** The port on an open, non-blocking `fd` (the device, or a stand-in in tests), which it owns from now on. */
+export function virtioFdPort(fd: number): AgentPort {
   return {
     async accept(greeting, signal) {
       let written = 0;
@@ -36,8 +41,9 @@ export function openVirtioPort(path: string): AgentPort {
         await Bun.sleep(delayMs);
         delayMs = Math.min(delayMs * 2, HostPollMaxMs);
       }
-      const writer = Bun.file(fd).writer({ highWaterMark: 256 * 1024 });
       let open = true;
+      // A write that fails leaves the sink in an unknown state; the reader's end tells the session the host is gone.
+      const writer = fileSinkWriter(Bun.file(fd).writer({ highWaterMark: 256 * 1024 }), () => undefined);
       if (written < greeting.byteLength) writer.write(greeting.subarray(written));
       const connection: PortConnection = {
         chunks: (async function* () {
@@ -48,13 +54,10 @@ export function openVirtioPort(path: string): AgentPort {
           }
         })(),
         write(bytes) {
-          if (!open) return;
-          writer.write(bytes);
-          // FileSink batches until flushed; a flush per queued write keeps latency low, and the promise (when the
-          // kernel buffer is full) is left alone: the sink keeps the bytes and writes them when the port drains.
-          const flushed = writer.flush();
-          if (flushed instanceof Promise) flushed.catch(() => undefined);
+          if (open) writer.write(bytes);
         },
+        congested: () => open && writer.congested(),
+        onDrained: (listener) => writer.onDrained(listener),
       };
       return connection;
     },

@@ -112,15 +112,18 @@ export function openTracefsTrigger(onEvent: () => void, options: TracefsTriggerO
   const buffer = Buffer.alloc(64 * 1024);
   const readNext = (): void => {
     if (fd === undefined) return;
-    read(fd, buffer, 0, buffer.length, null, (error) => {
+    read(fd, buffer, 0, buffer.length, null, (error, bytesRead) => {
       if (stopped) {
         cleanup();
         return;
       }
-      if (error !== null) {
+      // trace_pipe never ends while the instance exists; an end of file (the instance removed under us) would
+      // otherwise be read again at once, forever: a loop that never sleeps.
+      const failure = error ?? (bytesRead === 0 ? new DenError("IO", `Cannot watch listeners through tracefs: "${join(instance, "trace_pipe")}" reached its end`) : null);
+      if (failure !== null) {
         stopped = true;
         cleanup();
-        options.onError?.(error);
+        options.onError?.(failure);
         return;
       }
       onEvent();

@@ -26,7 +26,7 @@
 import type { GuestListener } from "../protocol/messages.ts";
 import { normalizeListeners, sameListeners } from "./normalize-listeners.ts";
 import { scanProcNet } from "./scan-proc-net.ts";
-import { openSockDiagScanner } from "./scan-sock-diag.ts";
+import { openSockDiagScanner, type SockDiagScanner } from "./scan-sock-diag.ts";
 import { openTracefsTrigger, type TracefsTrigger } from "./tracefs-trigger.ts";
 
 export type ListenerTrigger = "tracefs" | "poll";
@@ -43,6 +43,10 @@ export interface WatchListenersOptions {
   scanner?: "auto" | ListenerScanner;
   /** Replaces the scanner (tests, the measurement script). */
   scan?: () => GuestListener[];
+  /** Replaces how the netlink scanner is opened (tests). */
+  openSockDiag?: () => SockDiagScanner;
+  /** Replaces the /proc/net scan (tests). */
+  scanProcfs?: () => GuestListener[];
   /** Where tracefs is mounted; found automatically by default. */
   tracefsRoot?: string;
   /** Scan failures and a tracefs reader that died (the watcher then polls); the watcher keeps running. */
@@ -163,38 +167,55 @@ interface ScanSource {
   close(): void;
 }
 
-// sock_diag can be missing (no libc.so.6, a kernel without udp_diag) or start failing; /proc/net is always there.
+// sock_diag can be missing (no libc.so.6, a kernel without udp_diag) or fail now and then: a netlink dump under memory
+// pressure can end in ENOBUFS or ENOMEM. /proc/net is always there but costs many times more per scan (see above), so
+// one failure only sends that one scan to /proc/net, on a fresh netlink socket next time (the old one may still hold
+// the rest of the broken dump); only failures in a row make /proc/net the scanner for good.
+const sockDiagFailuresBeforeProcfs = 3;
+
 function openScanner(options: WatchListenersOptions): ScanSource {
   const scan = options.scan;
   if (scan !== undefined) return { name: "custom", scan, close: () => {} };
-  const procfs: ScanSource = { name: "procfs", scan: () => scanProcNet(), close: () => {} };
+  const scanProcfs = options.scanProcfs ?? (() => scanProcNet());
+  const procfs: ScanSource = { name: "procfs", scan: scanProcfs, close: () => {} };
   const wanted = options.scanner ?? "auto";
   if (wanted === "procfs") return procfs;
-  let sockDiag: ReturnType<typeof openSockDiagScanner>;
+  const openSockDiag = options.openSockDiag ?? openSockDiagScanner;
+  let sockDiag: SockDiagScanner | undefined;
   try {
-    sockDiag = openSockDiagScanner();
+    sockDiag = openSockDiag();
     sockDiag.scan();
   } catch (error) {
+    sockDiag?.close();
     if (wanted === "sock-diag") throw error;
     return procfs;
   }
-  let active: ScanSource = { name: "sock-diag", scan: () => sockDiag.scan(), close: () => sockDiag.close() };
+  let failures = 0;
+  let closed = false;
   return {
     get name() {
-      return active.name;
+      return failures >= sockDiagFailuresBeforeProcfs ? "procfs" : "sock-diag";
     },
     scan(): GuestListener[] {
-      if (active.name === "procfs") return active.scan();
+      if (failures >= sockDiagFailuresBeforeProcfs) return scanProcfs();
       try {
-        return active.scan();
+        sockDiag ??= openSockDiag();
+        const listeners = sockDiag.scan();
+        failures = 0;
+        return listeners;
       } catch (error) {
+        sockDiag?.close();
+        sockDiag = undefined;
         if (wanted === "sock-diag") throw error;
-        active.close();
-        active = procfs;
+        failures++;
         options.onError?.(error);
-        return active.scan();
+        return scanProcfs();
       }
     },
-    close: () => active.close(),
+    close(): void {
+      if (closed) return;
+      closed = true;
+      sockDiag?.close();
+    },
   };
 }

@@ -31,8 +31,6 @@ export const HeaderBytes = 9;
 export const MaxPayloadBytes = 65_536;
 /** CONTROL frames are rare and may carry long lists (thousands of listeners, a burst of file events). */
 export const MaxControlPayloadBytes = 1 << 20;
-/** Byte streams are cut into DATA frames of at most this size so one busy stream cannot hog the channel. */
-export const DataChunkBytes = 32_768;
 /** The parser's input blocks: room for two maximal DATA frames, so most chunks are appended without a new block. */
 const StoreBlockBytes = 2 * (HeaderBytes + 65_536);
 /** Starts every HELLO and WELCOME payload; the JSON follows. */
@@ -164,6 +162,13 @@ export class FrameParser {
    */
   #append(chunk: Uint8Array): void {
     const buffer = this.#buffer;
+    // Nothing unread: the chunk itself is read from, and only a partial frame at its end is copied on the next push.
+    // Safe because every source hands over a fresh buffer per chunk (Bun's file streams, node sockets) and never
+    // writes into it again; this saves copying most of the bulk bytes (about 18 % of the agent's CPU when forwarding).
+    if (buffer.byteLength === 0) {
+      this.#buffer = chunk;
+      return;
+    }
     const store = this.#store;
     const end = buffer.byteOffset + buffer.byteLength;
     if (buffer.buffer === store.buffer && end + chunk.byteLength <= store.byteOffset + store.byteLength) {

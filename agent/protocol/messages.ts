@@ -4,13 +4,26 @@
 // message that does not match is reported and dropped, never trusted (the guest is untrusted input to the host).
 import { z } from "zod";
 
-/** The protocol this build speaks; a HELLO offers a range, the WELCOME names the one chosen (0: none in common). */
-export const ProtocolVersion = 1;
+/**
+ * The newest protocol this build speaks; it still speaks every one down to MinProtocolVersion. A HELLO offers a
+ * range, the WELCOME names the highest version in both ranges (0: none in common). Version 2 adds the receive windows
+ * below and larger DATA frames (agent/PROTOCOL.md).
+ */
+export const ProtocolVersion = 2;
+export const MinProtocolVersion = 1;
+
+/**
+ * Bytes a side lets its peer send on each new stream before the first CREDIT (protocol 2 and later; version 1 has a
+ * fixed 256 KiB). Any u32 parses, so a later version may announce more; the receiver clamps it (stream-limits.ts).
+ */
+const Window = z.number().int().min(1).max(0xffff_ffff);
 
 export const HelloSchema = z.object({
   /** Echoed in the WELCOME so the host can tell its answer from a stale one. */
   nonce: z.string().min(1).max(64),
   protocol: z.object({ min: z.number().int().min(1), max: z.number().int().min(1) }),
+  /** The host's receive window per stream; a version 1 agent drops the field unread. */
+  window: Window.optional(),
 });
 export type Hello = z.infer<typeof HelloSchema>;
 
@@ -29,6 +42,8 @@ export const WelcomeSchema = GuestAgentInfoSchema.extend({
   /** The HELLO's nonce; null in the announcement a freshly started agent sends unasked. */
   nonce: z.string().max(64).nullable(),
   error: z.string().max(1000).optional(),
+  /** The agent's receive window per stream (protocol 2 and later); a version 1 host drops the field unread. */
+  window: Window.optional(),
 });
 export type Welcome = z.infer<typeof WelcomeSchema>;
 

@@ -1,15 +1,12 @@
 // The data streams of one session, shared by host and agent: each stream is a Node Duplex whose writes become DATA
 // frames and whose reads come from the peer's DATA frames. Flow control is per stream and credit based: a side
-// never sends more than the peer granted (InitialWindowBytes to start with, then CREDIT frames as the peer's reader
+// never sends more than the peer granted (its receive window to start with, then CREDIT frames as the peer's reader
 // drains), so a stream whose reader is slow stops only itself, and each side buffers at most one window per stream.
+// The windows and frame sizes come from the protocol version the session agreed on (stream-limits.ts).
 import { Duplex } from "node:stream";
-import { DataChunkBytes, encodeJson, type Frame, FrameType, MaxPayloadBytes, decodeJson } from "./frame.ts";
+import { encodeJson, type Frame, FrameType, MaxPayloadBytes, decodeJson } from "./frame.ts";
 import { ResetSchema, StreamTargetSchema, type ResetReason, type StreamTarget } from "./messages.ts";
-
-/** Bytes a side may send on a new stream before the first CREDIT. */
-export const InitialWindowBytes = 256 * 1024;
-/** Credit is returned in batches of at least this many bytes, so small reads do not cost a frame each. */
-const CreditBatchBytes = InitialWindowBytes / 4;
+import { type StreamLimits, V1Limits } from "./stream-limits.ts";
 
 /** The errno-style error a stream fails with when the peer resets it. */
 export class StreamResetError extends Error {
@@ -41,6 +38,14 @@ export interface StreamMuxOptions {
    * sets it, since each stream the guest opens is a connection on the host; unbounded when absent.
    */
   maxPeerStreams?: number;
+  /** The session's windows and frame sizes; version 1's when absent. */
+  limits?: StreamLimits;
+  /**
+   * Whether the transport holds more unsent bytes than it should; while it does, streams finish their writes only
+   * after `drained()`, so a fast source waits in its socket's kernel buffer instead of piling up in the transport's
+   * user-space queue (which copies and grows it). Never congested when absent.
+   */
+  congested?(): boolean;
 }
 
 type Pending = { resolve: (stream: Duplex) => void; reject: (error: Error) => void; objectMode: boolean };
@@ -53,6 +58,8 @@ export class StreamMux {
   readonly #incoming = new Set<number>();
   /** Ids of the open streams the peer opened: with #incoming, what maxPeerStreams bounds. */
   readonly #peerOpened = new Set<number>();
+  /** Write callbacks held back while the transport is congested. */
+  #waitingForTransport: (() => void)[] = [];
   #nextId: number;
 
   constructor(options: StreamMuxOptions) {
@@ -62,6 +69,17 @@ export class StreamMux {
 
   get size(): number {
     return this.#streams.size + this.#pending.size + this.#incoming.size;
+  }
+
+  get limits(): StreamLimits {
+    return this.#options.limits ?? V1Limits;
+  }
+
+  /** DATA bytes this side sent on its open streams that the peer has not credited back yet: at most a window each. */
+  get unacknowledgedBytes(): number {
+    let bytes = 0;
+    for (const stream of this.#streams.values()) bytes += stream.unacknowledged;
+    return bytes;
   }
 
   /** Opens a stream to `target` in the peer; rejects with a StreamResetError when the peer refuses. */
@@ -113,9 +131,17 @@ export class StreamMux {
     }
   }
 
+  /** The transport wrote out what it held: writes held back by congestion complete now. */
+  drained(): void {
+    const waiting = this.#waitingForTransport;
+    this.#waitingForTransport = [];
+    for (const resume of waiting) resume();
+  }
+
   /** Ends every stream with `reason` (the session is gone or starts over). */
   resetAll(reason: ResetReason): void {
     const error = new StreamResetError(reason);
+    this.#waitingForTransport = [];
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
     this.#incoming.clear();
@@ -161,8 +187,12 @@ export class StreamMux {
   }
 
   #create(id: number, objectMode: boolean): MuxStream {
-    const stream = new MuxStream(id, objectMode, {
+    const stream = new MuxStream(id, objectMode, this.limits, {
       send: (frame) => this.#options.send(frame),
+      afterSend: (done) => {
+        if (this.#options.congested?.()) this.#waitingForTransport.push(done);
+        else done();
+      },
       forget: () => {
         this.#streams.delete(id);
         this.#peerOpened.delete(id);
@@ -186,6 +216,8 @@ export function resetFrame(id: number, reason: ResetReason): Frame {
 
 interface MuxStreamHooks {
   send(frame: Frame): void;
+  /** Calls `done` once the transport can take more (at once unless it is congested). */
+  afterSend(done: () => void): void;
   forget(): void;
 }
 
@@ -193,9 +225,10 @@ interface MuxStreamHooks {
 class MuxStream extends Duplex {
   readonly #id: number;
   readonly #hooks: MuxStreamHooks;
-  #sendCredit = InitialWindowBytes;
+  readonly #limits: StreamLimits;
+  #sendCredit: number;
   /** Bytes the peer may still send before it needs more credit. */
-  #peerCredit = InitialWindowBytes;
+  #peerCredit: number;
   /** Bytes received and handed to the reader but not yet granted back. */
   #ungranted = 0;
   #waitingForCredit: (() => void) | undefined;
@@ -203,10 +236,13 @@ class MuxStream extends Duplex {
   #gotEnd = false;
   #gone = false;
 
-  constructor(id: number, objectMode: boolean, hooks: MuxStreamHooks) {
+  constructor(id: number, objectMode: boolean, limits: StreamLimits, hooks: MuxStreamHooks) {
     super({ objectMode, readableHighWaterMark: objectMode ? 64 : 64 * 1024, writableHighWaterMark: objectMode ? 64 : 64 * 1024, allowHalfOpen: true });
     this.#id = id;
     this.#hooks = hooks;
+    this.#limits = limits;
+    this.#sendCredit = limits.sendWindow;
+    this.#peerCredit = limits.receiveWindow;
     // A stream fails whenever its session ends; an owner that did not listen for that must not crash the process
     // (the host agent, or the guest agent). Owners that listen still get every error.
     this.on("error", () => undefined);
@@ -225,7 +261,7 @@ class MuxStream extends Duplex {
     while (offset < bytes.byteLength) {
       if (this.#gone) return callback(new StreamResetError({ errno: "ECONNRESET", message: "the stream was reset" }));
       const datagram = this.readableObjectMode;
-      const want = datagram ? bytes.byteLength : Math.min(DataChunkBytes, bytes.byteLength - offset);
+      const want = datagram ? bytes.byteLength : Math.min(this.#limits.dataChunkBytes, bytes.byteLength - offset);
       if (this.#sendCredit < (datagram ? want : 1)) {
         this.#waitingForCredit = () => this.#sendFrom(bytes, offset, callback);
         return;
@@ -235,7 +271,8 @@ class MuxStream extends Duplex {
       this.#hooks.send({ type: FrameType.Data, stream: this.#id, payload: bytes.subarray(offset, offset + size) });
       offset += size;
     }
-    callback();
+    if (this.readableObjectMode) callback();
+    else this.#hooks.afterSend(() => callback());
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -262,6 +299,10 @@ class MuxStream extends Duplex {
     callback(error);
   }
 
+  get unacknowledged(): number {
+    return this.#limits.sendWindow - this.#sendCredit;
+  }
+
   remoteData(payload: Uint8Array): string | undefined {
     if (this.#gotEnd) return "DATA after END";
     if (payload.byteLength > this.#peerCredit) return `DATA of ${payload.byteLength} bytes exceeds the granted ${this.#peerCredit}`;
@@ -282,7 +323,7 @@ class MuxStream extends Duplex {
   remoteCredit(payload: Uint8Array): string | undefined {
     if (payload.byteLength !== 4) return "CREDIT payload is not 4 bytes";
     const grant = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0);
-    if (this.#sendCredit + grant > InitialWindowBytes) return `CREDIT of ${grant} bytes overflows the window`;
+    if (this.#sendCredit + grant > this.#limits.sendWindow) return `CREDIT of ${grant} bytes overflows the window`;
     this.#sendCredit += grant;
     const waiting = this.#waitingForCredit;
     this.#waitingForCredit = undefined;
@@ -299,7 +340,7 @@ class MuxStream extends Duplex {
 
   #grant(force: boolean): void {
     if (this.#gone || this.#gotEnd || this.#ungranted === 0) return;
-    if (!force && this.#ungranted < CreditBatchBytes) return;
+    if (!force && this.#ungranted < this.#limits.creditBatchBytes) return;
     const payload = new Uint8Array(4);
     new DataView(payload.buffer).setUint32(0, this.#ungranted);
     this.#peerCredit += this.#ungranted;

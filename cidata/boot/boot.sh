@@ -30,6 +30,20 @@ den_real_guest() {
 }
 export -f den_real_guest
 
+# Under den-boot.service (DEN_BOOT_EARLY=1, see cidata/user-data.ts) boot.sh runs beside cloud-init's config stage
+# instead of after it. What Lima runs after that stage waits for it here: provisioning (which may use apt, the
+# timezone…), package installation, and the end of the boot. Starting a unit whose start is queued or done only
+# waits for it; the wait is logged once.
+den_after_cloud_config() {
+	if [ "${DEN_BOOT_EARLY:-}" != 1 ] || [ -e /run/den-cloud-config-waited ] || ! den_real_guest; then
+		return 0
+	fi
+	den_log "waiting for cloud-init's config stage"
+	systemctl start cloud-config.service >/dev/null 2>&1 || true
+	: >/run/den-cloud-config-waited
+}
+export -f den_after_cloud_config
+
 code=0
 warn() {
 	den_log "WARNING $*"
@@ -158,6 +172,11 @@ copy_data_file() {
 	set_owner_and_mode "$dest" "$owner" "$permissions"
 }
 
+# Each of data, yq, system and user provisioning waits for cloud-init's config stage first, when the seed has one.
+if compgen -G "$DEN_CIDATA_MNT/provision.*/*" >/dev/null; then
+	den_after_cloud_config
+fi
+
 each_provision_file data
 
 # Each den-guestagent output line (errors, the unknown-extension warning) is logged, so it reaches the console.
@@ -168,11 +187,15 @@ log_lines() {
 	done <<<"$1"
 }
 
-# The guest agent (multi-call, at the seed root) evaluates the expression: it edits the file in place keeping
-# comments, or creates it from null input, writing atomically; then owner and permissions are applied as for data.
+# The guest agent's `yq` command evaluates the expression: it edits the file in place keeping comments, or creates it
+# from null input, writing atomically; then owner and permissions are applied as for data. It runs as the wrapper
+# /usr/local/bin/den-guestagent does (BUN_BE_BUN=1 <runtime> <bundle>) but with the seed's bundle, this den's even if
+# installing it failed; the runtime is the one boot/linux/25-guestagent.sh installed from the DENRUNTIME disk (the seed
+# carries none), which is why provisioning must run after boot/linux. Plain mode skips boot/linux, and its seed
+# carries no agent either.
 apply_yq_provision() {
 	local src="$1" index="$2" path owner permissions format dest user out rc=0
-	local agent="$DEN_CIDATA_MNT/den-guestagent"
+	local bundle="$DEN_CIDATA_MNT/den-guestagent.js" runtime="$root/usr/local/lib/den-guestagent/bun"
 	path="$(field YQ_PROVISION "$index" PATH)"
 	owner="$(field YQ_PROVISION "$index" OWNER)"
 	permissions="$(field YQ_PROVISION "$index" PERMISSIONS)"
@@ -181,8 +204,12 @@ apply_yq_provision() {
 		den_log "WARNING provision.yq/$index has no DEN_CIDATA_YQ_PROVISION_${index}_PATH"
 		return 1
 	fi
-	if [ ! -x "$agent" ]; then
+	if [ ! -f "$bundle" ]; then
 		den_log "WARNING yq provisioning needs the den guest agent, which this seed does not carry; skipped $path"
+		return 1
+	fi
+	if [ ! -x "$runtime" ]; then
+		den_log "WARNING yq provisioning needs the den guest agent's runtime, which boot/linux/25-guestagent.sh did not install; skipped $path"
 		return 1
 	fi
 	dest="$root$path"
@@ -202,7 +229,7 @@ apply_yq_provision() {
 		fi
 		den_log "creating $path with provision.yq/$index"
 	fi
-	out="$("$agent" yq --expression-file "$src" --format "${format:-auto}" --in-place "$dest" 2>&1)" || rc=$?
+	out="$(BUN_BE_BUN=1 "$runtime" "$bundle" yq --expression-file "$src" --format "${format:-auto}" --in-place "$dest" 2>&1)" || rc=$?
 	if [ -n "$out" ]; then
 		log_lines "$out"
 	fi
@@ -255,6 +282,7 @@ if [ -d "$DEN_CIDATA_MNT/provision.user" ] && [ -n "$(ls -A "$DEN_CIDATA_MNT/pro
 	run_folder user provision.user
 fi
 
+den_after_cloud_config
 printf '%s\n' "${DEN_CIDATA_IID:-}" >"$root/run/den-boot-done"
 den_log "boot done ${DEN_CIDATA_IID:-}"
 if [ "$code" != 0 ]; then

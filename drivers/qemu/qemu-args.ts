@@ -50,6 +50,8 @@ export interface QemuArgsContext {
   qemuVersion: QemuVersion;
   /** For the `QEMU_SYSTEM_<ARCH>` binary override (Lima's variable names). */
   env?: Record<string, string | undefined>;
+  /** The guest agent's runtime disk (DriverContext.runtimeDisk): a read-only virtio disk after the seed. */
+  runtimeDisk?: string;
 }
 
 export interface QemuCommand {
@@ -123,6 +125,7 @@ export function qemuArgs(config: FilledDenYaml, ctx: QemuArgsContext): QemuComma
     args.push("-boot", "order=d,splash-time=0,menu=on");
   }
   args.push("-drive", `file=${qemuDriveFile(join(dir, CidataIso), InstanceFile)},if=virtio,format=raw,readonly=on`);
+  if (ctx.runtimeDisk) args.push("-drive", `file=${qemuDriveFile(ctx.runtimeDisk, InstanceFile)},if=virtio,format=raw,readonly=on`);
 
   args.push("-netdev", `user,id=${UserNetdevId},hostfwd=tcp:127.0.0.1:${ctx.sshLocalPort}-:22`);
   args.push("-device", `virtio-net-pci,netdev=${UserNetdevId},mac=${ctx.macAddress}`);

@@ -436,6 +436,7 @@ class QemuDriver implements Driver {
       macAddress: facts.mac,
       qemuVersion: facts.version,
       env: { ...this.#ctx.env },
+      ...(this.#ctx.runtimeDisk && { runtimeDisk: this.#ctx.runtimeDisk }),
     };
   }
 

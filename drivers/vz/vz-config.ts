@@ -23,6 +23,8 @@ export interface VzConfigFacts {
   sshLocalPort: number;
   /** The image's kernel, as the instance folder holds it (`kernel`, `initrd`, `kernel.cmdline`); absent: EFI boot. */
   kernel?: { commandLine: string; initrd: boolean } | undefined;
+  /** The guest agent's runtime disk (DriverContext.runtimeDisk), attached read-only after the seed. */
+  runtimeDisk?: string | undefined;
 }
 
 /** The VmConfig of `config` for the instance in `facts.instanceDir`. */
@@ -41,6 +43,7 @@ export function vzConfig(config: FilledDenYaml, facts: VzConfigFacts): VmConfig 
     disks: [
       { path: file(Disk), readOnly: false },
       { path: file(CidataIso), readOnly: true },
+      ...(facts.runtimeDisk ? [{ path: facts.runtimeDisk, readOnly: true }] : []),
     ],
     networks: [{ kind: "nat", macAddress: facts.macAddress }],
     shares,

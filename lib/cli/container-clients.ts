@@ -1,7 +1,7 @@
-// `den nerdctl|docker|podman|kubectl [--instance NAME] ARGS…`: a container client run for the host user, as Lima's
+// What `den nerdctl|docker|podman|kubectl [--instance NAME] ARGS…` do: a container client run for the host user, as Lima's
 // nerdctl.lima, docker.lima, podman.lima and kubectl.lima. Every word after den's own options goes to the client
 // untouched, so these commands read their own arguments as `den shell` does.
-import { Command } from "@commander-js/extra-typings";
+import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import { access, realpath } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -11,19 +11,14 @@ import { DenError, ExitError, excerpt } from "../errors.ts";
 import { shellScript, shellSshArgs } from "../ssh/shell-command.ts";
 import { SocketDir } from "../store/filenames.ts";
 import { DefaultInstanceName, existingInstanceDir } from "../store/instance-name.ts";
+import { type ContainerClient, type ContainerClientOptions, InstanceEnv } from "./container-client-command.ts";
 import { contextFrom } from "./context.ts";
 import { instanceSshOptions, ownWords, runInherited, runningInstance, sshCommand } from "./shell.ts";
-
-export const ContainerClients = ["nerdctl", "docker", "podman", "kubectl"] as const;
-export type ContainerClient = (typeof ContainerClients)[number];
 
 /** Where copyToHost puts what it fetches from the guest (Lima's `copied-from-guest`). */
 export const CopiedFromGuestDir = "copied-from-guest";
 /** The kubeconfig the k3s and k8s templates copy to the host. */
 export const KubeconfigFile = "kubeconfig.yaml";
-
-/** Lima's LIMA_INSTANCE: the instance used when `--instance` is not given. */
-export const InstanceEnv = "DEN_INSTANCE";
 
 export interface ClientArgs {
   instance: string;
@@ -135,81 +130,46 @@ const SuggestedTemplate: Record<ContainerClient, string> = {
   kubectl: " template:k3s",
 };
 
-const Summaries: Record<ContainerClient, string> = {
-  nerdctl: "run nerdctl (containerd) in an instance",
-  docker: "run docker in an instance (docker templates)",
-  podman: "run podman in an instance (podman templates)",
-  kubectl: "run kubectl for an instance (k3s and k8s templates)",
-};
-
-const Details: Record<ContainerClient, string> = {
-  nerdctl: "nerdctl runs in the guest as the guest user, in the guest folder that shows the host's working folder.",
-  docker:
-    "docker runs in the guest, in the guest folder that shows the host's working folder, against the engine whose socket the template forwards to <instance>/sock/docker.sock. " +
-    "The host's own docker reaches that engine through the docker context den-NAME that den start creates.",
-  podman:
-    "podman runs in the guest, in the guest folder that shows the host's working folder; with a rootful template (podman-rootful) it is podman --remote on the forwarded system socket.",
-  kubectl:
-    "When the instance copied its kubeconfig to the host (<instance>/copied-from-guest/kubeconfig.yaml) and the host has kubectl (or $KUBECTL), the host's kubectl runs with KUBECONFIG set; " +
-    "otherwise sudo kubectl runs in the guest.",
-};
-
-export function createContainerClientCommand(client: ContainerClient) {
-  return new Command(client)
-    .summary(Summaries[client])
-    .description(
-      `${Summaries[client].replace(/^run/, "Run")}.\n\n${Details[client]}\n\n` +
-        `Every word after den's options goes to ${client} as typed (den ${client} --help is ${client}'s help); the exit code is ${client}'s. ` +
-        `The instance is --instance NAME, else $${InstanceEnv}, else ${DefaultInstanceName}.`,
-    )
-    .usage(`[--instance NAME] [--] [${client.toUpperCase()} ARGS...]`)
-    // Kept for --help and completion; the words are read by parseClientArgs, which stops at the client's first word.
-    .option("--instance <name>", `the instance (default: $${InstanceEnv}, else ${DefaultInstanceName})`)
-    .helpOption(false)
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .passThroughOptions()
-    .argument("[args...]")
-    .action(async (args, options, self) => {
-      const ctx = contextFrom(self);
-      const words = ownWords(self) ?? [...(options.instance === undefined ? [] : ["--instance", options.instance]), ...args];
-      const parsed = parseClientArgs(words, { env: ctx.env });
-      await existingInstanceDir(ctx.denHome, parsed.instance, {
-        hint: `create and start it: den start --name ${parsed.instance}${SuggestedTemplate[client]}, or give another with --instance NAME (see den list)`,
-      });
-      const info = await runningInstance(ctx, parsed.instance);
-      const config = await loadInstanceConfig(ctx.denHome, parsed.instance);
-      const plan = clientPlan(client, parsed.args, {
-        instanceDir: info.dir,
-        portForwards: config.portForwards,
-        hasKubeconfig: await exists(kubeconfigPath(info.dir)),
-        hostKubectl: client === "kubectl" ? hostProgram(ctx.env.KUBECTL || "kubectl", ctx.env) : undefined,
-      });
-      let argv: string[];
-      let env: Record<string, string | undefined> | undefined;
-      if (plan.where === "host") {
-        argv = plan.argv;
-        env = { ...ctx.env, ...plan.env };
-      } else {
-        const ssh = sshCommand(ctx.env);
-        const sshOptions = await instanceSshOptions(ctx, info, config, ssh);
-        const script = shellScript({
-          hostCwd: await realpath(ctx.cwd).catch(() => ctx.cwd),
-          hostHome: ctx.env.HOME || homedir(),
-          mounts: config.mounts,
-          userShell: config.user.shell ?? undefined,
-          command: plan.command,
-          env: plan.env,
-        });
-        // A terminal only when both ends are one: `den docker save x > x.tar` must get the bytes without a TTY's
-        // line-ending rewrite, and `den docker run -it` at a prompt gets its TTY.
-        const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
-        argv = shellSshArgs(sshOptions, { port: info.sshLocalPort ?? 0, script, interactive, colorterm: Boolean(ctx.env.COLORTERM), ssh });
-      }
-      ctx.logger.debug(`Running ${client}`, { instance: parsed.instance, where: plan.where, argv });
-      const code = await runInherited(argv, plan.where === "host" ? { env, hint: `check that ${excerpt(argv[0] as string)} runs on this host, or unset KUBECTL` } : {});
-      if (code !== 0) throw new ExitError(code);
+/** What `den nerdctl|docker|podman|kubectl` do (declared in container-client-command.ts). */
+export async function runContainerClient(client: ContainerClient, args: string[], options: ContainerClientOptions, self: CommandUnknownOpts): Promise<void> {
+  const ctx = contextFrom(self);
+  const words = ownWords(self) ?? [...(options.instance === undefined ? [] : ["--instance", options.instance]), ...args];
+  const parsed = parseClientArgs(words, { env: ctx.env });
+  await existingInstanceDir(ctx.denHome, parsed.instance, {
+    hint: `create and start it: den start --name ${parsed.instance}${SuggestedTemplate[client]}, or give another with --instance NAME (see den list)`,
+  });
+  const info = await runningInstance(ctx, parsed.instance);
+  const config = await loadInstanceConfig(ctx.denHome, parsed.instance);
+  const plan = clientPlan(client, parsed.args, {
+    instanceDir: info.dir,
+    portForwards: config.portForwards,
+    hasKubeconfig: await exists(kubeconfigPath(info.dir)),
+    hostKubectl: client === "kubectl" ? hostProgram(ctx.env.KUBECTL || "kubectl", ctx.env) : undefined,
+  });
+  let argv: string[];
+  let env: Record<string, string | undefined> | undefined;
+  if (plan.where === "host") {
+    argv = plan.argv;
+    env = { ...ctx.env, ...plan.env };
+  } else {
+    const ssh = sshCommand(ctx.env);
+    const sshOptions = await instanceSshOptions(ctx, info, config, ssh);
+    const script = shellScript({
+      hostCwd: await realpath(ctx.cwd).catch(() => ctx.cwd),
+      hostHome: ctx.env.HOME || homedir(),
+      mounts: config.mounts,
+      userShell: config.user.shell ?? undefined,
+      command: plan.command,
+      env: plan.env,
     });
+    // A terminal only when both ends are one: `den docker save x > x.tar` must get the bytes without a TTY's
+    // line-ending rewrite, and `den docker run -it` at a prompt gets its TTY.
+    const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+    argv = shellSshArgs(sshOptions, { port: info.sshLocalPort ?? 0, script, interactive, colorterm: Boolean(ctx.env.COLORTERM), ssh });
+  }
+  ctx.logger.debug(`Running ${client}`, { instance: parsed.instance, where: plan.where, argv });
+  const code = await runInherited(argv, plan.where === "host" ? { env, hint: `check that ${excerpt(argv[0] as string)} runs on this host, or unset KUBECTL` } : {});
+  if (code !== 0) throw new ExitError(code);
 }
 
 /** `name` as a path: itself when it has a slash, else looked up in PATH. */

@@ -1,6 +1,6 @@
-// `den copy|cp [-r] [-v] SOURCE… TARGET`: the system `scp` between the host and instances; `INSTANCE:PATH` names a
+// What `den copy|cp [-r] [-v] SOURCE… TARGET` does: the system `scp` between the host and instances; `INSTANCE:PATH` names a
 // guest path. scp's exit code is passed through.
-import { Command } from "@commander-js/extra-typings";
+import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { loadInstanceConfig } from "../config/load.ts";
@@ -9,6 +9,7 @@ import { opensshVersion } from "../ssh/openssh-version.ts";
 import { type OpensshVersion, SshAddress, type SshOption, sshArgs } from "../ssh/ssh-options.ts";
 import { checkInstanceName } from "../store/instance-name.ts";
 import { contextFrom } from "./context.ts";
+import type { CopyOptions } from "./copy-command.ts";
 import { instanceSshOptions, runInherited, runningInstance, sshCommand } from "./shell.ts";
 
 /** A copy operand: a host path, or a path in an instance. */
@@ -94,43 +95,35 @@ export function scpArgv(paths: readonly CopyPath[], params: ScpParams): string[]
   ];
 }
 
-export function createCopyCommand() {
-  return new Command("copy")
-    .alias("cp")
-    .summary("copy files between the host and instances")
-    .description('Copy with scp. Write guest paths as INSTANCE:PATH, e.g. "den copy ./notes.txt default:/tmp/".')
-    .argument("<paths...>", "SOURCE... TARGET")
-    .option("-r, --recursive", "copy folders recursively")
-    .option("-v, --verbose", "show scp's progress and debug output")
-    .action(async (args, options, self) => {
-      const ctx = contextFrom(self);
-      if (args.length < 2) throw new DenError("USAGE", "Cannot copy: give at least one SOURCE and a TARGET", { hint: "den copy ./file default:/tmp/" });
-      const paths = args.map(parseCopyPath);
-      // Names first, every one of them ("" from ":/etc/hostname" too), before anything is read or run.
-      for (const path of paths) if (path.kind === "guest") checkInstanceName(path.instance);
-      if (!paths.some((path) => path.kind === "guest")) {
-        throw new DenError("USAGE", "Cannot copy: no path names an instance", {
-          hint: 'write guest paths as INSTANCE:PATH, e.g. "den copy ./notes.txt default:/tmp/"; a host path with a colon needs a "/" before it',
-        });
-      }
-      const ssh = sshCommand(ctx.env);
-      const guests = new Map<string, CopyGuest>();
-      for (const path of paths) {
-        if (path.kind !== "guest" || guests.has(path.instance)) continue;
-        const info = await runningInstance(ctx, path.instance);
-        const config = await loadInstanceConfig(ctx.denHome, path.instance);
-        guests.set(path.instance, {
-          user: config.user.name ?? "",
-          port: info.sshLocalPort ?? 0,
-          options: await instanceSshOptions(ctx, info, config, ssh),
-        });
-      }
-      await checkHostOperands(paths, ctx.cwd);
-      const argv = scpArgv(paths, { guests, recursive: Boolean(options.recursive), verbose: Boolean(options.verbose), opensshVersion: await opensshVersion(ssh) });
-      ctx.logger.debug("Running scp", { argv });
-      const code = await runInherited(argv);
-      if (code !== 0) throw new ExitError(code);
+/** What `den copy` does (declared in copy-command.ts). */
+export async function runCopy(args: string[], options: CopyOptions, self: CommandUnknownOpts): Promise<void> {
+  const ctx = contextFrom(self);
+  if (args.length < 2) throw new DenError("USAGE", "Cannot copy: give at least one SOURCE and a TARGET", { hint: "den copy ./file default:/tmp/" });
+  const paths = args.map(parseCopyPath);
+  // Names first, every one of them ("" from ":/etc/hostname" too), before anything is read or run.
+  for (const path of paths) if (path.kind === "guest") checkInstanceName(path.instance);
+  if (!paths.some((path) => path.kind === "guest")) {
+    throw new DenError("USAGE", "Cannot copy: no path names an instance", {
+      hint: 'write guest paths as INSTANCE:PATH, e.g. "den copy ./notes.txt default:/tmp/"; a host path with a colon needs a "/" before it',
     });
+  }
+  const ssh = sshCommand(ctx.env);
+  const guests = new Map<string, CopyGuest>();
+  for (const path of paths) {
+    if (path.kind !== "guest" || guests.has(path.instance)) continue;
+    const info = await runningInstance(ctx, path.instance);
+    const config = await loadInstanceConfig(ctx.denHome, path.instance);
+    guests.set(path.instance, {
+      user: config.user.name ?? "",
+      port: info.sshLocalPort ?? 0,
+      options: await instanceSshOptions(ctx, info, config, ssh),
+    });
+  }
+  await checkHostOperands(paths, ctx.cwd);
+  const argv = scpArgv(paths, { guests, recursive: Boolean(options.recursive), verbose: Boolean(options.verbose), opensshVersion: await opensshVersion(ssh) });
+  ctx.logger.debug("Running scp", { argv });
+  const code = await runInherited(argv);
+  if (code !== 0) throw new ExitError(code);
 }
 
 /**

@@ -1,36 +1,24 @@
-// `den create [TEMPLATE] [--name NAME] [edit flags]`
-import { Command } from "@commander-js/extra-typings";
+// What `den create [TEMPLATE] [--name NAME] [edit flags]` does, and what it tells about the new instance.
+import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import type { IncludedFile } from "../config/embed.ts";
 import type { RemoteShare } from "../config/remote-shares.ts";
 import { type CreatedInstance, createFromTemplate } from "../instance/create-from-template.ts";
 import type { Logger } from "../log.ts";
 import { excerpt, excerptPath } from "../errors.ts";
 import { contextFrom } from "./context.ts";
-import { addEditOptions, editFlagsFrom } from "./edit-options.ts";
+import type { CreateOptions } from "./create-command.ts";
+import { editFlagsFrom } from "./edit-flags-from.ts";
 import { templateContextFrom } from "./template-context.ts";
 
-export const DefaultTemplateLocator = "template:default";
-
-export function createCreateCommand() {
-  const command = new Command("create")
-    .summary("create an instance from a template (no boot yet)")
-    .description(
-      "Create the instance folder $DEN_HOME/NAME from a template.\n" +
-        'TEMPLATE is "template:NAME", a path, a file:// or http(s):// URL, or "-" for stdin (default: template:default).',
-    )
-    .argument("[template]", "template locator", DefaultTemplateLocator)
-    .option("--name <name>", "instance name (default: from the template's file name)");
-  addEditOptions(command);
-  command.action(async (locator, options, self) => {
-    const ctx = contextFrom(self);
-    const created = await createFromTemplate(locator, templateContextFrom(ctx), {
-      name: options.name,
-      flags: editFlagsFrom(options),
-    });
-    reportCreated(created, ctx.logger);
-    ctx.logger.info(`Run "den start ${created.name}" to start the instance.`);
+/** What `den create` does (declared in create-command.ts). */
+export async function runCreate(locator: string, options: CreateOptions, self: CommandUnknownOpts): Promise<void> {
+  const ctx = contextFrom(self);
+  const created = await createFromTemplate(locator, templateContextFrom(ctx), {
+    name: options.name,
+    flags: editFlagsFrom(options),
   });
-  return command;
+  reportCreated(created, ctx.logger);
+  ctx.logger.info(`Run "den start ${created.name}" to start the instance.`);
 }
 
 /** What `den create` and `den start TEMPLATE` tell about a new instance: warnings, shared folders, embedded files. */

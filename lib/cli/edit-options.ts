@@ -1,8 +1,7 @@
 // Lima's edit flags on a commander command, shared by `den create` (and later start, edit, clone).
-// The flags are declared here once; lib/config/edit-flags.ts turns their values into yq expressions.
+// The flags are declared here once (cheaply: every command is declared at each start); edit-flags-from.ts reads them
+// back, and lib/config/edit-flags.ts turns their values into yq expressions.
 import type { CommandUnknownOpts } from "@commander-js/extra-typings";
-import { type EditFlags, EditFlagsSchema } from "../config/edit-flags.ts";
-import { DenError } from "../errors.ts";
 
 /** Adds the edit flags to `command`; read them back in the action with editFlagsFrom(). */
 export function addEditOptions<C extends CommandUnknownOpts>(command: C): C {
@@ -29,15 +28,6 @@ export function addEditOptions<C extends CommandUnknownOpts>(command: C): C {
     .option("--video", "enable video output (slows QEMU down)")
     .option("--shell <path>", "login shell of the guest user");
   return command;
-}
-
-/** The edit flags among a command's parsed options (other options are dropped). */
-export function editFlagsFrom(options: unknown): EditFlags {
-  const result = EditFlagsSchema.safeParse(options);
-  if (!result.success) {
-    throw new DenError("INTERNAL", `Cannot read the edit flags: ${result.error.message}`, { cause: result.error });
-  }
-  return result.data;
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -1,25 +1,36 @@
-// The command tree. Each command lives in its own file; this file only lists them.
+// The command tree. Each command is declared in its own *-command.ts file, which imports nothing but commander and a
+// few constants; what a command does is loaded (await import) only when it runs, so `den --version`, `den --help` and
+// completion never load the configuration, zod schemas or the host agent, and `den list` loads only what it needs.
 import { Command, Option } from "@commander-js/extra-typings";
 import { versionLine } from "../version.ts";
 import { createCompletionCommand } from "./completion.ts";
-import { ContainerClients, createContainerClientCommand } from "./container-clients.ts";
-import { createCopyCommand } from "./copy.ts";
-import { createCreateCommand } from "./create.ts";
-import { createDeleteCommand } from "./delete.ts";
+import { ContainerClients, createContainerClientCommand } from "./container-client-command.ts";
+import { createCopyCommand } from "./copy-command.ts";
+import { createCreateCommand } from "./create-command.ts";
+import { createDeleteCommand } from "./delete-command.ts";
 import { createHelpCommand } from "./help.ts";
-import { createInfoCommand } from "./info.ts";
-import { createListCommand } from "./list.ts";
-import { createPauseCommand, createResumeCommand } from "./pause.ts";
-import { createPortsCommand } from "./ports.ts";
-import { createProtectCommand, createUnprotectCommand } from "./protect.ts";
-import { createPruneCommand } from "./prune.ts";
-import { createShellCommand } from "./shell.ts";
-import { createHostAgentCommand, createRestartCommand, createStartCommand } from "./start.ts";
-import { createStopCommand } from "./stop.ts";
-import { createTemplateCommand } from "./template.ts";
-import { createValidateCommand } from "./validate.ts";
+import { createInfoCommand } from "./info-command.ts";
+import { createListCommand } from "./list-command.ts";
+import { createPauseCommand, createResumeCommand } from "./pause-command.ts";
+import { createPortsCommand } from "./ports-command.ts";
+import { createProtectCommand, createUnprotectCommand } from "./protect-command.ts";
+import { createPruneCommand } from "./prune-command.ts";
+import { createShellCommand } from "./shell-command.ts";
+import { createHostAgentCommand, createRestartCommand, createStartCommand } from "./start-command.ts";
+import { createStopCommand } from "./stop-command.ts";
+import { createTemplateCommand } from "./template-command.ts";
+import { createValidateCommand } from "./validate-command.ts";
 
-export function buildProgram(): Command {
+export interface BuildProgramOptions {
+  /**
+   * Give den's own flags to a command only when it is about to run (and to every command before help or completion
+   * describes them), instead of to all of them up front: some 130 options that one run never reads. main.ts sets it;
+   * what is parsed and printed is the same either way.
+   */
+  globalOptionsOnDemand?: boolean;
+}
+
+export function buildProgram(options: BuildProgramOptions = {}): Command {
   const program = new Command("den")
     .description("A Linux virtual machine that feels local (Lima-compatible)")
     .version(versionLine(), "-v, --version", "print the version and the commit den was built from");
@@ -53,12 +64,26 @@ export function buildProgram(): Command {
   program.addCommand(createPauseCommand());
   program.addCommand(createResumeCommand());
   program.addCommand(createPruneCommand());
-  program.addCommand(createCompletionCommand(() => program));
+  const described = () => withGlobalOptions(program as unknown as Command);
+  program.addCommand(createCompletionCommand(described));
   // Replaces commander's implicit help command, which answers `den help nope` with the usage and no error line.
-  program.addCommand(createHelpCommand(() => program as unknown as Command));
+  program.addCommand(createHelpCommand(described));
   program.addCommand(createHostAgentCommand(), { hidden: true });
-  for (const command of program.commands) acceptGlobalOptions(command as unknown as Command);
+  if (options.globalOptionsOnDemand) {
+    // Before a command parses its words (its own --help included), and before any help text is put together:
+    // `den --help` shows which commands take options.
+    program.hook("preSubcommand", (_program, command) => acceptGlobalOptions(command as unknown as Command));
+    program.on("beforeAllHelp", described);
+  } else {
+    described();
+  }
   return program as unknown as Command;
+}
+
+/** `program` with den's own flags on every command, as help and completion show them. */
+function withGlobalOptions(program: Command): Command {
+  for (const command of program.commands) acceptGlobalOptions(command as unknown as Command);
+  return program;
 }
 
 /** Commands whose words (after `den shell`'s instance name, after a client's `--instance`) belong to another program. */
@@ -71,7 +96,7 @@ const PassThroughCommands: ReadonlySet<string> = new Set(["shell", ...ContainerC
  * command.
  */
 function acceptGlobalOptions(command: Command): void {
-  if (PassThroughCommands.has(command.name())) return;
+  if (PassThroughCommands.has(command.name()) || command.options.some((option) => option.long === "--debug")) return;
   addGlobalOptions(command, { logFormatHelp: "log format" });
   for (const sub of command.commands) acceptGlobalOptions(sub as Command);
 }
@@ -90,9 +115,11 @@ function addGlobalOptions(command: Command, options: { logFormatHelp: string }):
  * Lima's scripts say `--tty=false` / `--tty=true`; commander's boolean flags take no value, so those spellings become
  * `--no-tty` / `--tty` before parsing. Words after `--` and after a pass-through command (`den shell`, `den docker`…)
  * are the guest's or the client's (`docker run --tty=false`) and stay as they are. Only the first word that names a
- * den command is the command: in `den start docker --tty=false`, `docker` is an instance.
+ * den command is the command: in `den start docker --tty=false`, `docker` is an instance. `program` is the tree already
+ * built for this run (so that it is not built twice at every start); by default one is built.
  */
-export function normalizeTtyFlags(argv: readonly string[]): string[] {
+export function normalizeTtyFlags(argv: readonly string[], options: { program?: Command } = {}): string[] {
+  const names = options.program ? namesOf(options.program) : commandNames();
   const out: string[] = [];
   let passThrough = false;
   let sawCommand = false;
@@ -104,7 +131,7 @@ export function normalizeTtyFlags(argv: readonly string[]): string[] {
     }
     const match = /^--tty=(true|false|1|0)$/i.exec(word);
     out.push(match ? (/^(true|1)$/i.test(match[1]!) ? "--tty" : "--no-tty") : word);
-    if (!sawCommand && commandNames().has(word)) {
+    if (!sawCommand && names.has(word)) {
       sawCommand = true;
       passThrough = PassThroughCommands.has(word);
     }
@@ -116,6 +143,10 @@ let knownCommands: ReadonlySet<string> | undefined;
 
 /** The top-level command names and aliases, read from the tree itself so that a new command is known at once. */
 function commandNames(): ReadonlySet<string> {
-  knownCommands ??= new Set(buildProgram().commands.flatMap((command) => [command.name(), ...command.aliases()]));
+  knownCommands ??= namesOf(buildProgram());
   return knownCommands;
+}
+
+function namesOf(program: Command): ReadonlySet<string> {
+  return new Set(program.commands.flatMap((command) => [command.name(), ...command.aliases()]));
 }

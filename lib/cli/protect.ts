@@ -1,5 +1,6 @@
-// `den protect NAME…` / `den unprotect NAME…`: the `protected` marker that makes `den delete` refuse.
-import { Command } from "@commander-js/extra-typings";
+// What `den protect NAME…` / `den unprotect NAME…` do (declared in protect-command.ts): the `protected` marker that
+// makes `den delete` refuse.
+import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DenError } from "../errors.ts";
@@ -8,38 +9,30 @@ import { Protected } from "../store/filenames.ts";
 import { existingInstanceDir } from "../store/instance-name.ts";
 import { contextFrom } from "./context.ts";
 
-export function createProtectCommand() {
-  return markerCommand("protect", "protect instances from deletion", async (marker, name, logger) => {
-    try {
-      await writeFile(marker, "", { mode: 0o400, flag: "wx" });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw markerError(marker, error);
-      logger.warn(`Instance "${name}" is already protected`);
-    }
-  });
+/** Runs the verb's change on the marker path of each named instance, in order. */
+export async function runProtect(verb: "protect" | "unprotect", names: readonly string[], self: CommandUnknownOpts): Promise<void> {
+  const ctx = contextFrom(self);
+  const change = verb === "protect" ? protect : unprotect;
+  for (const name of names) await change(join(await existingInstanceDir(ctx.denHome, name), Protected), name, ctx.logger);
 }
 
-export function createUnprotectCommand() {
-  return markerCommand("unprotect", "allow instances to be deleted again", async (marker, name, logger) => {
-    if (!(await Bun.file(marker).exists())) {
-      logger.warn(`Instance "${name}" is not protected`);
-      return;
-    }
-    await rm(marker, { force: true }).catch((error: unknown) => {
-      throw markerError(marker, error);
-    });
-  });
+async function protect(marker: string, name: string, logger: Logger): Promise<void> {
+  try {
+    await writeFile(marker, "", { mode: 0o400, flag: "wx" });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw markerError(marker, error);
+    logger.warn(`Instance "${name}" is already protected`);
+  }
 }
 
-/** A command that runs `change` on the marker path of each named instance, in order. */
-function markerCommand(verb: "protect" | "unprotect", summary: string, change: (marker: string, name: string, logger: Logger) => Promise<void>) {
-  return new Command(verb)
-    .summary(summary)
-    .argument("<instances...>", "instance names")
-    .action(async (names, _options, self) => {
-      const ctx = contextFrom(self);
-      for (const name of names) await change(join(await existingInstanceDir(ctx.denHome, name), Protected), name, ctx.logger);
-    });
+async function unprotect(marker: string, name: string, logger: Logger): Promise<void> {
+  if (!(await Bun.file(marker).exists())) {
+    logger.warn(`Instance "${name}" is not protected`);
+    return;
+  }
+  await rm(marker, { force: true }).catch((error: unknown) => {
+    throw markerError(marker, error);
+  });
 }
 
 function markerError(path: string, error: unknown): DenError {

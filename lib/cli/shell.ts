@@ -1,7 +1,7 @@
-// `den shell [--workdir DIR] [--shell SHELL] [--reconnect] [NAME] [COMMAND…]`: the system `ssh` into a running
+// What `den shell [--workdir DIR] [--shell SHELL] [--reconnect] [NAME] [COMMAND…]` does: the system `ssh` into a running
 // instance, its exit code passed through. As Lima's, options end at the instance name so `den shell vm ls -la`
 // hands `-la` to `ls`; commander would intersperse them, so this command reads its own arguments.
-import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import { realpath, rm } from "node:fs/promises";
 import { constants, homedir } from "node:os";
 import { join } from "node:path";
@@ -74,49 +74,39 @@ export function parseShellArgs(words: readonly string[]): ShellArgs {
   return parsed;
 }
 
-export function createShellCommand() {
-  return new Command("shell")
-    .summary("run a shell or a command in an instance")
-    .usage("[options] [NAME] [COMMAND...]")
-    .helpOption(false)
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .passThroughOptions()
-    .argument("[instance]")
-    .argument("[command...]")
-    .action(async (instance, command, _options, self) => {
-      const ctx = contextFrom(self);
-      const args = parseShellArgs(ownWords(self) ?? [...(instance === undefined ? [] : [instance]), ...command]);
-      if (args.help) {
-        ctx.stdout(Usage);
-        return;
-      }
-      const info = await runningInstance(ctx, args.name);
-      const config = await loadInstanceConfig(ctx.denHome, args.name);
-      const ssh = sshCommand(ctx.env);
-      const options = await instanceSshOptions(ctx, info, config, ssh);
-      if (args.reconnect) await closeMaster(ssh, options, info);
-      const hostHome = ctx.env.HOME || homedir();
-      const script = shellScript({
-        workdir: args.workdir,
-        hostCwd: await realpath(ctx.cwd).catch(() => ctx.cwd),
-        hostHome,
-        mounts: config.mounts,
-        shell: args.shell,
-        userShell: config.user.shell ?? undefined,
-        command: args.command,
-      });
-      const argv = shellSshArgs(options, {
-        port: info.sshLocalPort ?? 0,
-        script,
-        interactive: Boolean(process.stdout.isTTY),
-        colorterm: Boolean(ctx.env.COLORTERM),
-        ssh,
-      });
-      ctx.logger.debug("Running ssh", { argv });
-      const code = await runInherited(argv);
-      if (code !== 0) throw new ExitError(code);
-    });
+/** What `den shell` does (declared in shell-command.ts). */
+export async function runShell(instance: string | undefined, command: string[], self: CommandUnknownOpts): Promise<void> {
+  const ctx = contextFrom(self);
+  const args = parseShellArgs(ownWords(self) ?? [...(instance === undefined ? [] : [instance]), ...command]);
+  if (args.help) {
+    ctx.stdout(Usage);
+    return;
+  }
+  const info = await runningInstance(ctx, args.name);
+  const config = await loadInstanceConfig(ctx.denHome, args.name);
+  const ssh = sshCommand(ctx.env);
+  const options = await instanceSshOptions(ctx, info, config, ssh);
+  if (args.reconnect) await closeMaster(ssh, options, info);
+  const hostHome = ctx.env.HOME || homedir();
+  const script = shellScript({
+    workdir: args.workdir,
+    hostCwd: await realpath(ctx.cwd).catch(() => ctx.cwd),
+    hostHome,
+    mounts: config.mounts,
+    shell: args.shell,
+    userShell: config.user.shell ?? undefined,
+    command: args.command,
+  });
+  const argv = shellSshArgs(options, {
+    port: info.sshLocalPort ?? 0,
+    script,
+    interactive: Boolean(process.stdout.isTTY),
+    colorterm: Boolean(ctx.env.COLORTERM),
+    ssh,
+  });
+  ctx.logger.debug("Running ssh", { argv });
+  const code = await runInherited(argv);
+  if (code !== 0) throw new ExitError(code);
 }
 
 /** The words after `shell` as typed: commander drops `--` and takes den's global flags (`--debug`) out of them. */

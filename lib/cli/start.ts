@@ -1,7 +1,8 @@
-// `den start [NAME|TEMPLATE]`, `den restart [NAME]` and the hidden `den hostagent NAME` they launch.
-import { Command, Option } from "@commander-js/extra-typings";
+// What `den start [NAME|TEMPLATE]`, `den restart [NAME]` and the hidden `den hostagent NAME` they launch do
+// (declared in start-command.ts).
+import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import { existsSync } from "node:fs";
-import { DenError, ExitError, excerpt } from "../errors.ts";
+import { ExitError } from "../errors.ts";
 import { runHostAgent } from "../hostagent/host-agent.ts";
 import { createFromTemplate } from "../instance/create-from-template.ts";
 import { editInstance } from "../instance/edit.ts";
@@ -9,43 +10,26 @@ import { startInstance } from "../instance/start.ts";
 import { stopInstance } from "../instance/stop.ts";
 import { DefaultInstanceName, existingInstanceDir, instanceDirOf, validateInstanceName } from "../store/instance-name.ts";
 import { type CliContext, contextFrom } from "./context.ts";
-import { DefaultTemplateLocator, reportCreated } from "./create.ts";
+import { reportCreated } from "./create.ts";
+import { DefaultTemplateLocator } from "./create-command.ts";
 import { parseDuration } from "./duration.ts";
-import { addEditOptions, editFlagsFrom } from "./edit-options.ts";
+import { editFlagsFrom } from "./edit-flags-from.ts";
+import type { HostAgentOptions, RestartOptions, StartOptions } from "./start-command.ts";
 import { templateContextFrom } from "./template-context.ts";
 
-export function createStartCommand() {
-  const command = new Command("start")
-    .summary("start an instance (creating it first when given a template)")
-    .description(
-      "Start instance NAME (default: default). Given a template locator instead (template:NAME, a path or URL), create\n" +
-        "the instance from it first. Progress is shown per boot stage; a failure names the stage and shows the console.",
-    )
-    .argument("[instance]", "instance name or template locator")
-    .option("--name <name>", "instance name when creating from a template")
-    .addOption(new Option("--timeout <duration>", "give up (and stop the instance) after this long").default("10m"))
-    .option("--foreground", "keep the host agent in the foreground until the instance stops");
-  addEditOptions(command);
-  command.action(async (target, options, self) => {
-    const ctx = warningOnce(contextFrom(self));
-    const timeoutMs = parseDuration(options.timeout);
-    const name = await resolveInstance(ctx, target, options.name, editFlagsFrom(options));
-    await startInstance(ctx.denHome, name, { timeoutMs, foreground: Boolean(options.foreground), logger: ctx.logger, env: ctx.env, progress: (line) => ctx.logger.info(line), warn: (line) => ctx.logger.warn(line), interactive: ctx.tty, stdout: ctx.stdout, cwd: ctx.cwd });
-  });
-  return command;
+/** What `den start` does. */
+export async function runStart(target: string | undefined, options: StartOptions, self: CommandUnknownOpts): Promise<void> {
+  const ctx = warningOnce(contextFrom(self));
+  const timeoutMs = parseDuration(options.timeout);
+  const name = await resolveInstance(ctx, target, options.name, editFlagsFrom(options));
+  await startInstance(ctx.denHome, name, { timeoutMs, foreground: Boolean(options.foreground), logger: ctx.logger, env: ctx.env, progress: (line) => ctx.logger.info(line), warn: (line) => ctx.logger.warn(line), interactive: ctx.tty, stdout: ctx.stdout, cwd: ctx.cwd });
 }
 
-export function createRestartCommand() {
-  return new Command("restart")
-    .summary("stop and start an instance")
-    .argument("[instance]", "instance name", DefaultInstanceName)
-    .option("-f, --force", "force-stop (kill) instead of a clean shutdown")
-    .addOption(new Option("--timeout <duration>", "give up starting after this long").default("10m"))
-    .action(async (name, options, self) => {
-      const ctx = contextFrom(self);
-      await stopInstance(ctx.denHome, name, { logger: ctx.logger, force: Boolean(options.force) });
-      await startInstance(ctx.denHome, name, { timeoutMs: parseDuration(options.timeout), foreground: false, logger: ctx.logger, env: ctx.env, progress: (line) => ctx.logger.info(line), warn: (line) => ctx.logger.warn(line), interactive: ctx.tty, stdout: ctx.stdout, cwd: ctx.cwd });
-    });
+/** What `den restart` does. */
+export async function runRestart(name: string, options: RestartOptions, self: CommandUnknownOpts): Promise<void> {
+  const ctx = contextFrom(self);
+  await stopInstance(ctx.denHome, name, { logger: ctx.logger, force: Boolean(options.force) });
+  await startInstance(ctx.denHome, name, { timeoutMs: parseDuration(options.timeout), foreground: false, logger: ctx.logger, env: ctx.env, progress: (line) => ctx.logger.info(line), warn: (line) => ctx.logger.warn(line), interactive: ctx.tty, stdout: ctx.stdout, cwd: ctx.cwd });
 }
 
 /**
@@ -61,22 +45,16 @@ function warningOnce(ctx: CliContext): CliContext {
   return { ...ctx, logger: { ...ctx.logger, warn } };
 }
 
-/** The hidden daemon command; its stdout is ha.stdout.log and its stderr ha.stderr.log. */
-export function createHostAgentCommand() {
-  return new Command("hostagent")
-    .summary("run the host agent of an instance (started by den start)")
-    .argument("<instance>", "instance name")
-    .addOption(new Option("--start-deadline <epoch-ms>", "when den start gives up (ms since the epoch); the readiness checks end before it").argParser(parseEpochMs))
-    .action(async (name, options, self) => {
-      const ctx = contextFrom(self);
-      // The host agent writes ha.pid and sockets into the folder: only a real instance folder inside DEN_HOME.
-      await existingInstanceDir(ctx.denHome, name, { action: "run the host agent of" });
-      // Everything the host agent and its children (QEMU, virtiofsd) create — sockets, pid files, serial.log — is the
-      // user's alone, whatever umask den was started with.
-      process.umask(0o077);
-      const exitCode = await runHostAgent({ denHome: ctx.denHome, name, env: ctx.env, logger: ctx.logger, startDeadline: options.startDeadline });
-      if (exitCode !== 0) throw new ExitError(exitCode);
-    });
+/** What the hidden `den hostagent` does; its stdout is ha.stdout.log and its stderr ha.stderr.log. */
+export async function runHostAgentCommand(name: string, options: HostAgentOptions, self: CommandUnknownOpts): Promise<void> {
+  const ctx = contextFrom(self);
+  // The host agent writes ha.pid and sockets into the folder: only a real instance folder inside DEN_HOME.
+  await existingInstanceDir(ctx.denHome, name, { action: "run the host agent of" });
+  // Everything the host agent and its children (QEMU, virtiofsd) create — sockets, pid files, serial.log — is the
+  // user's alone, whatever umask den was started with.
+  process.umask(0o077);
+  const exitCode = await runHostAgent({ denHome: ctx.denHome, name, env: ctx.env, logger: ctx.logger, startDeadline: options.startDeadline });
+  if (exitCode !== 0) throw new ExitError(exitCode);
 }
 
 /**
@@ -100,12 +78,4 @@ async function resolveInstance(ctx: CliContext, target: string | undefined, name
   const created = await createFromTemplate(locator, templateContextFrom(ctx), { name: nameOption ?? (target === undefined ? DefaultInstanceName : undefined), flags });
   reportCreated(created, ctx.logger);
   return created.name;
-}
-
-function parseEpochMs(text: string): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) {
-    throw new DenError("USAGE", `Cannot use --start-deadline "${excerpt(text)}": not a time in milliseconds since the epoch`, { hint: "den start passes it; run den start instead" });
-  }
-  return value;
 }

@@ -1,5 +1,5 @@
-// `den template list|show|copy|validate|yq` (alias `tmpl`)
-import { Command } from "@commander-js/extra-typings";
+// What `den template list|show|copy|yq` do (declared in template-command.ts; `validate` is validate.ts).
+import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import { writeFile } from "node:fs/promises";
 import { stringify } from "yaml";
 import { useAbsoluteLocators } from "../config/absolute-locators.ts";
@@ -12,100 +12,68 @@ import { evaluateYqAll } from "../yq/evaluate-yq.ts";
 import { DenError, excerpt, excerptPath } from "../errors.ts";
 import { contextFrom } from "./context.ts";
 import { templateContextFrom } from "./template-context.ts";
-import { validateCommand } from "./validate.ts";
+import type { TemplateCopyOptions, TemplateListOptions } from "./template-command.ts";
 
-export function createTemplateCommand() {
-  const command = new Command("template").alias("tmpl").summary("list, show, copy and query templates");
+/** `den template list` */
+export async function runTemplateList(options: TemplateListOptions, self: CommandUnknownOpts): Promise<void> {
+  const ctx = contextFrom(self);
+  const templates = await listTemplates(templateContextFrom(ctx));
+  if (options.json) {
+    ctx.stdout(`${JSON.stringify(templates, null, 2)}\n`);
+    return;
+  }
+  const width = Math.max(4, ...templates.map((template) => template.name.length));
+  const lines = [`${"NAME".padEnd(width)}  LOCATION`, ...templates.map((template) => `${template.name.padEnd(width)}  ${template.location}`)];
+  ctx.stdout(`${lines.join("\n")}\n`);
+}
 
-  command
-    .command("list")
-    .alias("ls")
-    .summary("list the built-in and user templates")
-    .option("--json", "print a JSON array of {name, location}")
-    .action(async (options, self) => {
-      const ctx = contextFrom(self);
-      const templates = await listTemplates(templateContextFrom(ctx));
-      if (options.json) {
-        ctx.stdout(`${JSON.stringify(templates, null, 2)}\n`);
-        return;
-      }
-      const width = Math.max(4, ...templates.map((template) => template.name.length));
-      const lines = [`${"NAME".padEnd(width)}  LOCATION`, ...templates.map((template) => `${template.name.padEnd(width)}  ${template.location}`)];
-      ctx.stdout(`${lines.join("\n")}\n`);
-    });
+/** `den template show TEMPLATE` */
+export async function runTemplateShow(name: string, self: CommandUnknownOpts): Promise<void> {
+  const ctx = contextFrom(self);
+  const templateCtx = templateContextFrom(ctx);
+  const { text, warnings } = await readLocator(parseLocator(asLocator(name), templateCtx), templateCtx);
+  for (const warning of warnings) ctx.logger.warn(warning);
+  ctx.stdout(text.endsWith("\n") || text === "" ? text : `${text}\n`);
+}
 
-  command
-    .command("show")
-    .summary("print a template as it is stored")
-    .argument("<template>", 'a template name such as "docker", or any locator')
-    .action(async (name, _options, self) => {
-      const ctx = contextFrom(self);
-      const templateCtx = templateContextFrom(ctx);
-      const { text, warnings } = await readLocator(parseLocator(asLocator(name), templateCtx), templateCtx);
-      for (const warning of warnings) ctx.logger.warn(warning);
-      ctx.stdout(text.endsWith("\n") || text === "" ? text : `${text}\n`);
-    });
+/** `den template copy TEMPLATE [DEST]` */
+export async function runTemplateCopy(locator: string, dest: string, options: TemplateCopyOptions, self: CommandUnknownOpts): Promise<void> {
+  const ctx = contextFrom(self);
+  const templateCtx = templateContextFrom(ctx);
+  const embed = Boolean(options.embed || options.embedAll || options.fill);
+  if (embed && options.verbatim) {
+    throw new DenError("USAGE", "Cannot combine --verbatim with --embed, --embed-all or --fill", { hint: "--verbatim copies the text unchanged; drop one of them" });
+  }
+  let text: string;
+  if (options.fill) {
+    const result = await validateTemplate(locator, templateCtx, { withBaseYaml: true });
+    for (const warning of result.warnings) ctx.logger.warn(warning);
+    text = stringify(result.config, { lineWidth: 0 });
+  } else if (embed) {
+    const template = await loadTemplate(locator, templateCtx);
+    for (const warning of template.warnings) ctx.logger.warn(warning);
+    text = template.embeddedText;
+  } else {
+    const read = await readLocator(parseLocator(locator, templateCtx), templateCtx);
+    for (const warning of read.warnings) ctx.logger.warn(warning);
+    text = options.verbatim ? read.text : useAbsoluteLocators(read.text, { locator: read.resolvedLocator });
+  }
+  if (dest === "-") ctx.stdout(text);
+  else {
+    try {
+      await writeFile(dest, text, { mode: 0o644 });
+    } catch (error) {
+      throw new DenError("IO", `Cannot write "${excerptPath(dest)}": ${excerpt((error as Error).message, 160)}`, { hint: "check that the folder exists and is writable", cause: error });
+    }
+  }
+}
 
-  command
-    .command("copy")
-    .summary("copy a template to a file or stdout")
-    .description(
-      "Copy a template. By default its base: and file: references are made absolute so the copy still finds them;\n" +
-        "--embed and --embed-all merge the bases in (den embeds template: bases for both), --fill also fills every default.",
-    )
-    .argument("<template>", "template locator")
-    .argument("[dest]", 'file to write, or "-" for stdout', "-")
-    .option("--embed", "merge the base templates and scripts into the copy")
-    .option("--embed-all", "same as --embed")
-    .option("--fill", "embed everything and fill in every default")
-    .option("--verbatim", "copy the text unchanged, relative references included")
-    .action(async (locator, dest, options, self) => {
-      const ctx = contextFrom(self);
-      const templateCtx = templateContextFrom(ctx);
-      const embed = Boolean(options.embed || options.embedAll || options.fill);
-      if (embed && options.verbatim) {
-        throw new DenError("USAGE", "Cannot combine --verbatim with --embed, --embed-all or --fill", { hint: "--verbatim copies the text unchanged; drop one of them" });
-      }
-      let text: string;
-      if (options.fill) {
-        const result = await validateTemplate(locator, templateCtx, { withBaseYaml: true });
-        for (const warning of result.warnings) ctx.logger.warn(warning);
-        text = stringify(result.config, { lineWidth: 0 });
-      } else if (embed) {
-        const template = await loadTemplate(locator, templateCtx);
-        for (const warning of template.warnings) ctx.logger.warn(warning);
-        text = template.embeddedText;
-      } else {
-        const read = await readLocator(parseLocator(locator, templateCtx), templateCtx);
-        for (const warning of read.warnings) ctx.logger.warn(warning);
-        text = options.verbatim ? read.text : useAbsoluteLocators(read.text, { locator: read.resolvedLocator });
-      }
-      if (dest === "-") ctx.stdout(text);
-      else {
-        try {
-          await writeFile(dest, text, { mode: 0o644 });
-        } catch (error) {
-          throw new DenError("IO", `Cannot write "${excerptPath(dest)}": ${excerpt((error as Error).message, 160)}`, { hint: "check that the folder exists and is writable", cause: error });
-        }
-      }
-    });
-
-  command.addCommand(validateCommand("validate"));
-
-  command
-    .command("yq")
-    .summary("query a template with a yq expression")
-    .description("Evaluate EXPR on the template with its bases embedded and every default filled in.\nExample: den template yq template:default '.images[].location'")
-    .argument("<template>", "template locator")
-    .argument("<expr>", "yq expression")
-    .action(async (locator, expr, _options, self) => {
-      const ctx = contextFrom(self);
-      const result = await validateTemplate(locator, templateContextFrom(ctx), { withBaseYaml: true });
-      for (const warning of result.warnings) ctx.logger.warn(warning);
-      ctx.stdout(evaluateYqAll(result.config, expr).map(renderYqValue).join(""));
-    });
-
-  return command;
+/** `den template yq TEMPLATE EXPR` */
+export async function runTemplateYq(locator: string, expr: string, self: CommandUnknownOpts): Promise<void> {
+  const ctx = contextFrom(self);
+  const result = await validateTemplate(locator, templateContextFrom(ctx), { withBaseYaml: true });
+  for (const warning of result.warnings) ctx.logger.warn(warning);
+  ctx.stdout(evaluateYqAll(result.config, expr).map(renderYqValue).join(""));
 }
 
 /** A bare name (`docker`, `_images/ubuntu-24.04`) means a template; anything else is a locator. */

@@ -1,25 +1,13 @@
-// `den validate FILE… [--fill]` (also `den template validate`)
-import { Command } from "@commander-js/extra-typings";
+// What `den validate FILE… [--fill]` (also `den template validate`) does; declared in validate-command.ts.
+import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import { stringify } from "yaml";
 import { validateTemplate } from "../config/validate-template.ts";
 import { ExitError, excerptPath, renderError } from "../errors.ts";
 import { type CliContext, contextFrom } from "./context.ts";
 import { templateContextFrom } from "./template-context.ts";
 
-export function createValidateCommand() {
-  return validateCommand("validate");
-}
-
-/** The command under either name; `den template validate` uses the same one. */
-export function validateCommand(name: string) {
-  return new Command(name)
-    .summary("check Lima/den YAML files")
-    .description("Check templates the way den create would; every file is checked before den exits.")
-    .argument("<files...>", "template locators: paths, URLs, template:NAME")
-    .option("--fill", "print each configuration with every default filled in")
-    .action(async (files, options, self) => {
-      await validateFiles(files, { fill: Boolean(options.fill) }, contextFrom(self));
-    });
+export async function runValidate(files: readonly string[], options: { fill: boolean }, self: CommandUnknownOpts): Promise<void> {
+  await validateFiles(files, options, contextFrom(self));
 }
 
 export async function validateFiles(files: readonly string[], options: { fill: boolean }, ctx: CliContext): Promise<void> {

@@ -11,7 +11,9 @@
 import type { Duplex } from "node:stream";
 import { decodeHandshake, decodeJson, encodeHandshake, encodeJson, type Frame, FrameParser, FrameType, MaxControlPayloadBytes } from "../../agent/protocol/frame.ts";
 import { createFrameSender } from "../../agent/protocol/frame-sender.ts";
-import { type Control, ControlSchema, type GuestAgentInfo, type GuestFsEvent, type GuestListener, type GuestStreamTarget, type GuestUnixListenSpec, ProtocolVersion, WelcomeSchema } from "../../agent/protocol/messages.ts";
+import { type Control, ControlSchema, type GuestAgentInfo, type GuestFsEvent, type GuestListener, type GuestStreamTarget, type GuestUnixListenSpec, WelcomeSchema } from "../../agent/protocol/messages.ts";
+import { type ProtocolRange, SupportedProtocols } from "../../agent/protocol/negotiate-protocol.ts";
+import { DefaultReceiveWindowBytes, streamLimits } from "../../agent/protocol/stream-limits.ts";
 import { StreamMux, StreamResetError } from "../../agent/protocol/stream-mux.ts";
 import type { GuestAgentConnection } from "../../drivers/driver.ts";
 import { DenError } from "../errors.ts";
@@ -35,13 +37,24 @@ export interface ConnectGuestAgentOptions {
   maxUnsentBytes?: number;
   /** Rate limit of the guest-driven log lines (see log-rate-limit.ts). */
   logRate?: { burst?: number; intervalMs?: number };
+  /** Protocol versions to offer; all this build speaks by default (tests narrow it to act as an older host). */
+  protocols?: ProtocolRange;
+  /** The receive window per stream announced to an agent that speaks protocol 2 or later (default 4 MiB). */
+  receiveWindow?: number;
 }
 
 /**
- * Every host→guest stream holds at most one credit window (256 KiB) unsent: 64 MiB is 256 busy streams into a guest
- * that reads slowly. Past that the guest is not reading at all, and only the connection's end frees the memory.
+ * What the host lets queue for the guest beyond the DATA its streams' credit allows (each host→guest stream holds at
+ * most one credit window unsent, and that is counted apart): the answers to the guest's own frames. Past that the
+ * guest is not reading at all, and only the connection's end frees the memory.
  */
 const DefaultMaxUnsentBytes = 64 * 1024 * 1024;
+/**
+ * Unsent bytes past which the streams' writes wait for the socket to drain. Credit alone would let each stream queue a
+ * whole window (4 MiB in protocol 2) in the socket's user-space buffer while the guest reads slower than the host's
+ * sources; measured over a unix socket, that buffering cost the host agent half again as much CPU per MiB.
+ */
+const CongestedBytes = 1024 * 1024;
 /** Far above what a guest's reverse sockets need (docker.sock clients), far below the host's descriptor limit. */
 const DefaultMaxGuestStreams = 1024;
 
@@ -175,6 +188,8 @@ class AgentClient implements GuestAgentClient {
         pingMs: this.#pingMs,
         maxGuestStreams: this.#options.maxGuestStreams ?? DefaultMaxGuestStreams,
         maxUnsentBytes: this.#options.maxUnsentBytes ?? DefaultMaxUnsentBytes,
+        protocols: this.#options.protocols ?? SupportedProtocols,
+        receiveWindow: this.#options.receiveWindow ?? DefaultReceiveWindowBytes,
       }, {
         log: this.#log,
         input: this.#limited.kind("guest agent input"),
@@ -245,6 +260,14 @@ interface SessionHooks {
   openRequest(listenerId: number): ((stream: Duplex) => void) | undefined;
 }
 
+interface SessionLimits {
+  pingMs: number;
+  maxGuestStreams: number;
+  maxUnsentBytes: number;
+  protocols: ProtocolRange;
+  receiveWindow: number;
+}
+
 /** One connection to the agent: HELLO/WELCOME, then control messages and streams; started over on a new WELCOME. */
 class HostSession {
   readonly socket: Duplex;
@@ -259,21 +282,27 @@ class HostSession {
   #pongId = 0;
 
   readonly #maxGuestStreams: number;
+  readonly #protocols: ProtocolRange;
+  readonly #receiveWindow: number;
 
-  constructor(socket: Duplex, limits: { pingMs: number; maxGuestStreams: number; maxUnsentBytes: number }, hooks: SessionHooks) {
+  constructor(socket: Duplex, limits: SessionLimits, hooks: SessionHooks) {
     this.socket = socket;
     this.#hooks = hooks;
     this.#maxGuestStreams = limits.maxGuestStreams;
+    this.#protocols = limits.protocols;
+    this.#receiveWindow = limits.receiveWindow;
     this.#send = createFrameSender((bytes) => {
       if (socket.destroyed) return;
       socket.write(bytes);
-      if (socket.writableLength > limits.maxUnsentBytes) {
+      // Summing the streams' unacknowledged DATA costs a walk over them, so only once past the fixed bound.
+      if (socket.writableLength > limits.maxUnsentBytes && socket.writableLength > limits.maxUnsentBytes + (this.mux?.unacknowledgedBytes ?? 0)) {
         socket.destroy(new Error(`the agent does not read its end: ${socket.writableLength} bytes unsent`));
       }
     });
     const { promise, resolve } = Promise.withResolvers<string>();
     this.closed = promise;
     socket.on("data", (chunk: Buffer) => this.#input(chunk));
+    socket.on("drain", () => this.mux?.drained());
     socket.on("error", (error: NodeJS.ErrnoException) => resolve(`the connection failed: ${error.code ?? error.message}`));
     socket.on("close", () => {
       clearInterval(this.#pingTimer);
@@ -294,7 +323,8 @@ class HostSession {
   #hello(): void {
     this.#nonce = crypto.randomUUID();
     this.#parser.resync();
-    this.#send({ type: FrameType.Hello, stream: 0, payload: encodeHandshake({ nonce: this.#nonce, protocol: { min: ProtocolVersion, max: ProtocolVersion } }) });
+    const hello = { nonce: this.#nonce, protocol: this.#protocols, ...(this.#protocols.max >= 2 && { window: this.#receiveWindow }) };
+    this.#send({ type: FrameType.Hello, stream: 0, payload: encodeHandshake(hello) });
   }
 
   #restart(reason: string): void {
@@ -344,8 +374,10 @@ class HostSession {
       return this.#hello();
     }
     if (welcome.nonce !== this.#nonce) return;
-    if (welcome.protocol !== ProtocolVersion) {
-      this.#hooks.log.error(`guest agent: ${welcome.error === undefined ? `it speaks protocol ${welcome.protocol}, den ${ProtocolVersion}` : guestText(welcome.error)}`);
+    // The agent picks from our range; anything else (0: no version in common) ends the connection.
+    if (welcome.protocol < this.#protocols.min || welcome.protocol > this.#protocols.max) {
+      const ours = `${this.#protocols.min}..${this.#protocols.max}`;
+      this.#hooks.log.error(`guest agent: ${welcome.error === undefined ? `it picked protocol ${welcome.protocol}, den speaks ${ours}` : guestText(welcome.error)}`);
       this.socket.destroy();
       return;
     }
@@ -354,6 +386,9 @@ class HostSession {
       side: "host",
       send: this.#send,
       maxPeerStreams: this.#maxGuestStreams,
+      limits: streamLimits(welcome.protocol, { receive: this.#receiveWindow, send: welcome.window }),
+      // Past the socket's high-water mark a write returned false, so a "drain" event is due.
+      congested: () => this.socket.writableLength > Math.max(CongestedBytes, this.socket.writableHighWaterMark),
       onOpenRequest: (request) => {
         const handler = request.target.kind === "listener" ? this.#hooks.openRequest(request.target.id) : undefined;
         if (!handler) return request.reject({ errno: "ENOENT", message: "no such listener on the host" });

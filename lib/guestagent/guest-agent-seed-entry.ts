@@ -1,37 +1,24 @@
-// The guest agent as a seed file: `den-guestagent` (0755) at the root of cidata.iso, which
-// cidata/boot/linux/25-guestagent.sh installs as /usr/local/bin/den-guestagent. Streamed from the cache, so the
-// ~100 MiB binary is never held in memory.
+// The guest agent's files in the seed (cidata.iso), as cidata/boot/linux/25-guestagent.sh reads them:
+//   den-guestagent.js        the agent bundle (0644), installed when it differs from the guest's copy;
+//   den-guestagent.runtime   one line `<runtime sha256> <target> <bun version>`: the guest compares it with the
+//                            runtime.id it recorded and copies the runtime from the runtime disk only when they differ.
+// No runtime bytes: the runtime travels on its own read-only disk (runtime-disk.ts), so the seed stays small.
 import type { IsoFileEntry } from "../../cidata/iso9660.ts";
-import { DenError } from "../errors.ts";
-import type { GuestAgentBinary } from "./embedded-agent.ts";
+import { AgentBundleName } from "./agent-bundle.ts";
+import type { GuestRuntime } from "./guest-runtime.ts";
 
-export const GuestAgentSeedName = "den-guestagent";
+export const AgentBundleSeedName = AgentBundleName;
+export const RuntimeIdSeedName = "den-guestagent.runtime";
 
-export function guestAgentSeedEntry(binary: GuestAgentBinary): IsoFileEntry {
-  return { path: GuestAgentSeedName, kind: "file", mode: 0o755, size: binary.size, source: () => verifiedAgentStream(binary) };
+/** `<sha256> <target> <bun version>\n` */
+export function runtimeIdLine(runtime: Pick<GuestRuntime, "sha256" | "target" | "bunVersion">): string {
+  return `${runtime.sha256} ${runtime.target} ${runtime.bunVersion}\n`;
 }
 
-/**
- * The cached agent's bytes, hashed on their way into the seed: the guest runs them as root, so a file changed after
- * findGuestAgent() checked it fails the seed (which is then never renamed into place) instead of reaching the guest.
- */
-function verifiedAgentStream(binary: GuestAgentBinary): ReadableStream<Uint8Array> {
-  const hasher = new Bun.CryptoHasher("sha256");
-  return Bun.file(binary.path)
-    .stream()
-    .pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          hasher.update(chunk);
-          controller.enqueue(chunk);
-        },
-        flush() {
-          const actual = hasher.digest("hex");
-          if (actual === binary.sha256) return;
-          throw new DenError("GUEST_AGENT", `Cannot seed the guest agent "${binary.path}": its sha256 is ${actual}, expected ${binary.sha256}`, {
-            hint: "the cached agent changed after den checked it; start the instance again to unpack a fresh copy",
-          });
-        },
-      }),
-    );
+export function guestAgentSeedEntries(agent: { bundle: Uint8Array; runtime: Pick<GuestRuntime, "sha256" | "target" | "bunVersion"> }): IsoFileEntry[] {
+  const line = new TextEncoder().encode(runtimeIdLine(agent.runtime));
+  return [
+    { path: AgentBundleSeedName, kind: "file", mode: 0o644, size: agent.bundle.byteLength, source: () => agent.bundle },
+    { path: RuntimeIdSeedName, kind: "file", mode: 0o644, size: line.byteLength, source: () => line },
+  ];
 }

@@ -3,6 +3,7 @@
 // the CLI on ha.sock, and on SIGINT/SIGTERM (or POST /v1/stop) shuts the VM down before it exits itself.
 import { existsSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import type { ContainerdArchiveFile } from "../../cidata/containerd-archive-entry.ts";
 import { writeSeed } from "../../cidata/write-seed.ts";
@@ -27,12 +28,13 @@ import { HostAgentPid, HostAgentSock, HostAgentStderrLog, HostAgentStdoutLog, Ss
 import { isProcessAlive, readPidFile } from "../store/pid-file.ts";
 import type { HostAgentInfo } from "./api-schema.ts";
 import { startApiServer } from "./api-server.ts";
+import { bootMarkers, bootMarkersCommand } from "./boot-markers.ts";
 import { bootStages, fatalConsoleLine, stagesInConsole, type BootStage } from "./boot-stage.ts";
 import { formatEvent, type HostAgentStatus } from "./events.ts";
 import { connectGuestAgent } from "../guestagent/connect-guest-agent.ts";
-import { findGuestAgent, type GuestAgentBinary } from "../guestagent/embedded-agent.ts";
 import type { GuestAgentClient } from "../guestagent/guest-agent-client.ts";
-import { guestAgentSeedEntry } from "../guestagent/guest-agent-seed-entry.ts";
+import { guestAgentSeedEntries } from "../guestagent/guest-agent-seed-entry.ts";
+import { type PreparedGuestAgent, prepareGuestAgent } from "../guestagent/prepare-guest-agent.ts";
 import type { GuestServiceReport, RunningGuestService } from "./guest-service.ts";
 import { guestServices } from "./guest-services.ts";
 import { copyToHost, removeCopiedFiles } from "./copy-to-host.ts";
@@ -59,6 +61,11 @@ export interface HostAgentOptions {
 }
 
 const SerialTailLines = 25;
+/**
+ * How long one SSH command waits in the guest for the boot scripts' markers before the host agent asks again. Short
+ * enough that a command stuck in a login the boot scripts ended (07-etc-environment.sh) is given up soon.
+ */
+const MarkerWaitMs = 20_000;
 /** How long the reason for a VM that is gone waits for the driver's last errors about it. */
 const VmErrorsGraceMs = 2_000;
 /** How long before den start's deadline the readiness checks stop, so their failure is reported rather than a timeout. */
@@ -130,9 +137,20 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
     const { vmType } = denDrivers().lookup(config.vmType, { instanceName: options.name });
     const sshLocalPort = config.ssh.localPort && config.ssh.localPort > 0 ? config.ssh.localPort : await freeTcpPort();
     emit({ sshLocalPort, stage: vmType, stageElapsedMs: elapsed() });
-    driver = createDriver({ instanceName: options.name, instanceDir: dir, denHome: options.denHome, config, sshLocalPort, env: options.env, logger: log });
+    // Before the driver: it attaches the agent's runtime disk.
+    const guestAgent = await prepareAgent(config, { ...options, logger: log });
+    driver = createDriver({
+      instanceName: options.name,
+      instanceDir: dir,
+      denHome: options.denHome,
+      config,
+      sshLocalPort,
+      env: options.env,
+      logger: log,
+      ...(guestAgent && { runtimeDisk: guestAgent.runtimeDisk }),
+    });
     const serialLog = join(dir, driver.info().serialLog);
-    const prepared = await prepareBoot(dir, config, { ...options, logger: log, sshLocalPort, serialLog });
+    const prepared = await prepareBoot(dir, config, { ...options, logger: log, sshLocalPort, serialLog, guestAgent });
     await driver.validate();
     const warnings = driver.warnings?.() ?? [];
     if (warnings.length > 0) emit({ warnings });
@@ -242,27 +260,44 @@ interface PreparedBoot {
   iid: string;
   privateKey: string;
   user: string;
-  /** The agent put into the seed; undefined in plain mode or when this den has none for the guest arch. */
-  guestAgent: GuestAgentBinary | undefined;
+  /** The agent put into the seed (and its runtime disk); undefined in plain mode or when this den has none for the guest arch. */
+  guestAgent: PreparedGuestAgent | undefined;
   /** The containerd archive put into the seed (nerdctl-full.tgz); undefined when containerd is off. */
   containerdArchive: ContainerdArchiveFile | undefined;
 }
 
+/**
+ * The guest agent for the instance: its bundle and runtime line for the seed, its runtime disk for the driver. A
+ * damaged or unreachable runtime (offline, say) must not stop the boot: the instance comes up without an agent, with
+ * the warning emitted after start and the reason in ha.stderr.log.
+ */
+async function prepareAgent(config: FilledDenYaml, options: HostAgentOptions): Promise<PreparedGuestAgent | undefined> {
+  if (config.plain) return undefined;
+  try {
+    return await prepareGuestAgent(config.arch, { denHome: options.denHome, env: options.env, hostHome: options.env.HOME ?? homedir() });
+  } catch (error) {
+    const hint = error instanceof DenError && error.hint ? ` (hint: ${error.hint})` : "";
+    options.logger.error(`${error instanceof Error ? error.message : String(error)}${hint}`);
+    return undefined;
+  }
+}
+
 /** Writes what the guest reads at boot (the seed) and what the user's ssh reads (ssh.config). */
-async function prepareBoot(dir: string, config: FilledDenYaml, options: HostAgentOptions & { sshLocalPort: number; serialLog: string }): Promise<PreparedBoot> {
+async function prepareBoot(
+  dir: string,
+  config: FilledDenYaml,
+  options: HostAgentOptions & { sshLocalPort: number; serialLog: string; guestAgent: PreparedGuestAgent | undefined },
+): Promise<PreparedBoot> {
   const host = await readHostInfo();
   const key = await ensureUserKey(options.denHome);
   const iid = `iid-${Math.floor(Date.now() / 1000)}`;
   // The driver appends to the serial log; an old boot's lines would make this boot's stages look reached at once.
   await rm(options.serialLog, { force: true });
-  // A damaged agent must not stop the boot: the instance comes up without one, with the warning emitted after start.
-  const guestAgent = config.plain
-    ? undefined
-    : await findGuestAgent(config.arch, { denHome: options.denHome }).catch((error: unknown) => void options.logger.error(error instanceof Error ? error.message : String(error)));
+  const { guestAgent } = options;
   // den start fetched it; a missing one fails the boot here rather than bring the guest up without containerd.
   const containerdArchive = await cachedContainerdArchive(config, { hostHome: options.env.HOME ?? host.home, env: options.env });
   await writeSeed(dir, {
-    ...(guestAgent && { guestAgent: guestAgentSeedEntry(guestAgent) }),
+    ...(guestAgent && { guestAgent: guestAgentSeedEntries(guestAgent) }),
     ...(containerdArchive && { containerdArchive }),
     config,
     facts: {
@@ -322,23 +357,22 @@ function bootSequence(input: BootSequenceInput) {
 
   const ready = (async (): Promise<SshSession> => {
     const base = { port: input.sshLocalPort, user: input.prepared.user, privateKey: input.prepared.privateKey };
-    await waitForSsh({ ...base, timeoutMs: input.timeoutMs, signal: deadline, retryIntervalMs: 1000 });
+    // Until sshd listens a try fails at once (the driver's port forward resets it), so retrying often costs nothing.
+    await waitForSsh({ ...base, timeoutMs: input.timeoutMs, signal: deadline, retryIntervalMs: 250 });
     reached("sshd");
-    const markers = input.config.plain ? ["/run/den-boot-done"] : ["/run/den-ssh-ready", "/run/den-boot-done"];
+    const waitForMarkers = bootMarkersCommand(bootMarkers(input.config.plain), input.prepared.iid, { waitMs: MarkerWaitMs });
     let session: SshSession | undefined;
     for (;;) {
       deadline.throwIfAborted();
       try {
         if (!session?.open) session = await openSshSession(base);
-        const result = await session.exec(`cat ${markers.join(" ")} 2>/dev/null`);
-        const lines = result.stdout.split("\n").filter((line) => line !== "");
-        if (lines.length === markers.length && lines.every((line) => line === input.prepared.iid)) break;
+        if ((await session.exec(waitForMarkers, { timeoutMs: MarkerWaitMs + 10_000 })).exitCode === 0) break;
       } catch {
         // The boot scripts end the user's sessions once (to apply /etc/environment), ours included: reconnect.
         session?.close();
         session = undefined;
+        await Bun.sleep(250);
       }
-      await Bun.sleep(1000);
     }
     reached("boot-scripts");
     return session as SshSession;

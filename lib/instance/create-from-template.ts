@@ -6,6 +6,7 @@ import { loadConfig } from "../config/load.ts";
 import { loadTemplate, type TemplateContext } from "../config/load-template.ts";
 import { parseConfigText } from "../config/parse.ts";
 import { type RemoteShare, sharesAfterEdits } from "../config/remote-shares.ts";
+import { appendTopLevelKey } from "../config/append-top-level-key.ts";
 import { applyYqToYamlText } from "../config/apply-yq-to-yaml-text.ts";
 import { DenError } from "../errors.ts";
 import { validateInstanceName } from "../store/instance-name.ts";
@@ -57,9 +58,10 @@ export async function createFromTemplate(locatorText: string, ctx: TemplateConte
       });
       // Lima's rule: an instance keeps the vmType it was created with. den resolves an unset vmType from what the
       // host can run (the VZ helper, the macOS version), which may change later, so the choice is written down now.
-      const written = parseConfigText(text, { file: where.file }).value;
-      if (typeof written === "object" && written !== null && "vmType" in written) return undefined;
-      return applyYqToYamlText(text, [`.vmType = "${filled.vmType}"`], { file: where.file });
+      // The template's checked layer already holds the parsed text: a template with 40,000 entries costs seconds to parse.
+      const written = located.layer?.parsed ?? parseConfigText(text, { file: where.file });
+      if (typeof written.value === "object" && written.value !== null && "vmType" in written.value) return undefined;
+      return appendTopLevelKey(text, written.document, { key: "vmType", value: filled.vmType }) ?? applyYqToYamlText(text, [`.vmType = "${filled.vmType}"`], { file: where.file });
     },
   });
   // --mount-none removes what the template shares and --mount-writable changes it: report what den.yaml holds.

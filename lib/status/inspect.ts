@@ -7,11 +7,11 @@
 // paths, pid files and the lock that every layer may import.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { HostInfo } from "../config/host-info.ts";
 import { hostnameOf } from "../config/hostname.ts";
 import { loadInstanceConfig } from "../config/load.ts";
 import { parseSize } from "../config/units.ts";
 import { DenError } from "../errors.ts";
-import { getHostAgentInfo } from "../hostagent/api-client.ts";
 import type { HostAgentInfo } from "../hostagent/api-schema.ts";
 import type { Logger } from "../log.ts";
 import { driverPidFile, HostAgentPid, LimaVersion, Protected, SshConfig } from "../store/filenames.ts";
@@ -30,6 +30,8 @@ export interface InspectOptions {
   logger?: Logger | undefined;
   /** How process command lines and start times are read; the host's by default. */
   readProcess?: ProcessReader | undefined;
+  /** The host facts the defaults depend on, when the caller inspects many instances (read once, not per instance). */
+  host?: HostInfo | undefined;
 }
 
 export async function inspectInstance(denHome: string, name: string, options: InspectOptions = {}): Promise<InstanceInfo> {
@@ -49,7 +51,7 @@ export async function inspectInstance(denHome: string, name: string, options: In
 
   let info: InstanceInfo = base;
   try {
-    const config = await loadInstanceConfig(denHome, name);
+    const config = await loadInstanceConfig(denHome, name, options.host ? { host: options.host } : {});
     const vmType = config.vmType as string;
     info = {
       ...base,
@@ -110,6 +112,8 @@ export async function inspectInstance(denHome: string, name: string, options: In
 
 async function askHostAgent(dir: string, timeoutMs: number): Promise<{ info: HostAgentInfo } | { error: string }> {
   try {
+    // Loaded only for a live host agent: its client and response schemas would slow every `den list` of stopped ones.
+    const { getHostAgentInfo } = await import("../hostagent/api-client.ts");
     return { info: await getHostAgentInfo(dir, { timeoutMs }) };
   } catch (error) {
     return { error: error instanceof Error ? error.message : String(error) };

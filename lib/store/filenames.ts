@@ -84,3 +84,9 @@ export const LongestSock = `${SshSock}.1234567890123456`;
 
 /** Temporary files left by a crash; removed on `stop --force`. */
 export const TmpFileSuffixes = [".pid", ".sock", ".tmp"] as const;
+
+// --- the guest agent's runtime (lib/guestagent/) ---
+/** In CacheDir: the guest agent's unpacked runtimes, their sha256 stamps and the runtime disks. */
+export const GuestAgentCacheDir = "guestagent";
+/** In GuestAgentCacheDir: one read-only ISO image per runtime, `<sha256>.iso`, attached to every non-plain guest. */
+export const RuntimeDisksDir = "runtime-disks";

@@ -24,6 +24,8 @@ class Den < Formula
     target = "#{OS.mac? ? "darwin" : "linux"}-#{Hardware::CPU.arm? ? "arm64" : "x64"}"
     system "bun", "scripts/build.ts", "--target", target
     bin.install "dist/den-#{target}" => "den"
+    # den finds the linux runtime of its own arch for the guest agent in share/den/ (a linux den is that runtime itself).
+    (share/"den").install Dir["dist/agent/den-guestagent-runtime-bun-*-linux-#{Hardware::CPU.arm? ? "arm64" : "x64"}.zst"] if OS.mac?
     generate_completions_from_executable(bin/"den", "completion")
   end
 

@@ -11,6 +11,7 @@ import { listenSocketPort } from "../../agent/port/socket-port.ts";
 import { connectGuestAgent } from "../../lib/guestagent/connect-guest-agent.ts";
 import type { GuestAgentClient, GuestAgentState } from "../../lib/guestagent/guest-agent-client.ts";
 import type { GuestFsEvent, GuestListener } from "../../agent/protocol/messages.ts";
+import type { ProtocolRange } from "../../agent/protocol/negotiate-protocol.ts";
 import { createMemoryLogger } from "../../lib/log.ts";
 
 export interface Harness {
@@ -29,7 +30,16 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(options: { connectClient?: boolean; pingMs?: number } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  connectClient?: boolean;
+  pingMs?: number;
+  /** The protocol versions the agent accepts (an older agent speaks only 1). */
+  agentProtocols?: ProtocolRange;
+  /** The protocol versions the host client offers (an older host offers only 1). */
+  hostProtocols?: ProtocolRange;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), "den-ga-"));
   const path = join(dir, "ga.sock");
   const agentPath = join(dir, "agent.sock");
@@ -52,11 +62,18 @@ export async function startHarness(options: { connectClient?: boolean; pingMs?: 
         return { stop: () => (onChange = undefined) };
       },
       applyFsEvents: async (events) => void fsEvents.push(...events),
+      ...(options.agentProtocols && { protocols: options.agentProtocols }),
     },
     stopAgent.signal,
   );
   const hostLog = createMemoryLogger();
-  const client = options.connectClient === false ? undefined : connectGuestAgent({ transport: "unix", path }, { log: hostLog, retryMs: 20, ...(options.pingMs && { pingMs: options.pingMs }) });
+  const clientOptions = {
+    log: hostLog,
+    retryMs: 20,
+    ...(options.pingMs && { pingMs: options.pingMs }),
+    ...(options.hostProtocols && { protocols: options.hostProtocols }),
+  };
+  const client = options.connectClient === false ? undefined : connectGuestAgent({ transport: "unix", path }, clientOptions);
   const waitForState = (state: GuestAgentState["state"]) =>
     new Promise<GuestAgentState>((resolve) => {
       if (!client) throw new Error("no client");

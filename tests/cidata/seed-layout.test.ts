@@ -12,7 +12,7 @@ function file(path: string, text: string, mode = 0o755): IsoFileEntry {
 }
 
 const bootScripts = [file("boot.sh", "#!/bin/bash\n"), file("boot/essential/00-a.sh", "#!/bin/sh\n"), file("boot/linux/10-b.sh", "#!/bin/sh\n")];
-const guestAgent = file("den-guestagent", "\x7fELF", 0o644);
+const guestAgent = [file("den-guestagent.js", "console.log(1)", 0o644), file("den-guestagent.runtime", `${"a".repeat(64)} linux-x64 1.4.5\n`, 0o644)];
 const args = argsFor({
   provision: [{ script: "echo s" }, { mode: "user", script: "echo u" }, { mode: "data", path: "/etc/d", content: "d" }, { mode: "yq", path: "/etc/y", expression: ".a" }, { mode: "dependency", script: "echo dep" }],
 });
@@ -41,13 +41,14 @@ describe("seedLayout()", () => {
     { path: "provision.data/00000002", mode: 0o644 },
     { path: "provision.yq/00000003", mode: 0o644 },
     { path: "provision.dependency/00000004", mode: 0o755 },
-    { path: "den-guestagent", mode: 0o755 },
+    { path: "den-guestagent.js", mode: 0o644 },
+    { path: "den-guestagent.runtime", mode: 0o644 },
   ])("seedLayout() holds $path with mode $mode", ({ path, mode }) => {
     expect(byPath.get(path)?.mode).toBe(mode);
   });
 
   test("seedLayout() holds nothing else", () => {
-    expect(layout).toHaveLength(15);
+    expect(layout).toHaveLength(16);
   });
 
   test("seedLayout() declares each file's size as its UTF-8 byte count", async () => {
@@ -74,11 +75,11 @@ describe("seedLayout()", () => {
     { plain: true, included: false },
   ])("seedLayout() includes the guest agent when plain is $plain: $included", ({ plain, included }) => {
     const paths = seedLayout(argsFor({ plain }), { bootScripts, guestAgent }).map((entry) => entry.path);
-    expect(paths.includes("den-guestagent")).toBe(included);
+    expect({ bundle: paths.includes("den-guestagent.js"), runtime: paths.includes("den-guestagent.runtime") }).toEqual({ bundle: included, runtime: included });
   });
 
   test("seedLayout() leaves the guest agent out when none is given", () => {
-    expect(seedLayout(args, { bootScripts }).map((entry) => entry.path)).not.toContain("den-guestagent");
+    expect(seedLayout(args, { bootScripts }).map((entry) => entry.path).filter((path) => path.startsWith("den-guestagent"))).toEqual([]);
   });
 
   test("seedLayout() fails with the ConfigError of a file it cannot render", () => {
@@ -86,6 +87,6 @@ describe("seedLayout()", () => {
   });
 
   test("seedLayout() is a layout the ISO writer accepts", () => {
-    expect(planIso9660(layout, { volumeId: "cidata" }).files).toHaveLength(15);
+    expect(planIso9660(layout, { volumeId: "cidata" }).files).toHaveLength(16);
   });
 });

@@ -2,7 +2,10 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { parse } from "yaml";
 import type { DenYaml } from "../../lib/config/schema.ts";
 import type { SeedArgs } from "../../cidata/seed-args.ts";
-import { BootHookPath, bootCmds, cloudConfig, cloudYaml, escapeFstab, userData } from "../../cidata/user-data.ts";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BootHookPath, bootCmds, cloudConfig, cloudYaml, EarlyBootCommand, escapeFstab, GuestCidataMount, userData } from "../../cidata/user-data.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import { argsFor, HostileValues, pyYamlLoadAll, requirePyYaml } from "./seed-fixture.ts";
 
@@ -106,6 +109,21 @@ describe("userData() document", () => {
     expect(syntax.exitCode).toBe(0);
   });
 
+  test.each([
+    { upgradePackages: false, want: [EarlyBootCommand] },
+    { upgradePackages: true, want: undefined },
+  ])("userData() starts boot.sh early from bootcmd only when upgradePackages is $upgradePackages", ({ upgradePackages, want }) => {
+    expect(parsedBoth(argsFor({ upgradePackages })).bootcmd).toEqual(want);
+  });
+
+  test("userData() queues den-boot.service after cloud-init's init stage with a command sh accepts", () => {
+    expect(EarlyBootCommand).toContain("systemd-run --no-block --unit=den-boot.service");
+    expect(EarlyBootCommand).toContain("--property=After=cloud-init.service");
+    expect(EarlyBootCommand).toContain("--setenv=DEN_BOOT_EARLY=1");
+    expect(EarlyBootCommand).toContain(BootHookPath);
+    expect(Bun.spawnSync(["sh", "-n", "-c", EarlyBootCommand]).exitCode).toBe(0);
+  });
+
   test.each<{ raw: DenYaml; want: string[] | undefined }>([
     { raw: { dns: ["1.1.1.1", "2606:4700::1111"], hostResolver: { enabled: false } }, want: ["1.1.1.1", "2606:4700::1111"] },
     { raw: { dns: [], hostResolver: { enabled: false } }, want: undefined },
@@ -125,16 +143,54 @@ describe("userData() document", () => {
   });
 });
 
+describe("userData() per-boot hook", () => {
+  /** The hook with its guest paths moved under a temp dir, mount faked, and a boot.sh that logs and exits with BOOT_RC. */
+  function hookFixture() {
+    const dir = mkdtempSync(join(tmpdir(), "den-hook-test-"));
+    const [file] = cloudConfig(argsFor()).write_files as Record<string, string>[];
+    const hook = (file?.content ?? "").replaceAll("/run/", `${dir}/run/`).replaceAll(GuestCidataMount, `${dir}/mnt`);
+    for (const sub of ["run", "mnt", "bin"]) mkdirSync(join(dir, sub));
+    const script = (path: string, text: string) => {
+      writeFileSync(path, text);
+      chmodSync(path, 0o755);
+    };
+    script(join(dir, "hook"), hook);
+    script(join(dir, "bin", "mount"), "#!/bin/sh\nexit 0\n");
+    script(join(dir, "mnt", "boot.sh"), `#!/bin/sh\necho "run $DEN_BOOT_EARLY" >>${dir}/boot.log\nexit "$BOOT_RC"\n`);
+    const run = (env: Record<string, string>) =>
+      Bun.spawnSync([join(dir, "hook")], { env: { PATH: `${dir}/bin:${process.env.PATH}`, BOOT_RC: "0", ...env } }).exitCode;
+    const runs = () => readFileSync(join(dir, "boot.log"), "utf8").split("\n").filter((line) => line !== "").length;
+    return { run, runs, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
+  }
+
+  test("the per-boot hook after an early run exits with its code without running boot.sh again; a third run does", () => {
+    using fx = hookFixture();
+    expect(fx.run({ DEN_BOOT_EARLY: "1", BOOT_RC: "3" })).toBe(0);
+    expect(fx.runs()).toBe(1);
+    expect(fx.run({ BOOT_RC: "0" })).toBe(3);
+    expect(fx.runs()).toBe(1);
+    expect(fx.run({ BOOT_RC: "5" })).toBe(5);
+    expect(fx.runs()).toBe(2);
+  });
+
+  test("an early run after the per-boot hook already ran boot.sh does nothing", () => {
+    using fx = hookFixture();
+    expect(fx.run({ BOOT_RC: "0" })).toBe(0);
+    expect(fx.run({ DEN_BOOT_EARLY: "1" })).toBe(0);
+    expect(fx.runs()).toBe(1);
+  });
+});
+
 describe("bootCmds()", () => {
   test("bootCmds() makes one entry per boot script, in provision order, with the params exported first", () => {
     const args = argsFor({ param: { B: "2", A: "1" }, provision: [{ mode: "boot", script: "one" }, { script: "sys" }, { mode: "boot", script: "two" }] });
     expect(bootCmds(args)).toEqual(["export PARAM_A=1\nexport PARAM_B=2\none", "export PARAM_A=1\nexport PARAM_B=2\ntwo"]);
-    expect(parsedBoth(args).bootcmd).toEqual(bootCmds(args));
+    expect(parsedBoth(args).bootcmd).toEqual([...bootCmds(args), EarlyBootCommand]);
   });
 
   test("bootCmds() is empty without boot scripts", () => {
     expect(bootCmds(argsFor({ provision: [{ script: "x" }] }))).toEqual([]);
-    expect(parsedBoth(argsFor()).bootcmd).toBeUndefined();
+    expect(parsedBoth(argsFor({ upgradePackages: true })).bootcmd).toBeUndefined();
   });
 
   test("bootCmds() refuses a param name that is no shell variable", () => {

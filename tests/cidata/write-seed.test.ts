@@ -161,7 +161,7 @@ describe("writeSeed() inputs and failures", () => {
 
   test("writeSeed() removes its temporary file when the image cannot be completed", async () => {
     const dir = await mkdtemp(join(work, "instance-"));
-    const broken = { path: "den-guestagent", kind: "file" as const, size: 10, source: () => new Uint8Array(3) };
+    const broken = [{ path: "den-guestagent.js", kind: "file" as const, size: 10, source: () => new Uint8Array(3) }];
     await expect(writeSeed(dir, { config, facts: rest, guestAgent: broken })).rejects.toBeInstanceOf(DenError);
     expect(await readdir(dir)).toEqual([]);
   });
@@ -170,7 +170,7 @@ describe("writeSeed() inputs and failures", () => {
     const dir = await mkdtemp(join(work, "instance-"));
     await writeSeed(dir, { config, facts: rest });
     const before = await readFile(join(dir, "cidata.iso"));
-    const broken = { path: "den-guestagent", kind: "file" as const, size: 10, source: () => new Uint8Array(3) };
+    const broken = [{ path: "den-guestagent.js", kind: "file" as const, size: 10, source: () => new Uint8Array(3) }];
     await expect(writeSeed(dir, { config, facts: { ...rest, iid: "iid-2" }, guestAgent: broken })).rejects.toBeInstanceOf(DenError);
     expect(await readFile(join(dir, "cidata.iso"))).toEqual(before);
     expect((await readdir(dir)).sort()).toEqual(["cidata.iso", "cloud-config.yaml"]);

@@ -21,12 +21,13 @@ import { buffer } from "node:stream/consumers";
 import { connectQmp } from "../../drivers/qemu/qmp-client.ts";
 import { connectGuestAgent } from "../../lib/guestagent/connect-guest-agent.ts";
 import type { GuestAgentClient, GuestAgentState } from "../../lib/guestagent/guest-agent-client.ts";
-import type { GuestListener } from "../../agent/protocol/messages.ts";
+import { type GuestListener, ProtocolVersion } from "../../agent/protocol/messages.ts";
 import { createMemoryLogger } from "../../lib/log.ts";
 import { type PortForwardReport, PortForwardReportSchema } from "../../lib/portfwd/port-forward-report.ts";
 import { HostAgentStderrLog, HostAgentStdoutLog, QmpSock, SshConfig } from "../../lib/store/filenames.ts";
 import { den, guestTemplate } from "./support/den-cli.ts";
 import { ensureGuestImage } from "./support/guest-image.ts";
+import { OlderAgentUnit } from "../support/older-agent-unit.ts";
 
 const Name = "ga";
 let home: string;
@@ -131,8 +132,8 @@ test("den start installs den-guestagent as a running systemd service that answer
 }, 120_000);
 
 test("the host agent connects to the den-started agent over virtio-serial", async () => {
-  const line = await waitFor("the host agent's connected line", async () => (await hostAgentLog()).match(/guest agent connected: den-guestagent (\S+).*protocol 1, x86_64/)?.[0]);
-  expect(line).toContain("protocol 1, x86_64");
+  const line = await waitFor("the host agent's connected line", async () => (await hostAgentLog()).match(/guest agent connected: den-guestagent (\S+).*protocol \d+, x86_64/)?.[0]);
+  expect(line).toContain(`protocol ${ProtocolVersion}, x86_64`);
 }, 90_000);
 
 test("a host client on a second virtio-serial port connects to an agent and gets its info", async () => {
@@ -150,7 +151,7 @@ test("a host client on a second virtio-serial port connects to an agent and gets
   expect(run.exitCode).toBe(0);
   client = connectGuestAgent({ transport: "unix", path: socketPath }, { log: createMemoryLogger(), pingMs: 2_000 });
   const state = await waitForState(client, "connected");
-  expect(state).toMatchObject({ state: "connected", info: { protocol: 1, arch: "x86_64", version: expect.stringMatching(/^\d+\.\d+\.\d+ /) } });
+  expect(state).toMatchObject({ state: "connected", info: { protocol: ProtocolVersion, arch: "x86_64", version: expect.stringMatching(/^\d+\.\d+\.\d+ /) } });
 }, 120_000);
 
 test("a new listener in the guest is reported, and a tcp stream through the agent reaches it", async () => {
@@ -406,3 +407,68 @@ test("a listener on a port an ignore rule names gets no forward", async () => {
   expect(report.failures.filter((failure) => mentions(failure.guest))).toEqual([]);
   expect(curl([`http://127.0.0.1:${IgnoredPort}/`]).exitCode).toBe(7);
 }, 120_000);
+
+// The upgrade path: a guest that an older den set up runs that den's agent, one ~100 MiB compiled binary at
+// /usr/local/bin/den-guestagent speaking protocol 1, under the older unit. The older agent is built here from this
+// source with protocol 1 as its highest version (agent/main.ts, DEN_AGENT_MAX_PROTOCOL) and installed the way an older
+// den's boot script did. This den must forward through it, and its next start must replace it with the runtime from the
+// runtime disk, the bundle and the wrapper, and then speak the newest protocol.
+const UpgradePorts = { before: 18086, after: 18087 };
+
+function connectedLines(log: string): string[] {
+  return log.split("\n").filter((line) => line.includes("guest agent connected: "));
+}
+
+test(
+  "den works with an older den's agent (one binary, protocol 1) and upgrades it to the runtime disk, bundle and wrapper on the next start",
+  async () => {
+    const older = join(home, "den-guestagent-older");
+    const build = Bun.spawnSync(
+      [process.execPath, "build", "--compile", "--minify", "--target=bun-linux-x64", "--define", "DEN_AGENT_MAX_PROTOCOL=1", "--define", 'DEN_BUILD_COMMIT="older"', resolve(import.meta.dir, "../../agent/main.ts"), "--outfile", older],
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    expect({ exitCode: build.exitCode, stderr: build.stderr.toString() }).toMatchObject({ exitCode: 0 });
+    expect((await den(home, ["copy", older, `${Name}:/tmp/den-guestagent-older`], { timeoutMs: 300_000 })).exitCode).toBe(0);
+    const connectedBefore = connectedLines(await hostAgentLog()).length;
+    const install = await shell(
+      [
+        "set -e",
+        `echo ${Buffer.from(OlderAgentUnit).toString("base64")} | base64 -d | sudo tee /etc/systemd/system/den-guestagent.service >/dev/null`,
+        "sudo systemctl stop den-guestagent.service",
+        "sudo rm -rf /usr/local/lib/den-guestagent",
+        "sudo install -m 0755 /tmp/den-guestagent-older /usr/local/bin/den-guestagent",
+        "sudo systemctl daemon-reload",
+        "sudo systemctl start den-guestagent.service",
+      ].join("\n"),
+    );
+    expect({ exitCode: install.exitCode, stderr: install.stderr }).toMatchObject({ exitCode: 0 });
+    const olderLine = await waitFor("the host agent to connect to the older agent", async () => connectedLines(await hostAgentLog()).slice(connectedBefore).find((line) => line.includes("(commit older)")), 120_000);
+    expect(olderLine).toContain("protocol 1, x86_64");
+    await guestUnit("den-e2e-upgrade-before", `python3 -m http.server ${UpgradePorts.before} --bind 127.0.0.1`);
+    const before = await forwardOf("tcp", UpgradePorts.before, 60_000);
+    expect(before).toMatchObject({ via: "agent" });
+    expect(curl(["-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${hostPort(before)}/`])).toEqual({ exitCode: 0, stdout: "200" });
+
+    // The log is appended to (and rotated when large): only what the next start adds counts.
+    const logOffset = (await hostAgentLog()).length;
+    const freshLog = async () => {
+      const text = await hostAgentLog();
+      return text.length >= logOffset ? text.slice(logOffset) : text;
+    };
+    expect((await den(home, ["stop", Name])).exitCode).toBe(0);
+    const start = await den(home, ["start", Name]);
+    expect({ exitCode: start.exitCode, stderr: start.stderr }).toMatchObject({ exitCode: 0 });
+    const installed = await shell("stat -c %s /usr/local/bin/den-guestagent; cat /usr/local/lib/den-guestagent/runtime.id; den-guestagent --version; systemctl is-active den-guestagent.service");
+    const [wrapperBytes, runtimeId, version, active] = installed.stdout.trim().split("\n");
+    expect(Number(wrapperBytes)).toBeLessThan(4096);
+    expect(runtimeId).toMatch(/^[0-9a-f]{64} linux-x64 \S+$/);
+    expect(version).not.toContain("(commit older)");
+    expect(active).toBe("active");
+    const newerLine = await waitFor("the host agent to connect to the upgraded agent", async () => connectedLines(await freshLog()).find((line) => !line.includes("(commit older)") && line.includes(`protocol ${ProtocolVersion},`)), 120_000);
+    expect(newerLine).toContain("x86_64");
+    await guestUnit("den-e2e-upgrade-after", `python3 -m http.server ${UpgradePorts.after} --bind 127.0.0.1`);
+    const after = await forwardOf("tcp", UpgradePorts.after, 60_000);
+    expect(curl(["-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${hostPort(after)}/`])).toEqual({ exitCode: 0, stdout: "200" });
+  },
+  { timeout: 900_000 },
+);

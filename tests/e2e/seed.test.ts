@@ -7,8 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeSeed } from "../../cidata/write-seed.ts";
 import { loadConfig } from "../../lib/config/load.ts";
-import { findGuestAgent } from "../../lib/guestagent/embedded-agent.ts";
-import { guestAgentSeedEntry } from "../../lib/guestagent/guest-agent-seed-entry.ts";
+import { guestAgentSeedEntries } from "../../lib/guestagent/guest-agent-seed-entry.ts";
+import { prepareGuestAgent } from "../../lib/guestagent/prepare-guest-agent.ts";
 import type { FilledDenYaml } from "../../lib/config/schema.ts";
 import { ensureUserKey } from "../../lib/ssh/user-key.ts";
 import { ensureGuestImage } from "./support/guest-image.ts";
@@ -96,17 +96,17 @@ beforeAll(async () => {
   const key = await ensureUserKey(denHome);
   identityFile = key.privateKeyPath;
   // The yq provisioning runs the guest agent from the seed, as `den start` puts it there.
-  const agent = await findGuestAgent("x86_64", { denHome });
+  const agent = await prepareGuestAgent("x86_64", { denHome, env: process.env });
   if (!agent) throw new Error("no guest agent for x86_64: run bun scripts/build.ts --agent-only");
   const started = performance.now();
   const seed = await writeSeed(instanceDir, {
-    guestAgent: guestAgentSeedEntry(agent),
+    guestAgent: guestAgentSeedEntries(agent),
     config,
     facts: { instanceName: name, iid, sshPublicKeys: [key.publicKey], macAddress: mac, hostHome: process.env.HOME ?? "/root" },
   });
   console.log(`seed e2e: cidata.iso ${seed.bytes} bytes written in ${(performance.now() - started).toFixed(0)} ms`);
   const bootStarted = performance.now();
-  guest = await launchGuest({ image, seedIso: seed.path, runDir: join(dir, "run"), mac });
+  guest = await launchGuest({ image, seedIso: seed.path, runtimeDisk: agent.runtimeDisk, runDir: join(dir, "run"), mac });
   await guest.waitForSsh({ user: config.user.name, identityFile, timeoutMs: 300_000 });
   sshSeconds = (performance.now() - bootStarted) / 1000;
   // boot.sh runs in cloud-init's final stage, after sshd answers.

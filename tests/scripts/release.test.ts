@@ -6,7 +6,7 @@ import { chmod, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:f
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
-import { type ReleaseTarget, checkReleaseUrl, fillFormula, fillInstallScript, renderSha256Sums, tarballName } from "../../scripts/release.ts";
+import { type ReleaseTarget, bundledRuntimeFile, checkReleaseUrl, fillFormula, fillInstallScript, releaseRuntimeFiles, renderSha256Sums, tarballName } from "../../scripts/release.ts";
 
 const root = resolve(import.meta.dir, "../..");
 const host = `${process.platform}-${process.arch}` as ReleaseTarget;
@@ -79,7 +79,8 @@ describe("scripts/release.ts", () => {
   test("sha256sum -c accepts SHA256SUMS in the out folder", () => {
     const check = run(["sha256sum", "-c", "SHA256SUMS"], { cwd: out });
     expect(check).toMatchObject({ exitCode: 0 });
-    expect(check.stdout).toBe(`${tarballName(version, host)}: OK\nden-${version}.tar.gz: OK\n`);
+    const runtimes = ["linux-arm64", "linux-x64"].map((target) => `den-guestagent-runtime-bun-${Bun.version}-${target}.zst: OK\n`);
+    expect(check.stdout).toBe(`${tarballName(version, host)}: OK\nden-${version}.tar.gz: OK\n${runtimes.join("")}`);
   });
 
   test("release.ts packs the same bytes again from the same binaries", async () => {
@@ -155,6 +156,23 @@ describe("packaging/install.sh", () => {
     await rm(prefix, { recursive: true, force: true });
   }, 120_000);
 
+  test("install.sh puts a runtime the tarball carries in share/den/ into PREFIX/share/den/", async () => {
+    const release = join(work, "release-runtime");
+    const prefix = join(work, "prefix-runtime");
+    const runtime = "den-guestagent-runtime-bun-1.4.5-linux-arm64.zst";
+    const top = join(release, "stage", folder);
+    await mkdir(join(top, "bin"), { recursive: true });
+    await mkdir(join(top, "share", "den"), { recursive: true });
+    await writeFile(join(top, "bin", "den"), "#!/bin/sh\necho 'den version 0.0.0 (commit test)'\n", { mode: 0o755 });
+    await writeFile(join(top, "share", "den", runtime), "runtime bytes");
+    expect(run(["tar", "-czf", join(release, tarballName(version, host)), "-C", join(release, "stage"), folder]).exitCode).toBe(0);
+    const sum = run(["sha256sum", tarballName(version, host)], { cwd: release }).stdout;
+    await writeFile(join(release, "SHA256SUMS"), sum);
+    const install = run(["sh", join(root, "packaging/install.sh")], { env: { PREFIX: prefix, HOME: work, DEN_RELEASE_URL: release, PATH: "/usr/bin:/bin" } });
+    expect(install).toMatchObject({ exitCode: 0, stderr: "" });
+    expect(await readFile(join(prefix, "share", "den", runtime), "utf8")).toBe("runtime bytes");
+  });
+
   test.each([
     { name: "a tampered tarball", setup: "tampered", message: `error: Cannot install den: checksum mismatch for ${tarballName(version, host)}` },
     { name: "no DEN_RELEASE_URL", setup: "no-url", message: "error: Cannot install den: DEN_RELEASE_URL is not set" },
@@ -202,12 +220,34 @@ describe("release.ts helpers", () => {
     expect(checkReleaseUrl(url)).toBe(problem);
   });
 
+  test.each([
+    { target: "darwin-arm64", file: "den-guestagent-runtime-bun-1.4.5-linux-arm64.zst" },
+    { target: "darwin-x64", file: "den-guestagent-runtime-bun-1.4.5-linux-x64.zst" },
+    { target: "linux-x64", file: undefined },
+    { target: "linux-arm64", file: undefined },
+  ] as const)("bundledRuntimeFile() gives the $target tarball $file", ({ target, file }) => {
+    const entry = (name: string) => ({ file: name, sha256: "a".repeat(64), size: 1, compressedSha256: "b".repeat(64), compressedSize: 1 });
+    const manifest = {
+      bunVersion: "1.4.5",
+      baseUrl: "",
+      runtimes: { "linux-x64": entry("den-guestagent-runtime-bun-1.4.5-linux-x64.zst"), "linux-arm64": entry("den-guestagent-runtime-bun-1.4.5-linux-arm64.zst") },
+    };
+    expect(bundledRuntimeFile(target, manifest)).toBe(file);
+  });
+
   test("renderSha256Sums() writes sha256sum lines sorted by file name", () => {
     const text = renderSha256Sums([
       { name: "den-0.1.0.tar.gz", sha256: "b".repeat(64) },
       { name: "den-0.1.0-darwin-arm64.tar.gz", sha256: "a".repeat(64) },
     ]);
     expect(text).toBe(`${"a".repeat(64)}  den-0.1.0-darwin-arm64.tar.gz\n${"b".repeat(64)}  den-0.1.0.tar.gz\n`);
+  });
+
+  test("releaseRuntimeFiles() lists the runtime file of every guest target", () => {
+    const entry = (target: string) => ({ file: `den-guestagent-runtime-bun-1.4.5-${target}.zst`, sha256: "a".repeat(64), size: 2, compressedSha256: "b".repeat(64), compressedSize: 1 });
+    const manifest = { bunVersion: "1.4.5", baseUrl: "", runtimes: { "linux-x64": entry("linux-x64"), "linux-arm64": entry("linux-arm64") } };
+    expect(releaseRuntimeFiles(manifest)).toEqual(["den-guestagent-runtime-bun-1.4.5-linux-x64.zst", "den-guestagent-runtime-bun-1.4.5-linux-arm64.zst"]);
+    expect(() => releaseRuntimeFiles({ ...manifest, runtimes: { "linux-x64": entry("linux-x64") } })).toThrow("the runtime manifest has no linux-arm64 runtime");
   });
 
   test("fillInstallScript() sets only the default release URL", () => {

@@ -1,13 +1,13 @@
 // Issue 12 #7 (modes, agent hash): what den creates under DEN_HOME must not take its mode from the umask (under
-// umask 000 the agent cache and ha.sock were 0777), and the cached guest agent, which every guest runs as root, is
-// checked against the agent den carries before it is used, and again while it is copied into the seed.
+// umask 000 the agent cache and ha.sock were 0777), and the unpacked guest agent runtime, which every guest runs as
+// root, is checked against the manifest den carries before it is used, and again while it is copied to its disk.
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeIso9660ToFile } from "../../cidata/iso9660.ts";
-import { type GuestAgentBinary, findGuestAgent } from "../../lib/guestagent/embedded-agent.ts";
-import { guestAgentSeedEntry } from "../../lib/guestagent/guest-agent-seed-entry.ts";
+import { type GuestRuntime, findGuestRuntime } from "../../lib/guestagent/guest-runtime.ts";
+import { runtimeDiskEntries } from "../../lib/guestagent/runtime-disk.ts";
 import { startApiServer } from "../../lib/hostagent/api-server.ts";
 import { writeAtomically } from "../../lib/images/write-atomically.ts";
 import { ensureUserKey } from "../../lib/ssh/user-key.ts";
@@ -22,13 +22,22 @@ async function modeOf(path: string): Promise<string> {
   return `0${((await stat(path)).mode & 0o777).toString(8)}`;
 }
 
-function embeddedAgent(text: string): Blob[] {
-  return [Object.assign(new Blob([Bun.zstdCompressSync(new TextEncoder().encode(text))]), { name: "den-guestagent-linux-x64-0000.zst" })];
-}
+const realRuntime = new TextEncoder().encode("the real agent");
+const realCompressed = Bun.zstdCompressSync(realRuntime);
+const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
+const runtimeFile = "den-guestagent-runtime-bun-1.4.5-linux-arm64.zst";
+const manifest = {
+  bunVersion: "1.4.5",
+  baseUrl: "",
+  runtimes: { "linux-arm64": { file: runtimeFile, sha256: sha256(realRuntime), size: realRuntime.byteLength, compressedSha256: sha256(realCompressed), compressedSize: realCompressed.byteLength } },
+};
 
-async function findAgent(denHome: string, text = "the real agent"): Promise<GuestAgentBinary> {
-  const found = await findGuestAgent("x86_64", { denHome, embeddedFiles: embeddedAgent(text), distDir: "/nonexistent" });
-  if (!found) throw new Error("no agent found");
+/** The runtime an x86_64 den carries for aarch64 guests (the one den unpacks into DEN_HOME; the guest runs it as root). */
+async function findAgent(denHome: string): Promise<GuestRuntime> {
+  await Bun.write(join(denHome, "..", "install", "share", "den", runtimeFile), realCompressed);
+  const execPath = join(denHome, "..", "install", "bin", "den");
+  const found = await findGuestRuntime("aarch64", { denHome, env: {}, platform: "linux", arch: "x64", execPath, distDir: "/nonexistent", manifest });
+  if (!found) throw new Error("no runtime found");
   return found;
 }
 
@@ -51,7 +60,7 @@ describe("modes under umask 000", () => {
     }).toEqual({ denHome: "0700", instance: "0700", yaml: "0644" });
   }, 20_000);
 
-  test("findGuestAgent() makes the cache folders 0700 and the cached agent 0600", async () => {
+  test("findGuestRuntime() makes the cache folders 0700 and the unpacked runtime 0600", async () => {
     const denHome = join(await tempDir(defer), "den");
     process.umask(0);
     const agent = await findAgent(denHome);
@@ -65,7 +74,7 @@ describe("modes under umask 000", () => {
     }).toEqual({ denHome: "0700", cache: "0700", guestagent: "0700", keyDir: "0700", agent: "0600" });
   });
 
-  test("findGuestAgent() tightens cache folders an older den left 0777", async () => {
+  test("findGuestRuntime() tightens cache folders an older den left 0777", async () => {
     const denHome = await tempDir(defer);
     const agent = await findAgent(denHome);
     for (const dir of [join(denHome, "_cache"), join(denHome, "_cache", "guestagent"), join(agent.path, "..")]) await chmod(dir, 0o777);
@@ -105,7 +114,7 @@ describe("modes under umask 000", () => {
   });
 });
 
-describe("the cached guest agent", () => {
+describe("the unpacked guest agent runtime", () => {
   test.each([
     { name: "a changed file", tamper: (path: string) => writeFile(path, "an evil agent") },
     { name: "a changed file of the same size", tamper: (path: string) => writeFile(path, "the evil agent") },
@@ -119,7 +128,7 @@ describe("the cached guest agent", () => {
       },
     },
     { name: "a world-writable file", tamper: (path: string) => chmod(path, 0o666) },
-  ])("findGuestAgent() replaces $name with the embedded agent before it is seeded", async ({ tamper }) => {
+  ])("findGuestRuntime() replaces $name with the runtime installed beside den before it reaches a runtime disk", async ({ tamper }) => {
     const denHome = await tempDir(defer);
     const first = await findAgent(denHome);
     await tamper(first.path);
@@ -129,24 +138,24 @@ describe("the cached guest agent", () => {
     expect({ text: await readFile(again.path, "utf8"), regular: info.isFile(), mode: await modeOf(again.path) }).toEqual({ text: "the real agent", regular: true, mode: "0600" });
   });
 
-  test("the seed refuses an agent that changed after findGuestAgent() checked it, and keeps no ISO", async () => {
+  test("the runtime disk refuses a runtime that changed after findGuestRuntime() checked it, and keeps no ISO", async () => {
     const denHome = await tempDir(defer);
     const agent = await findAgent(denHome);
     await writeFile(agent.path, "the evil agent");
-    const iso = join(denHome, "cidata.iso");
-    await expect(writeIso9660ToFile([guestAgentSeedEntry(agent)], iso)).rejects.toMatchObject({ message: expect.stringContaining("Cannot seed the guest agent") });
+    const iso = join(denHome, "runtime.iso");
+    await expect(writeIso9660ToFile(runtimeDiskEntries(agent), iso)).rejects.toMatchObject({ message: expect.stringContaining("Cannot copy the guest agent runtime") });
     expect(existsSync(iso)).toBe(false);
   });
 
-  test("the seed copies an unchanged agent", async () => {
+  test("the runtime disk copies an unchanged runtime", async () => {
     const denHome = await tempDir(defer);
     const agent = await findAgent(denHome);
-    const iso = join(denHome, "cidata.iso");
-    await writeIso9660ToFile([guestAgentSeedEntry(agent)], iso);
+    const iso = join(denHome, "runtime.iso");
+    await writeIso9660ToFile(runtimeDiskEntries(agent), iso);
     expect((await readFile(iso)).includes(Buffer.from("the real agent"))).toBe(true);
   });
 
-  test("findGuestAgent() does not write through a planted temporary file", async () => {
+  test("findGuestRuntime() does not write through a planted temporary file", async () => {
     const denHome = await tempDir(defer);
     const first = await findAgent(denHome);
     const outside = join(await tempDir(defer), "outside");
@@ -160,7 +169,7 @@ describe("the cached guest agent", () => {
 });
 
 describe("folders den finds in place", () => {
-  test("findGuestAgent() leaves a DEN_HOME the user made as it is", async () => {
+  test("findGuestRuntime() leaves a DEN_HOME the user made as it is", async () => {
     const denHome = await tempDir(defer);
     await chmod(denHome, 0o750);
     await mkdir(join(denHome, "vm1"));

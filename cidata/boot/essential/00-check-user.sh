@@ -31,7 +31,7 @@ write_sudoers() {
 
 entry="$(passwd_entry)"
 if [ -n "$entry" ]; then
-	found_uid="$(printf '%s\n' "$entry" | cut -d: -f3)"
+	IFS=: read -r _ _ found_uid _ <<<"$entry"
 	if [ "$found_uid" != "$uid" ]; then
 		den_log "WARNING user $user has uid $found_uid, expected $uid"
 		exit 1

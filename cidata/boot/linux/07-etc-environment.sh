@@ -7,14 +7,28 @@ root="${DEN_BOOT_ROOT:-}"
 envfile="$root/etc/environment"
 seed="${DEN_CIDATA_MNT:?}/etc_environment"
 
-mkdir -p "$root/etc"
+[ -d "$root/etc" ] || mkdir -p "$root/etc"
 [ -f "$envfile" ] || : >"$envfile"
 
-wanted="$(
-	awk '/^#DEN-START/ { skip = 1 } !skip { print } /^#DEN-END/ { skip = 0 }' "$envfile"
-	if [ -f "$seed" ]; then cat "$seed"; fi
-)"
-if [ "$wanted" != "$(cat "$envfile")" ]; then
+# Read with builtins (no awk, no cat): every fork counts in an emulated guest's boot. Trailing newlines are not
+# compared, as the file is always written with exactly one.
+current=""
+wanted=""
+skip=0
+while IFS= read -r line || [ -n "$line" ]; do
+	current+="$line"$'\n'
+	[[ "$line" != "#DEN-START"* ]] || skip=1
+	[ "$skip" = 1 ] || wanted+="$line"$'\n'
+	[[ "$line" != "#DEN-END"* ]] || skip=0
+done <"$envfile"
+if [ -f "$seed" ]; then
+	while IFS= read -r line || [ -n "$line" ]; do
+		wanted+="$line"$'\n'
+	done <"$seed"
+fi
+while [[ "$wanted" == *$'\n' ]]; do wanted="${wanted%$'\n'}"; done
+while [[ "$current" == *$'\n' ]]; do current="${current%$'\n'}"; done
+if [ "$wanted" != "$current" ]; then
 	printf '%s\n' "$wanted" >"$envfile"
 	den_log "updated /etc/environment"
 	# An ssh session opened before this point (e.g. by the host agent's readiness probe) still has the old
@@ -28,5 +42,5 @@ if [ "$wanted" != "$(cat "$envfile")" ]; then
 	fi
 fi
 
-mkdir -p "$root/run"
+[ -d "$root/run" ] || mkdir -p "$root/run"
 printf '%s\n' "${DEN_CIDATA_IID:?}" >"$root/run/den-ssh-ready"

@@ -31,15 +31,25 @@ if [ "$uid" -ge "$sub_begin" ]; then
 	sub_begin=$((uid + 1))
 fi
 mkdir -p "$root/etc"
+# Read with builtins: every fork counts in an emulated guest's boot.
+has_entry() {
+	local name rest
+	[ -f "$1" ] || return 1
+	while IFS=: read -r name rest || [ -n "$name" ]; do
+		[ "$name" != "$user" ] || return 0
+	done <"$1"
+	return 1
+}
 for f in "$root/etc/subuid" "$root/etc/subgid"; do
-	if [ -f "$f" ] && cut -d: -f1 "$f" | grep -qxF -- "$user"; then
+	if has_entry "$f"; then
 		continue
 	fi
 	printf '%s:%s:1073741824\n' "$user" "$sub_begin" >>"$f"
 	den_log "added $user to ${f#"$root"}"
 done
 
-if den_real_guest && command -v loginctl >/dev/null 2>&1; then
+# Lingering is a file logind reads when it starts: once it exists, logind starts the user manager on every boot itself.
+if den_real_guest && [ ! -e "/var/lib/systemd/linger/$user" ] && command -v loginctl >/dev/null 2>&1; then
 	if command -v systemctl >/dev/null 2>&1; then
 		systemctl start systemd-logind.service || true
 	fi

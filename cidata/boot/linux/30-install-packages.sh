@@ -6,7 +6,9 @@ set -eu
 
 code=0
 
+# The user's scripts and the package manager must not run beside cloud-init's config stage (apt sources, debconf).
 if [ -d "${DEN_CIDATA_MNT:?}/provision.dependency" ]; then
+	den_after_cloud_config
 	for f in "$DEN_CIDATA_MNT"/provision.dependency/*; do
 		[ -f "$f" ] || continue
 		den_log "running provision.dependency/$(basename "$f")"
@@ -85,6 +87,7 @@ if [ "$need_uidmap" = 1 ]; then
 	esac
 fi
 
+den_after_cloud_config
 den_log "installing ${pkgs[*]} with ${manager:-no package manager}"
 case "$manager" in
 zypper)

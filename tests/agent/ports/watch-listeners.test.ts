@@ -3,7 +3,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { GuestListener } from "../../../agent/protocol/messages.ts";
-import { watchListeners } from "../../../agent/ports/watch-listeners.ts";
+import type { SockDiagScanner } from "../../../agent/ports/scan-sock-diag.ts";
+import { type ListenerScanner, watchListeners } from "../../../agent/ports/watch-listeners.ts";
 
 const tcp = (ip: string, port: number): GuestListener => ({ proto: "tcp", ip, port });
 const udp = (ip: string, port: number): GuestListener => ({ proto: "udp", ip, port });
@@ -118,4 +119,48 @@ test("watchListeners() lists this process's own listener with the default scanne
   } finally {
     server.stop(true);
   }
+});
+
+// A netlink scanner whose scans succeed or fail in the order given (the last outcome repeats), counting opens and closes.
+function flakySockDiag(outcomes: ("ok" | "fail")[]) {
+  const counts = { opened: 0, closed: 0, scans: 0 };
+  const open = (): SockDiagScanner => {
+    counts.opened++;
+    return {
+      scan: () => {
+        if (outcomes[Math.min(counts.scans++, outcomes.length - 1)] === "fail") throw new Error("recv() failed with errno 105");
+        return [tcp("0.0.0.0", 22)];
+      },
+      close: () => void counts.closed++,
+    };
+  };
+  return { open, counts };
+}
+
+test.each<{ name: string; outcomes: ("ok" | "fail")[]; want: { scanner: ListenerScanner; opened: number; errors: number } }>([
+  // The first two scans are the probe when the scanner opens and the watcher's first list.
+  { name: "answers a failed sock_diag scan from /proc/net and scans on a fresh netlink socket next time", outcomes: ["ok", "ok", "fail", "ok"], want: { scanner: "sock-diag", opened: 2, errors: 1 } },
+  { name: "keeps sock_diag after two failed scans in a row", outcomes: ["ok", "ok", "fail", "fail", "ok"], want: { scanner: "sock-diag", opened: 3, errors: 2 } },
+  { name: "scans /proc/net for good after three failed sock_diag scans in a row", outcomes: ["ok", "ok", "fail", "fail", "fail", "ok"], want: { scanner: "procfs", opened: 3, errors: 3 } },
+])("watchListeners() $name", async ({ outcomes, want }) => {
+  const sockDiag = flakySockDiag(outcomes);
+  const errors: unknown[] = [];
+  const calls: GuestListener[][] = [];
+  let procfsScans = 0;
+  const watch = watchListeners((listeners) => calls.push(listeners), {
+    trigger: "poll",
+    pollIntervalMs: 2,
+    openSockDiag: sockDiag.open,
+    scanProcfs: () => (procfsScans++, [tcp("0.0.0.0", 22)]),
+    onError: (error) => errors.push(error),
+  });
+  // Enough scans to pass the last outcome, however slowly the timers run on a loaded machine.
+  for (let waited = 0; sockDiag.counts.scans + procfsScans < outcomes.length + 4 && waited < 5_000; waited += 5) await Bun.sleep(5);
+  const scanner = watch.scanner;
+  watch.stop();
+  expect({ scanner, opened: sockDiag.counts.opened, errors: errors.length }).toEqual(want);
+  expect(sockDiag.counts.closed).toBe(sockDiag.counts.opened);
+  // Every failed sock_diag scan was answered from /proc/net, so the list never flickered.
+  expect(procfsScans).toBeGreaterThanOrEqual(want.errors);
+  expect(calls).toEqual([[tcp("0.0.0.0", 22)]]);
 });

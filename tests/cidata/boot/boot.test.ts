@@ -1,8 +1,8 @@
 // cidata/boot/boot.sh run for real in a fake root (DEN_BOOT_ROOT); see boot-fixture.ts.
-import { describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { shellQuote } from "../../../lib/shell/quote.ts";
+import { agentSeed, buildAgentBundle, preinstallRuntime, writeExecutable } from "./agent-fixture.ts";
 import { IID, makeBootFixture } from "./boot-fixture.ts";
 
 const script = (text: string) => ({ text: `#!/bin/bash\nset -eu\n${text}\n`, mode: 0o755 });
@@ -11,10 +11,12 @@ const note = (name: string) => script(`echo ${name} >>"$DEN_BOOT_ROOT/order"`);
 // den.env keys of one yq entry.
 const yqEnv = (index: string, fields: Record<string, string>) =>
   Object.fromEntries(Object.entries(fields).map(([field, value]) => [`YQ_PROVISION_${index}_${field}`, value]));
-// A seed-root den-guestagent that runs the real `yq` subcommand from the source tree, standing in for the compiled agent.
-const yqAgentSeed = {
-  "den-guestagent": script(`exec ${shellQuote(process.execPath)} ${shellQuote(join(import.meta.dir, "yq-agent-entry.ts"))} "$@"`),
-};
+// The yq tests run the real bundle on the host's bun, marked as installed in the fake root (preinstallRuntime), so
+// 25-guestagent.sh keeps it and no test copies the ~100 MiB runtime.
+let bundle = "";
+beforeAll(async () => {
+  bundle = await buildAgentBundle();
+});
 
 describe("boot.sh", () => {
   test("a full boot in a fake root exits 0 and writes every progress marker with the IID", async () => {
@@ -176,7 +178,25 @@ describe("boot.sh", () => {
     expect(fx.read("order")).toBe("system\n");
   });
 
-  test("yq provisioning runs den-guestagent yq from the seed after data and before system scripts", async () => {
+  test("yq provisioning fails loudly when 25-guestagent.sh could not install the runtime, and boot.sh exits 1", async () => {
+    await using fx = makeBootFixture({
+      env: { YQ_PROVISION_00000000_PATH: "/etc/app/conf.yaml", YQ_PROVISION_00000000_FORMAT: "yaml" },
+      seed: { ...agentSeed(bundle), "provision.yq/00000000": ".a = 1", "provision.system/00000001": note("system") },
+    });
+    // No disk labelled DENRUNTIME: neither the udev link nor blkid finds one.
+    writeExecutable(join(fx.dir, "tools/blkid"), "#!/bin/bash\nexit 2\n");
+    const run = fx.boot({ PATH: `${join(fx.dir, "tools")}:${process.env.PATH}` });
+    expect(run.exitCode).toBe(1);
+    expect(run.console).toContain("DEN| WARNING boot/linux/25-guestagent.sh failed (exit 1)\n");
+    expect(run.console).toContain(
+      "DEN| WARNING yq provisioning needs the den guest agent's runtime, which boot/linux/25-guestagent.sh did not install; skipped /etc/app/conf.yaml\n",
+    );
+    expect(run.console).toContain("DEN| WARNING provision.yq/00000000 failed\n");
+    expect(fx.read("etc/app/conf.yaml")).toBeUndefined();
+    expect(fx.read("order")).toBe("system\n");
+  });
+
+  test("yq provisioning runs den-guestagent yq from the seed's bundle after data and before system scripts", async () => {
     await using fx = makeBootFixture({
       env: {
         ...yqEnv("00000001", { PATH: "/etc/app/conf.yaml", FORMAT: "auto", PERMISSIONS: "600" }),
@@ -185,13 +205,14 @@ describe("boot.sh", () => {
         DATAFILE_00000000_OVERWRITE: "1",
       },
       seed: {
-        ...yqAgentSeed,
+        ...agentSeed(bundle),
         "provision.data/00000000": "# written by data\nname: app # keep me\nlist:\n  - a\n",
         "provision.yq/00000001": '.list += ["b"] | .name = "den"\n',
         "provision.yq/00000002": '.port = 8080 | .hosts = ["x"]',
         "provision.system/00000003": script(`stat -c 'system %a' "$DEN_BOOT_ROOT/etc/app/conf.yaml" >>"$DEN_BOOT_ROOT/order"`),
       },
     });
+    preinstallRuntime(fx.root);
     const run = fx.boot();
     expect({ exitCode: run.exitCode, warnings: run.console.split("\n").filter((line) => line.includes("WARNING")) }).toEqual({ exitCode: 0, warnings: [] });
     expect(run.console).toContain("DEN| updating /etc/app/conf.yaml with provision.yq/00000001\n");
@@ -205,9 +226,10 @@ describe("boot.sh", () => {
   test("a yq expression den-guestagent rejects logs its error, leaves the file, the next step runs and boot.sh exits 1", async () => {
     await using fx = makeBootFixture({
       env: yqEnv("00000000", { PATH: "/etc/app.yaml", FORMAT: "yaml", PERMISSIONS: "644" }),
-      seed: { ...yqAgentSeed, "provision.yq/00000000": ".a = ", "provision.system/00000001": note("system") },
+      seed: { ...agentSeed(bundle), "provision.yq/00000000": ".a = ", "provision.system/00000001": note("system") },
       rootFiles: { "etc/app.yaml": "a: 1\n" },
     });
+    preinstallRuntime(fx.root);
     const run = fx.boot();
     expect(run.exitCode).toBe(1);
     expect(run.console).toContain('DEN| error: Cannot evaluate yq expression ".a = ": unexpected end of expression at column 6\n');

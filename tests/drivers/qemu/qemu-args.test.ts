@@ -203,6 +203,14 @@ describe("qemuArgs() options", () => {
     expect(got.args.slice(disk + 1, disk + 5)).toEqual(["-drive", `file=${Dir}/iso,format=raw,media=cdrom,readonly=on`, "-boot", "order=d,splash-time=0,menu=on"]);
   });
 
+  test("qemuArgs() attaches the guest agent's runtime disk read-only right after the seed", () => {
+    const disk = "/home/alice/.den/_cache/guestagent/runtime-disks/abc.iso";
+    const got = qemuArgs(fill({ arch: "x86_64" }), { ...baseCtx, runtimeDisk: disk });
+    const seed = got.args.indexOf(`file=${Dir}/cidata.iso,if=virtio,format=raw,readonly=on`);
+    expect(got.args.slice(seed + 1, seed + 3)).toEqual(["-drive", `file=${disk},if=virtio,format=raw,readonly=on`]);
+    expect(qemuArgs(fill({ arch: "x86_64" }), baseCtx).args.filter((arg) => arg.includes("runtime-disks"))).toEqual([]);
+  });
+
   test("qemuArgs() leaves reverse-sshfs mounts to the host agent", () => {
     const got = qemuArgs(fill({ arch: "x86_64", mountType: "reverse-sshfs", mounts: [{ location: "/home/alice" }] }), baseCtx);
     expect(got.args.some((arg) => arg === "-virtfs" || arg.startsWith("vhost-user-fs"))).toBe(false);

@@ -13,6 +13,15 @@ async function filled(extra: string) {
 
 const facts = { instanceDir: dir, macAddress: "52:55:55:12:34:56", sshLocalPort: 60022 };
 
+test("vzConfig() attaches the guest agent's runtime disk read-only after the seed", async () => {
+  const runtimeDisk = "/home/u/.den/_cache/guestagent/runtime-disks/abc.iso";
+  expect(vzConfig(await filled("vmType: vz\nmounts: []"), { ...facts, runtimeDisk }).disks).toEqual([
+    { path: `${dir}/disk`, readOnly: false },
+    { path: `${dir}/cidata.iso`, readOnly: true },
+    { path: runtimeDisk, readOnly: true },
+  ]);
+});
+
 test("vzConfig() describes the whole machine: disks in order, NAT with the MAC, both vsock forwards, the serial log", async () => {
   const config = vzConfig(await filled("vmType: vz\nmounts: []"), facts);
   expect(config).toEqual({

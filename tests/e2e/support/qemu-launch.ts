@@ -14,6 +14,8 @@ export interface LaunchGuestOptions {
   image: GuestImage;
   /** NoCloud seed; attached read-only as a SCSI CD-ROM. */
   seedIso: string;
+  /** den's guest agent runtime disk (lib/guestagent/runtime-disk.ts), attached read-only as den's drivers do. */
+  runtimeDisk?: string;
   /** Holds the overlay disk, serial log, QMP socket and pid file; created when missing and reused when present. */
   runDir: string;
   /** Defaults to a random 52:55:55:xx:xx:xx, Lima's prefix. */
@@ -50,6 +52,7 @@ export interface GuestHandle extends AsyncDisposable {
 export interface QemuArgsInput {
   image: GuestImage;
   seedIso: string;
+  runtimeDisk?: string;
   overlay: string;
   serialLog: string;
   qmpSocket: string;
@@ -85,6 +88,7 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
     "-drive", `id=cdrom0,if=none,format=raw,readonly=on,file=${input.seedIso}`,
     "-device", "virtio-scsi-pci,id=scsi0",
     "-device", "scsi-cd,bus=scsi0.0,drive=cdrom0",
+    ...(input.runtimeDisk ? ["-drive", `file=${input.runtimeDisk},if=virtio,format=raw,readonly=on`] : []),
     "-netdev", `user,id=net0,hostfwd=tcp:127.0.0.1:${input.sshPort}-:22`,
     "-device", `virtio-net-pci,netdev=net0,mac=${input.mac}`,
     "-device", "virtio-rng-pci",
@@ -132,6 +136,7 @@ export async function launchGuest(options: LaunchGuestOptions): Promise<GuestHan
     const args = buildQemuArgs({
       image: options.image,
       seedIso,
+      ...(options.runtimeDisk && { runtimeDisk: resolve(options.runtimeDisk) }),
       ...paths,
       sshPort,
       mac,

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { chmod, mkdir, realpath, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type ClientFacts, type ContainerClient, clientPlan, engineGuestSocket, parseClientArgs } from "../../../lib/cli/container-clients.ts";
+import type { ContainerClient } from "../../../lib/cli/container-client-command.ts";
+import { type ClientFacts, clientPlan, engineGuestSocket, parseClientArgs } from "../../../lib/cli/container-clients.ts";
 import { DenError } from "../../../lib/errors.ts";
 import { makeInstance } from "../store/support/fake-instance.ts";
 import { makeDenHome, runDen } from "./support/run-den.ts";

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { Command } from "@commander-js/extra-typings";
-import { addEditOptions, editFlagsFrom } from "../../../lib/cli/edit-options.ts";
+import { editFlagsFrom } from "../../../lib/cli/edit-flags-from.ts";
+import { addEditOptions } from "../../../lib/cli/edit-options.ts";
 import type { EditFlags } from "../../../lib/config/edit-flags.ts";
 
 function parse(args: readonly string[]) {

@@ -1,4 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { stat } from "node:fs/promises";
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from "node:net";
@@ -7,6 +8,7 @@ import { buffer } from "node:stream/consumers";
 import { DenError } from "../../../lib/errors.ts";
 import type { GuestListener } from "../../../agent/protocol/messages.ts";
 import { type Harness, startHarness } from "../../agent/agent-harness.ts";
+import { until } from "../portfwd/support/test-sockets.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -46,8 +48,30 @@ function nextListeners(h: Harness, predicate: (listeners: readonly GuestListener
 test("connectGuestAgent() connects, completes the handshake and reports the agent's version, protocol and arch", async () => {
   const h = await harness();
   const state = await h.waitForState("connected");
-  expect(state).toEqual({ state: "connected", info: { version: "9.9.9-test", protocol: 1, arch: "x86_64" } });
+  expect(state).toEqual({ state: "connected", info: { version: "9.9.9-test", protocol: 2, arch: "x86_64" } });
   expect(h.hostLog.lines.some((line) => line.level === "info" && line.message.includes("guest agent connected: den-guestagent 9.9.9-test"))).toBe(true);
+});
+
+test.each([
+  { name: "a new host and a new agent", host: { min: 1, max: 2 }, agent: { min: 1, max: 2 }, protocol: 2 },
+  { name: "a new host and an old agent", host: { min: 1, max: 2 }, agent: { min: 1, max: 1 }, protocol: 1 },
+  { name: "an old host and a new agent", host: { min: 1, max: 1 }, agent: { min: 1, max: 2 }, protocol: 1 },
+  { name: "an old host and an old agent", host: { min: 1, max: 1 }, agent: { min: 1, max: 1 }, protocol: 1 },
+])("connectGuestAgent() agrees on protocol $protocol with $name and carries 3 MiB each way byte for byte", async ({ host, agent, protocol }) => {
+  const h = await harness({ hostProtocols: host, agentProtocols: agent });
+  const port = await tcpServer((socket) => socket.pipe(socket));
+  const state = await h.waitForState("connected");
+  expect(state).toMatchObject({ info: { protocol } });
+  const stream = await h.client.openStream({ kind: "tcp", host: "127.0.0.1", port });
+  const sent = randomBytes(3 * 1024 * 1024);
+  stream.end(sent);
+  expect((await buffer(stream)).equals(sent)).toBe(true);
+}, 30_000);
+
+test("connectGuestAgent() gives up on an agent with no protocol version in common and says why", async () => {
+  const h = await harness({ hostProtocols: { min: 2, max: 2 }, agentProtocols: { min: 1, max: 1 } });
+  await until(() => h.hostLog.lines.some((line) => line.level === "error" && line.message.includes("the agent speaks protocol 1..1, the host 2..2")));
+  expect(h.client.state.state).not.toBe("connected");
 });
 
 test("onListeners() gets the full list on connect and again on every change", async () => {
@@ -221,8 +245,8 @@ test("a stream whose reader stalls does not hold up another stream, and stays wi
   echo.write("still flowing");
   const answer = await new Promise<Buffer>((resolve) => echo.once("data", resolve));
   expect(answer.toString()).toBe("still flowing");
-  // The host holds at most one window (256 KiB) plus the stream's read buffer for the stalled stream.
-  expect(stalled.readableLength).toBeLessThanOrEqual(256 * 1024 + 64 * 1024);
+  // The host holds at most one window (its 4 MiB receive window) plus the stream's read buffer for the stalled stream.
+  expect(stalled.readableLength).toBeLessThanOrEqual(4 * 1024 * 1024 + 64 * 1024);
   stalled.resume();
   expect((await buffer(stalled)).byteLength).toBe(bulk.byteLength);
   echo.destroy();

@@ -1,0 +1,73 @@
+// The runtime disk: the guest agent's runtime travels to the guest once per runtime on a read-only ISO9660 image,
+// DEN_HOME/_cache/guestagent/runtime-disks/<sha256>.iso (label DENRUNTIME: `bun`, 0755, and `bun.sha256`), attached to
+// every non-plain instance after the seed. The seed itself then carries only the small bundle and one line naming
+// the runtime, so it is written in milliseconds at every start; the guest copies from the disk only when its
+// installed runtime differs from that line (cidata/boot/linux/25-guestagent.sh).
+import { lstat } from "node:fs/promises";
+import { join } from "node:path";
+import { type IsoFileEntry, planIso9660, writeIso9660 } from "../../cidata/iso9660.ts";
+import { DenError } from "../errors.ts";
+import { writeFileAtomically } from "../fs/write-file-atomically.ts";
+import { ensurePrivateDir } from "../store/dirs.ts";
+import { CacheDir, GuestAgentCacheDir, RuntimeDisksDir } from "../store/filenames.ts";
+import type { GuestRuntime } from "./guest-runtime.ts";
+
+export const RuntimeDiskLabel = "DENRUNTIME";
+
+/** Private like the rest of DEN_HOME; the VM process runs as the same user and opens it read-only. */
+const DiskMode = 0o600;
+
+/** The image's files: the runtime (streamed, its sha256 checked on the way) and its digest. */
+export function runtimeDiskEntries(runtime: GuestRuntime): IsoFileEntry[] {
+  return [
+    { path: "bun", kind: "file", mode: 0o755, size: runtime.size, source: () => verifiedStream(runtime) },
+    { path: "bun.sha256", kind: "file", mode: 0o644, size: runtime.sha256.length + 1, source: () => `${runtime.sha256}\n` },
+  ];
+}
+
+/**
+ * The path of the runtime disk for `runtime`, written when missing. One found in place is reused only when it is our
+ * own 0600 regular file of exactly the size the image of this runtime has; a runtime that changes while it is copied
+ * fails the write, which then leaves no image behind.
+ */
+export async function ensureRuntimeDisk(runtime: GuestRuntime, ctx: { denHome: string }): Promise<string> {
+  const cacheDir = join(ctx.denHome, CacheDir);
+  const dir = join(cacheDir, GuestAgentCacheDir, RuntimeDisksDir);
+  for (const level of [cacheDir, join(cacheDir, GuestAgentCacheDir), dir]) await ensurePrivateDir(level);
+  const path = join(dir, `${runtime.sha256}.iso`);
+  const entries = runtimeDiskEntries(runtime);
+  const options = { volumeId: RuntimeDiskLabel };
+  const expectedSize = planIso9660(entries, options).totalBytes;
+  const info = await lstat(path).catch(() => undefined);
+  if (info?.isFile() && (info.mode & 0o777) === DiskMode && info.uid === process.getuid?.() && info.size === expectedSize) return path;
+  await writeFileAtomically(path, writeIso9660(entries, options), {
+    mode: DiskMode,
+    failure: (cause, { step, temporary }) =>
+      new DenError("IO", `Cannot ${step} the guest agent runtime disk "${step === "create" ? temporary : path}": ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, {
+        cause,
+        hint: "check that DEN_HOME is writable and the disk has space",
+      }),
+  });
+  return path;
+}
+
+function verifiedStream(runtime: GuestRuntime): ReadableStream<Uint8Array> {
+  const hasher = new Bun.CryptoHasher("sha256");
+  return Bun.file(runtime.path)
+    .stream()
+    .pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          hasher.update(chunk);
+          controller.enqueue(chunk);
+        },
+        flush() {
+          const actual = hasher.digest("hex");
+          if (actual === runtime.sha256) return;
+          throw new DenError("GUEST_AGENT", `Cannot copy the guest agent runtime "${runtime.path}" to its disk: its sha256 is ${actual}, expected ${runtime.sha256}`, {
+            hint: "the runtime changed after den checked it; start the instance again",
+          });
+        },
+      }),
+    );
+}

@@ -1,0 +1,65 @@
+import { expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { chmod, readdir, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ensureRuntimeDisk, RuntimeDiskLabel } from "../../../lib/guestagent/runtime-disk.ts";
+import type { GuestRuntime } from "../../../lib/guestagent/guest-runtime.ts";
+import { deferredCleanups, tempDir } from "../../support/deferred-cleanups.ts";
+
+const defer = deferredCleanups();
+const text = "the runtime bytes ".repeat(300);
+const sha256 = new Bun.CryptoHasher("sha256").update(text).digest("hex");
+
+async function setup(): Promise<{ denHome: string; runtime: GuestRuntime }> {
+  const root = await tempDir(defer);
+  const path = join(root, "bun");
+  await writeFile(path, text);
+  return { denHome: join(root, "home"), runtime: { path, size: text.length, sha256, target: "linux-x64", bunVersion: "1.4.5" } };
+}
+
+/** The primary volume descriptor's volume identifier (sector 16, bytes 40-71). */
+async function volumeId(path: string): Promise<string> {
+  const bytes = await Bun.file(path).bytes();
+  return new TextDecoder().decode(bytes.subarray(16 * 2048 + 40, 16 * 2048 + 72)).trimEnd();
+}
+
+test("ensureRuntimeDisk() writes a private ISO named after the runtime's sha256, labelled DENRUNTIME, with bun and bun.sha256", async () => {
+  const { denHome, runtime } = await setup();
+  const path = await ensureRuntimeDisk(runtime, { denHome });
+  expect(path).toBe(join(denHome, "_cache", "guestagent", "runtime-disks", `${sha256}.iso`));
+  expect((await stat(path)).mode & 0o777).toBe(0o600);
+  expect(await volumeId(path)).toBe(RuntimeDiskLabel);
+  const image = Buffer.from(await Bun.file(path).bytes());
+  expect({ runtime: image.includes(text), digest: image.includes(`${sha256}\n`), bun: image.includes("bun.sha256") }).toEqual({ runtime: true, digest: true, bun: true });
+});
+
+test("ensureRuntimeDisk() reuses the disk it wrote without reading the runtime again", async () => {
+  const { denHome, runtime } = await setup();
+  const path = await ensureRuntimeDisk(runtime, { denHome });
+  const before = (await stat(path)).mtimeMs;
+  await Bun.sleep(5);
+  // A runtime whose bytes no longer match would fail a rewrite: reuse must not read it.
+  await writeFile(runtime.path, text.toUpperCase());
+  expect(await ensureRuntimeDisk(runtime, { denHome })).toBe(path);
+  expect((await stat(path)).mtimeMs).toBe(before);
+});
+
+test.each([
+  { name: "a truncated disk", tamper: (path: string) => writeFile(path, "short") },
+  { name: "a world-readable disk", tamper: (path: string) => chmod(path, 0o644) },
+])("ensureRuntimeDisk() writes $name again", async ({ tamper }) => {
+  const { denHome, runtime } = await setup();
+  const path = await ensureRuntimeDisk(runtime, { denHome });
+  const size = (await stat(path)).size;
+  await tamper(path);
+  await ensureRuntimeDisk(runtime, { denHome });
+  expect({ size: (await stat(path)).size, mode: (await stat(path)).mode & 0o777 }).toEqual({ size, mode: 0o600 });
+});
+
+test("ensureRuntimeDisk() refuses a runtime that is not the one den checked, and leaves no disk", async () => {
+  const { denHome, runtime } = await setup();
+  await writeFile(runtime.path, text.toUpperCase());
+  await expect(ensureRuntimeDisk(runtime, { denHome })).rejects.toMatchObject({ message: expect.stringContaining("Cannot copy the guest agent runtime") });
+  const dir = join(denHome, "_cache", "guestagent", "runtime-disks");
+  expect({ disk: existsSync(join(dir, `${sha256}.iso`)), files: await readdir(dir) }).toEqual({ disk: false, files: [] });
+});
