@@ -74,6 +74,7 @@ class AgentClient implements GuestAgentClient {
   readonly #transport: GuestAgentTransport;
   readonly #log: Logger;
   readonly #limited: RateLimitedLog;
+  readonly #connectedLog: Logger;
   readonly #options: ConnectGuestAgentOptions;
   readonly #retryMs: number;
   readonly #pingMs: number;
@@ -93,6 +94,9 @@ class AgentClient implements GuestAgentClient {
     this.#limited = rateLimitLog(options.log, options.logRate);
     // Session lines (connected, reset, disconnected) repeat as often as the guest restarts its side.
     this.#log = this.#limited.kind("guest agent session");
+    // Its own budget: a burst of session lines (an agent restarted twice in a minute) must not hide which agent and
+    // protocol the host is now talking to.
+    this.#connectedLog = this.#limited.kind("guest agent connected");
     this.#retryMs = options.retryMs ?? 250;
     this.#pingMs = options.pingMs ?? 10_000;
     this.#loop = this.#run();
@@ -196,7 +200,7 @@ class AgentClient implements GuestAgentClient {
         control: this.#limited.kind("guest agent control"),
         streams: this.#limited.kind("guest agent streams"),
         connected: (info) => {
-          this.#log.info(`guest agent connected: den-guestagent ${guestText(info.version)}, protocol ${info.protocol}, ${guestText(info.arch)}`);
+          this.#connectedLog.info(`guest agent connected: den-guestagent ${guestText(info.version)}, protocol ${info.protocol}, ${guestText(info.arch)}`);
           this.#setState({ state: "connected", info });
           this.#restoreRegistrations(session);
         },

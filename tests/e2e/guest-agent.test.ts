@@ -442,7 +442,14 @@ test(
       ].join("\n"),
     );
     expect({ exitCode: install.exitCode, stderr: install.stderr }).toMatchObject({ exitCode: 0 });
-    const olderLine = await waitFor("the host agent to connect to the older agent", async () => connectedLines(await hostAgentLog()).slice(connectedBefore).find((line) => line.includes("(commit older)")), 120_000);
+    const olderLine = await waitFor("the host agent to connect to the older agent", async () => connectedLines(await hostAgentLog()).slice(connectedBefore).find((line) => line.includes("(commit older)")), 120_000).catch(
+      async (error: Error) => {
+        // What the guest and the host agent saw, so a failure in CI says why.
+        const journal = await shell("systemctl status den-guestagent.service --no-pager; journalctl -u den-guestagent.service -n 40 --no-pager");
+        const tail = (await hostAgentLog()).split("\n").slice(-30).join("\n");
+        throw new Error(`${error.message}\n--- guest:\n${journal.stdout}${journal.stderr}\n--- host agent log:\n${tail}`);
+      },
+    );
     expect(olderLine).toContain("protocol 1, x86_64");
     await guestUnit("den-e2e-upgrade-before", `python3 -m http.server ${UpgradePorts.before} --bind 127.0.0.1`);
     const before = await forwardOf("tcp", UpgradePorts.before, 60_000);
