@@ -8,6 +8,7 @@ import type { GuestListener } from "../../agent/protocol/messages.ts";
 import { connectGuestAgent } from "../../lib/guestagent/connect-guest-agent.ts";
 import type { GuestAgentClient } from "../../lib/guestagent/guest-agent-client.ts";
 import { createMemoryLogger } from "../../lib/log.ts";
+import { streamLines } from "../../lib/text/stream-lines.ts";
 
 export const repoRoot = join(import.meta.dir, "..", "..");
 
@@ -222,15 +223,5 @@ export function processMemory(pid: number): ProcessMemory {
 }
 
 async function collectLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
-  const decoder = new TextDecoder();
-  let buffered = "";
-  for await (const chunk of stream) {
-    buffered += decoder.decode(chunk, { stream: true });
-    let newline: number;
-    while ((newline = buffered.indexOf("\n")) >= 0) {
-      onLine(buffered.slice(0, newline));
-      buffered = buffered.slice(newline + 1);
-    }
-  }
-  if (buffered !== "") onLine(buffered);
+  for await (const line of streamLines(stream)) onLine(line);
 }
