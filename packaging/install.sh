@@ -155,7 +155,7 @@ case ":${PATH:-}:" in
     say "  export PATH=\"$prefix/bin:\$PATH\""
     ;;
 esac
-if [ "${SHELL##*/}" = zsh ]; then
+if [ "$(basename "${SHELL:-sh}")" = zsh ]; then
   say "zsh loads the completion once $prefix/share/zsh/site-functions is on fpath: fpath+=($prefix/share/zsh/site-functions)"
 fi
 

@@ -21,6 +21,20 @@ function run(argv: string[], options: { cwd?: string; env?: Record<string, strin
   return { exitCode: child.exitCode, stdout: child.stdout.toString(), stderr: child.stderr.toString() };
 }
 
+/** A release folder with one tarball for this host: a stand-in `bin/den` plus the given extra files, and its SHA256SUMS. */
+async function packStandInRelease(release: string, extra: Record<string, Record<string, string>>): Promise<void> {
+  const top = join(release, "stage", folder);
+  await mkdir(join(top, "bin"), { recursive: true });
+  await writeFile(join(top, "bin", "den"), "#!/bin/sh\necho 'den version 0.0.0 (commit test)'\n", { mode: 0o755 });
+  for (const [dir, files] of Object.entries(extra)) {
+    await mkdir(join(top, dir), { recursive: true });
+    for (const [name, text] of Object.entries(files)) await writeFile(join(top, dir, name), text);
+  }
+  expect(run(["tar", "-czf", join(release, tarballName(version, host)), "-C", join(release, "stage"), folder]).exitCode).toBe(0);
+  const sum = run(["sha256sum", tarballName(version, host)], { cwd: release }).stdout;
+  await writeFile(join(release, "SHA256SUMS"), sum);
+}
+
 /** A binary built from this HEAD (tests/scripts/build.test.ts makes one) is packed as it is instead of built again. */
 function hostBinaryIsCurrent(): boolean {
   if (!existsSync(hostBinary)) return false;
@@ -160,17 +174,27 @@ describe("packaging/install.sh", () => {
     const release = join(work, "release-runtime");
     const prefix = join(work, "prefix-runtime");
     const runtime = "den-guestagent-runtime-bun-1.4.5-linux-arm64.zst";
-    const top = join(release, "stage", folder);
-    await mkdir(join(top, "bin"), { recursive: true });
-    await mkdir(join(top, "share", "den"), { recursive: true });
-    await writeFile(join(top, "bin", "den"), "#!/bin/sh\necho 'den version 0.0.0 (commit test)'\n", { mode: 0o755 });
-    await writeFile(join(top, "share", "den", runtime), "runtime bytes");
-    expect(run(["tar", "-czf", join(release, tarballName(version, host)), "-C", join(release, "stage"), folder]).exitCode).toBe(0);
-    const sum = run(["sha256sum", tarballName(version, host)], { cwd: release }).stdout;
-    await writeFile(join(release, "SHA256SUMS"), sum);
+    await packStandInRelease(release, { "share/den": { [runtime]: "runtime bytes" } });
     const install = run(["sh", join(root, "packaging/install.sh")], { env: { PREFIX: prefix, HOME: work, DEN_RELEASE_URL: release, PATH: "/usr/bin:/bin" } });
     expect(install).toMatchObject({ exitCode: 0, stderr: "" });
     expect(await readFile(join(prefix, "share", "den", runtime), "utf8")).toBe("runtime bytes");
+  });
+
+  // CI runs without SHELL in its environment; install.sh runs under `set -u`, where one bare $SHELL aborted it.
+  test.each([
+    { name: "unset", shell: undefined, zshHint: false },
+    { name: "/bin/bash", shell: "/bin/bash", zshHint: false },
+    { name: "/usr/bin/zsh", shell: "/usr/bin/zsh", zshHint: true },
+  ])("install.sh with SHELL $name installs quietly and hints at zsh's fpath only for zsh", async ({ shell, zshHint }) => {
+    const label = shell === undefined ? "unset" : shell.replaceAll("/", "-");
+    const release = join(work, `release-shell${label}`);
+    const prefix = join(work, `prefix-shell${label}`);
+    await packStandInRelease(release, {});
+    const install = run(["sh", join(root, "packaging/install.sh")], {
+      env: { PREFIX: prefix, HOME: work, DEN_RELEASE_URL: release, PATH: "/usr/bin:/bin", SHELL: shell },
+    });
+    expect(install).toMatchObject({ exitCode: 0, stderr: "" });
+    expect(install.stdout.includes("fpath+=")).toBe(zshHint);
   });
 
   test.each([
