@@ -6,9 +6,14 @@ declare const DEN_BUILD_COMMIT: string | undefined;
 
 export const version: string = packageJson.version;
 
+/** Whether this den is a build (scripts/build.ts) rather than the source run with bun. */
+export function isBuild(): boolean {
+  return typeof DEN_BUILD_COMMIT === "string" && DEN_BUILD_COMMIT !== "";
+}
+
 /** The commit den was built from, or the checkout's HEAD when run from source ("unknown" outside git). */
 export function buildCommit(): string {
-  if (typeof DEN_BUILD_COMMIT === "string" && DEN_BUILD_COMMIT !== "") return DEN_BUILD_COMMIT;
+  if (isBuild()) return DEN_BUILD_COMMIT as string;
   try {
     const result = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], {
       cwd: import.meta.dir,

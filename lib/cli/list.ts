@@ -3,8 +3,9 @@
 // options that use them.
 import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import { homedir } from "node:os";
-import { readHostInfo } from "../config/host-info.ts";
+import type { HostInfo } from "../config/host-info.ts";
 import { DenError } from "../errors.ts";
+import { openConfigCache } from "../status/config-cache.ts";
 import { inspectInstance } from "../status/inspect.ts";
 import { checkInstanceName } from "../store/instance-name.ts";
 import { listInstanceNames } from "../store/instance-names.ts";
@@ -36,9 +37,11 @@ export async function runList(names: string[], options: ListOptions, self: Comma
   if (options.quiet) {
     ctx.stdout(selected.map((name) => `${name}\n`).join(""));
   } else {
-    // Read once for all rows; should it fail, each row reads it again and shows the failure as it always did.
-    const host = await readHostInfo().catch(() => undefined);
-    const rows = await Promise.all(selected.map((name) => inspectInstance(ctx.denHome, name, { logger: ctx.logger, host })));
+    // Read once for all rows, and only if a row is filled afresh; should that fail, each such row shows the failure.
+    let hostInfo: Promise<HostInfo> | undefined;
+    const host = () => (hostInfo ??= import("../config/host-info.ts").then((module) => module.readHostInfo()));
+    const configCache = openConfigCache(ctx.denHome, ctx.env);
+    const rows = await Promise.all(selected.map((name) => inspectInstance(ctx.denHome, name, { logger: ctx.logger, host, configCache })));
     if (format === "table") ctx.stdout(selected.length > 0 ? renderInstanceTable(rows, { home: ctx.env.HOME ?? homedir() }) : "");
     else if (format === "json") {
       if (options.yq.length === 0) ctx.stdout(renderInstanceJson(rows));

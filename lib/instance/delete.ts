@@ -5,7 +5,7 @@ import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { DenError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { Protected } from "../store/filenames.ts";
+import { CacheDir, ListCacheDir, Protected } from "../store/filenames.ts";
 import { inspectInstance } from "../status/inspect.ts";
 import { acquireInstanceLock } from "../store/instance-lock.ts";
 import { existingInstanceDir } from "../store/instance-name.ts";
@@ -45,4 +45,6 @@ export async function deleteInstance(denHome: string, name: string, options: Del
     throw new DenError("IO", `Cannot delete instance "${name}": ${(error as Error).message}`, { cause: error, hint: `check the permissions of ${denHome}` });
   }
   await rm(hidden, { recursive: true, force: true });
+  // `den list`'s filled configuration of it would never match again (the key holds den.yaml's inode); it only takes room.
+  await rm(join(denHome, CacheDir, ListCacheDir, `${name}.json`), { force: true });
 }

@@ -9,12 +9,13 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { HostInfo } from "../config/host-info.ts";
 import { hostnameOf } from "../config/hostname.ts";
-import { loadInstanceConfig } from "../config/load.ts";
+import type { FilledDenYaml } from "../config/schema.ts";
 import { parseSize } from "../config/units.ts";
 import { DenError } from "../errors.ts";
 import type { HostAgentInfo } from "../hostagent/api-schema.ts";
 import type { Logger } from "../log.ts";
 import { driverPidFile, HostAgentPid, LimaVersion, Protected, SshConfig } from "../store/filenames.ts";
+import type { ConfigCache } from "./config-cache.ts";
 import { engineSockets } from "./engine-sockets.ts";
 import type { InstanceInfo } from "./instance-info.ts";
 import { instanceDirOf } from "../store/instance-name.ts";
@@ -30,8 +31,13 @@ export interface InspectOptions {
   logger?: Logger | undefined;
   /** How process command lines and start times are read; the host's by default. */
   readProcess?: ProcessReader | undefined;
-  /** The host facts the defaults depend on, when the caller inspects many instances (read once, not per instance). */
-  host?: HostInfo | undefined;
+  /**
+   * The host facts the defaults depend on, when the caller inspects many instances (read once, not per instance);
+   * a function when they should be read only if some instance is filled afresh.
+   */
+  host?: HostInfo | (() => Promise<HostInfo>) | undefined;
+  /** Filled configurations kept from an earlier run (`den list` only: the lifecycle commands always fill afresh). */
+  configCache?: ConfigCache | undefined;
 }
 
 export async function inspectInstance(denHome: string, name: string, options: InspectOptions = {}): Promise<InstanceInfo> {
@@ -51,7 +57,7 @@ export async function inspectInstance(denHome: string, name: string, options: In
 
   let info: InstanceInfo = base;
   try {
-    const config = await loadInstanceConfig(denHome, name, options.host ? { host: options.host } : {});
+    const config = await filledConfig(denHome, name, options);
     const vmType = config.vmType as string;
     info = {
       ...base,
@@ -108,6 +114,19 @@ export async function inspectInstance(denHome: string, name: string, options: In
   }
   if (errors.length > 0) info.errors = errors;
   return info;
+}
+
+async function filledConfig(denHome: string, name: string, options: InspectOptions): Promise<FilledDenYaml> {
+  const cached = await options.configCache?.lookup(name);
+  if (cached) return cached;
+  // The key is taken before the files are read, so an edit made while filling makes the entry stale, never wrong.
+  const key = options.configCache?.keyOf(name);
+  // Loaded only when an instance is filled afresh: the parser, schema and defaults are most of `den list`'s start-up.
+  const { loadInstanceConfig } = await import("../config/load.ts");
+  const host = typeof options.host === "function" ? await options.host() : options.host;
+  const config = await loadInstanceConfig(denHome, name, host ? { host } : {});
+  if (options.configCache && key !== undefined) await options.configCache.store(name, key, config);
+  return config;
 }
 
 async function askHostAgent(dir: string, timeoutMs: number): Promise<{ info: HostAgentInfo } | { error: string }> {

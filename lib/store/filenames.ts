@@ -90,3 +90,22 @@ export const TmpFileSuffixes = [".pid", ".sock", ".tmp"] as const;
 export const GuestAgentCacheDir = "guestagent";
 /** In GuestAgentCacheDir: one read-only ISO image per runtime, `<sha256>.iso`, attached to every non-plain guest. */
 export const RuntimeDisksDir = "runtime-disks";
+
+// --- den list (lib/status/config-cache.ts) ---
+/** In CacheDir: each instance's filled configuration, `NAME.json`, reused by `den list` while its inputs are unchanged. */
+export const ListCacheDir = "list";
+
+// --- $DEN_HOME/_disks/NAME (Lima's names; see lib/disks/) ---
+/** The disk image of a named additional disk, qcow2 or raw. */
+export const DataDisk = "datadisk";
+/** A symbolic link to the folder of the instance that holds the disk: the lock that keeps it to one instance. */
+export const InUseBy = "in_use_by";
+
+// --- den edit (lib/instance/edit.ts) ---
+/** Beside den.yaml: the text of an edit that did not validate, kept so the user's work is never lost. */
+export const InstanceYamlRejected = `${InstanceYaml}.REJECTED`;
+
+// --- den start-at-login on macOS (lib/autostart/; Lima's names) ---
+/** In the instance folder: what the launchd agent's `den start --foreground` prints. */
+export const LaunchdStdoutLog = "launchd.stdout.log";
+export const LaunchdStderrLog = "launchd.stderr.log";

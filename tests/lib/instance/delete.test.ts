@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { DenError } from "../../../lib/errors.ts";
 import { deleteInstance } from "../../../lib/instance/delete.ts";
 import { createMemoryLogger } from "../../../lib/log.ts";
+import { openConfigCache } from "../../../lib/status/config-cache.ts";
+import { inspectInstance } from "../../../lib/status/inspect.ts";
 import { isProcessAlive } from "../../../lib/store/pid-file.ts";
 import { killAfterAll, makeHome, makeInstance, ownerProcess, writePid } from "../store/support/fake-instance.ts";
 import { rejectedDenError } from "../../support/caught-den-error.ts";
@@ -17,6 +19,17 @@ test("deleteInstance() removes a stopped instance and leaves nothing behind in D
   await makeInstance(home, "other");
   await deleteInstance(home, "vm", { logger: createMemoryLogger() });
   expect(await readdir(home)).toEqual(["other"]);
+});
+
+test("deleteInstance() removes den list's cached configuration of the instance and keeps the others'", async () => {
+  const home = await makeHome();
+  await makeInstance(home, "vm");
+  await makeInstance(home, "other");
+  const cache = openConfigCache(home);
+  await Promise.all(["vm", "other"].map((name) => inspectInstance(home, name, { configCache: cache })));
+  expect((await readdir(join(home, "_cache", "list"))).sort()).toEqual(["other.json", "vm.json"]);
+  await deleteInstance(home, "vm", { logger: createMemoryLogger() });
+  expect(await readdir(join(home, "_cache", "list"))).toEqual(["other.json"]);
 });
 
 test.each([
