@@ -59,7 +59,7 @@ export async function findGuestRuntime(arch: string, ctx: FindGuestRuntimeContex
 
   if (nativeAgentTarget(ctx.platform ?? process.platform, ctx.arch ?? process.arch) === target) {
     const path = ctx.execPath ?? process.execPath;
-    const sha256 = await stampedSha256(path, join(agentDir, "exec.sha256.json"));
+    const sha256 = await ownRuntimeSha256(ctx.denHome, path);
     return { path, size: (await stat(path)).size, sha256, target, bunVersion: ctx.bunVersion ?? Bun.version };
   }
 
@@ -95,6 +95,11 @@ export async function findGuestRuntime(arch: string, ctx: FindGuestRuntimeContex
   });
   await recordSha256(path, stampPath, sha256);
   return runtime;
+}
+
+/** The sha256 of den's own executable as a runtime, from its stamp in DEN_HOME's cache unless the file changed. */
+export function ownRuntimeSha256(denHome: string, execPath: string = process.execPath): Promise<string> {
+  return stampedSha256(execPath, join(denHome, CacheDir, GuestAgentCacheDir, "exec.sha256.json"));
 }
 
 /** Whether `path` is our own regular file, writable by nobody else, with the manifest's size and content. */

@@ -3,6 +3,7 @@
 import { findAgentBundle } from "./agent-bundle.ts";
 import { type FindGuestRuntimeContext, findGuestRuntime, type GuestRuntime } from "./guest-runtime.ts";
 import { ensureRuntimeDisk } from "./runtime-disk.ts";
+import { builtInRuntimeManifest } from "./runtime-manifest.ts";
 
 export interface PreparedGuestAgent {
   bundle: Uint8Array;
@@ -17,5 +18,15 @@ export async function prepareGuestAgent(arch: string, ctx: FindGuestRuntimeConte
   if (!bundle) return undefined;
   const runtime = await findGuestRuntime(arch, ctx);
   if (!runtime) return undefined;
-  return { bundle, runtime, runtimeDisk: await ensureRuntimeDisk(runtime, ctx) };
+  // Only the disk of den's own executable sweeps the others: that is the one each build of den changes, and a sweep
+  // made for a foreign arch would remove the native disk, which this den cannot name without hashing itself.
+  const native = runtime.path === (ctx.execPath ?? process.execPath);
+  const sweepKeeping = native ? knownRuntimeSha256s(ctx) : undefined;
+  return { bundle, runtime, runtimeDisk: await ensureRuntimeDisk(runtime, { ...ctx, sweepKeeping }) };
+}
+
+/** The runtimes of the other arches this den may attach: the ones its manifest names. */
+export function knownRuntimeSha256s(ctx: Pick<FindGuestRuntimeContext, "manifest" | "distDir">): Set<string> {
+  const manifest = ctx.manifest === undefined ? builtInRuntimeManifest(ctx.distDir) : ctx.manifest;
+  return new Set(Object.values(manifest?.runtimes ?? {}).map((entry) => entry.sha256));
 }

@@ -11,6 +11,7 @@ import { writeFileAtomically } from "../fs/write-file-atomically.ts";
 import { ensurePrivateDir } from "../store/dirs.ts";
 import { CacheDir, GuestAgentCacheDir, RuntimeDisksDir } from "../store/filenames.ts";
 import type { GuestRuntime } from "./guest-runtime.ts";
+import { pruneRuntimeDisks } from "./prune-runtime-disks.ts";
 
 export const RuntimeDiskLabel = "DENRUNTIME";
 
@@ -30,7 +31,7 @@ export function runtimeDiskEntries(runtime: GuestRuntime): IsoFileEntry[] {
  * own 0600 regular file of exactly the size the image of this runtime has; a runtime that changes while it is copied
  * fails the write, which then leaves no image behind.
  */
-export async function ensureRuntimeDisk(runtime: GuestRuntime, ctx: { denHome: string }): Promise<string> {
+export async function ensureRuntimeDisk(runtime: GuestRuntime, ctx: { denHome: string; sweepKeeping?: ReadonlySet<string> | undefined }): Promise<string> {
   const cacheDir = join(ctx.denHome, CacheDir);
   const dir = join(cacheDir, GuestAgentCacheDir, RuntimeDisksDir);
   for (const level of [cacheDir, join(cacheDir, GuestAgentCacheDir), dir]) await ensurePrivateDir(level);
@@ -48,8 +49,13 @@ export async function ensureRuntimeDisk(runtime: GuestRuntime, ctx: { denHome: s
         hint: "check that DEN_HOME is writable and the disk has space",
       }),
   });
+  // A new disk means a new runtime, most often a new den: the disks of earlier ones would only take room.
+  if (ctx.sweepKeeping) await pruneRuntimeDisks(dir, { keep: new Set([runtime.sha256, ...ctx.sweepKeeping]), minAgeMs: RecentDiskMs });
   return path;
 }
+
+/** A runtime disk this young may have just been written by another den that is about to start its VM with it. */
+export const RecentDiskMs = 10 * 60_000;
 
 function verifiedStream(runtime: GuestRuntime): ReadableStream<Uint8Array> {
   const hasher = new Bun.CryptoHasher("sha256");

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ownRuntimeSha256 } from "../../../lib/guestagent/guest-runtime.ts";
 import { cacheEntry } from "../../../lib/images/cache-layout.ts";
 import { makeInstance } from "../store/support/fake-instance.ts";
 import { makeDenHome, runDen } from "./support/run-den.ts";
@@ -34,4 +35,18 @@ test("den prune --keep-referred keeps what an instance names and sweeps its part
   expect(run.stderr).toBe(`info: Pruned ${cacheDir}: removed 1 cached files, kept 1 (removed 1 unfinished download files), freed 2.0 KiB\n`);
   const kept = cacheEntry(cacheDir, "https://example.org/kept.img");
   expect([existsSync(kept.data), existsSync(kept.partial), existsSync(cacheEntry(cacheDir, "https://example.org/gone.img").dir)]).toEqual([true, false, false]);
+});
+
+test("den prune removes the guest agent runtime disks of other den builds and keeps this den's", async () => {
+  const denHome = await makeDenHome();
+  const cacheDir = join(denHome, "cache");
+  const disks = join(denHome, "_cache", "guestagent", "runtime-disks");
+  mkdirSync(disks, { recursive: true });
+  const own = await ownRuntimeSha256(denHome);
+  writeFileSync(join(disks, `${own}.iso`), "this den's disk");
+  writeFileSync(join(disks, `${"e".repeat(64)}.iso`), "x".repeat(1024));
+  const run = await runDen(["prune"], { denHome, env: { DEN_CACHE_DIR: cacheDir } });
+  expect(run.exitCode).toBe(0);
+  expect(run.stderr).toContain(`info: Pruned ${disks}: removed 1 guest agent runtime disks of other den builds, freed 1.0 KiB\n`);
+  expect([existsSync(join(disks, `${own}.iso`)), existsSync(join(disks, `${"e".repeat(64)}.iso`))]).toEqual([true, false]);
 });

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { chmod, readdir, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ensureRuntimeDisk, RuntimeDiskLabel } from "../../../lib/guestagent/runtime-disk.ts";
 import type { GuestRuntime } from "../../../lib/guestagent/guest-runtime.ts";
@@ -62,4 +62,27 @@ test("ensureRuntimeDisk() refuses a runtime that is not the one den checked, and
   await expect(ensureRuntimeDisk(runtime, { denHome })).rejects.toMatchObject({ message: expect.stringContaining("Cannot copy the guest agent runtime") });
   const dir = join(denHome, "_cache", "guestagent", "runtime-disks");
   expect({ disk: existsSync(join(dir, `${sha256}.iso`)), files: await readdir(dir) }).toEqual({ disk: false, files: [] });
+});
+
+test("ensureRuntimeDisk() that writes a new disk removes older disks of other builds, keeping the ones named and recent ones", async () => {
+  const { denHome, runtime } = await setup();
+  const dir = join(denHome, "_cache", "guestagent", "runtime-disks");
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const old = Date.now() / 1000 - 3600;
+  for (const c of ["1", "2", "3"]) {
+    await writeFile(join(dir, `${c.repeat(64)}.iso`), "an older disk");
+    if (c !== "3") await utimes(join(dir, `${c.repeat(64)}.iso`), old, old);
+  }
+  await ensureRuntimeDisk(runtime, { denHome, sweepKeeping: new Set(["2".repeat(64)]) });
+  expect((await readdir(dir)).sort()).toEqual([`${"2".repeat(64)}.iso`, `${"3".repeat(64)}.iso`, `${sha256}.iso`].sort());
+});
+
+test("ensureRuntimeDisk() without sweepKeeping (a foreign arch's runtime) removes nothing", async () => {
+  const { denHome, runtime } = await setup();
+  const dir = join(denHome, "_cache", "guestagent", "runtime-disks");
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFile(join(dir, `${"1".repeat(64)}.iso`), "the native disk");
+  await utimes(join(dir, `${"1".repeat(64)}.iso`), Date.now() / 1000 - 3600, Date.now() / 1000 - 3600);
+  await ensureRuntimeDisk(runtime, { denHome });
+  expect((await readdir(dir)).sort()).toEqual([`${"1".repeat(64)}.iso`, `${sha256}.iso`].sort());
 });
