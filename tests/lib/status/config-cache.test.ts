@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { FilledDenYaml } from "../../../lib/config/schema.ts";
 import { entryKey, hostKey, openConfigCache } from "../../../lib/status/config-cache.ts";
 import { inspectInstance } from "../../../lib/status/inspect.ts";
 import { makeHome, makeInstance, MinimalYaml } from "../store/support/fake-instance.ts";
@@ -83,7 +84,7 @@ test("den list serves a valid entry as it is, without filling den.yaml again", a
   await makeInstance(home, "vm", `${MinimalYaml}cpus: 3\n`);
   const cache = openConfigCache(home);
   const row = await listRow(home);
-  await cache.store("vm", cache.keyOf("vm"), { ...(row.config as never), cpus: 9 });
+  await cache.store("vm", cache.keyOf("vm"), { ...(row.config as FilledDenYaml), cpus: 9 });
   expect((await listRow(home)).cpus).toBe(9);
 });
 
@@ -100,6 +101,6 @@ test("start, stop and delete never read the cache: inspectInstance without one f
   await makeInstance(home, "vm", `${MinimalYaml}cpus: 3\n`);
   const cache = openConfigCache(home);
   const row = await listRow(home);
-  await cache.store("vm", cache.keyOf("vm"), { ...(row.config as never), cpus: 9 });
+  await cache.store("vm", cache.keyOf("vm"), { ...(row.config as FilledDenYaml), cpus: 9 });
   expect((await inspectInstance(home, "vm")).cpus).toBe(3);
 });
