@@ -4,11 +4,41 @@ import { CommanderError } from "@commander-js/extra-typings";
 import { ExitError, renderError } from "./lib/errors.ts";
 import { buildProgram, normalizeTtyFlags } from "./lib/cli/program.ts";
 import { denHome } from "./lib/store/dirs.ts";
+import { pluginInvocation, type PluginInvocation } from "./lib/plugins/command-plugin.ts";
+import { discoverPlugins, findPlugin } from "./lib/plugins/find-plugin.ts";
+import { processPluginDirs } from "./lib/plugins/plugin-dirs.ts";
+import { pluginEnv } from "./lib/plugins/plugin-env.ts";
+import { renderPluginHelp } from "./lib/plugins/plugin-help.ts";
+
+function commandNamesOf(program: ReturnType<typeof buildProgram>): ReadonlySet<string> {
+  return new Set(program.commands.flatMap((command) => [command.name(), ...command.aliases()]));
+}
+
+/** The plugin's exit status, or undefined when no den-NAME exists (commander then reports the unknown command). */
+async function runPluginIfFound(plugin: PluginInvocation): Promise<number | undefined> {
+  const dirs = processPluginDirs();
+  const path = await findPlugin(plugin.name, dirs);
+  if (path === undefined) return undefined;
+  const { runCommandPlugin } = await import("./lib/plugins/run-command-plugin.ts");
+  return runCommandPlugin(path, { args: plugin.args, env: pluginEnv(process.env, { denHome: denHome(), dirs }) });
+}
+
+/** The "Available plugins" section of `den --help` and `den help`; the folders are read only when help is shown. */
+function pluginHelpText(): string {
+  return renderPluginHelp(discoverPlugins(processPluginDirs()));
+}
 
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram({ globalOptionsOnDemand: true });
   program.exitOverride();
   try {
+    // `den NAME …` for a NAME that is no den command runs the plugin den-NAME when there is one (Lima 2.x).
+    const plugin = pluginInvocation(argv, { commands: commandNamesOf(program) });
+    if (plugin !== undefined) {
+      const exitCode = await runPluginIfFound(plugin);
+      if (exitCode !== undefined) return exitCode;
+    }
+    program.addHelpText("after", pluginHelpText);
     await program.parseAsync(normalizeTtyFlags(argv, { program }));
     return 0;
   } catch (error) {

@@ -5,6 +5,7 @@ import bootSh from "./boot/boot.sh" with { type: "text" };
 import checkUser from "./boot/essential/00-check-user.sh" with { type: "text" };
 import rootSudoers from "./boot/essential/01-root-sudoers.sh" with { type: "text" };
 import systemdJournalGroup from "./boot/linux/00-systemd-journal-group.sh" with { type: "text" };
+import additionalDisks from "./boot/linux/05-additional-disks.sh" with { type: "text" };
 import guestHome from "./boot/linux/05-guest-home.sh" with { type: "text" };
 import rosetta from "./boot/linux/05-rosetta.sh" with { type: "text" };
 import etcHosts from "./boot/linux/06-etc-hosts.sh" with { type: "text" };
@@ -23,6 +24,7 @@ const SCRIPTS: ReadonlyArray<readonly [path: string, text: string]> = [
   ["boot/essential/00-check-user.sh", checkUser],
   ["boot/essential/01-root-sudoers.sh", rootSudoers],
   ["boot/linux/00-systemd-journal-group.sh", systemdJournalGroup],
+  ["boot/linux/05-additional-disks.sh", additionalDisks],
   ["boot/linux/05-guest-home.sh", guestHome],
   ["boot/linux/05-rosetta.sh", rosetta],
   ["boot/linux/06-etc-hosts.sh", etcHosts],

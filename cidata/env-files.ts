@@ -6,6 +6,7 @@
 // carried and is refused.
 import { ConfigError, type ConfigIssue, DenError } from "../lib/errors.ts";
 import { envIssues } from "../lib/config/validate.ts";
+import { guestDiskEnv } from "../lib/disks/guest-disks.ts";
 import { shellQuote } from "../lib/shell/quote.ts";
 import { provisionEnv } from "./provision-files.ts";
 import { SlirpDns, SlirpGateway, SlirpIpAddress, VirtioPort, type SeedArgs } from "./seed-args.ts";
@@ -36,6 +37,7 @@ export function denEnv(args: SeedArgs): string {
   args.mounts.forEach((mount, i) => {
     entries.push([`MOUNTS_${i}_MOUNTPOINT`, mount.mountPoint], [`MOUNTS_${i}_TYPE`, mount.type], [`MOUNTS_${i}_WRITABLE`, flag(mount.writable)]);
   });
+  entries.push(...guestDiskEnv(args.disks));
   entries.push(
     ["PLAIN", flag(args.plain)],
     ["TIMEZONE", args.timezone],
@@ -43,6 +45,7 @@ export function denEnv(args: SeedArgs): string {
     ["CONTAINERD_SYSTEM", flag(args.containerd.system)],
     ["CONTAINERD_USER", flag(args.containerd.user)],
     ["CONTAINERD_ARCHIVE", args.containerd.archive],
+    ["CONTAINERD_ARCHIVE_SHA256", args.containerd.archiveSha256],
     ["GUEST_INSTALL_PREFIX", args.guestInstallPrefix],
     ["SKIP_DEFAULT_DEPENDENCY_RESOLUTION", flag(args.skipDefaultDependencyResolution)],
     ["VMTYPE", args.vmType],

@@ -5,7 +5,8 @@ import { createHash } from "node:crypto";
 import { hostnameOf } from "../lib/config/hostname.ts";
 import type { FilledDenYaml, FilledMount, FilledProvision, FilledUser, MountType } from "../lib/config/schema.ts";
 import { parseSize } from "../lib/config/units.ts";
-import { ContainerdArchiveSeedName } from "./containerd-archive-entry.ts";
+import { type GuestDisk, guestDisks } from "../lib/disks/guest-disks.ts";
+import { ContainerdArchiveName } from "../lib/containerd/archive-disk.ts";
 
 /** QEMU's user-mode network: den's guests keep QEMU's default addresses. */
 export const SlirpGateway = "10.0.2.2";
@@ -31,8 +32,11 @@ export interface SeedFacts {
   caCertFiles?: string[];
   /** The den process environment; its proxy variables reach the guest when `propagateProxyEnv` is on. */
   hostEnv?: Readonly<Record<string, string | undefined>>;
-  /** The seed carries the containerd archive (nerdctl-full.tgz); only then do the boot scripts install containerd. */
-  containerdArchive?: boolean;
+  /**
+   * sha256 (hex) of the containerd archive on the disk labelled DENCONTAINERD (lib/containerd/archive-disk.ts); only
+   * with it do the boot scripts install containerd.
+   */
+  containerdArchiveSha256?: string;
   debug?: boolean;
 }
 
@@ -65,6 +69,8 @@ export interface SeedArgs {
   mounts: SeedMount[];
   /** Guest path of the mount whose location is the host home, or "". */
   hostHomeMountPoint: string;
+  /** `additionalDisks`, for the boot script that formats and mounts them. */
+  disks: GuestDisk[];
   /** eth0 first, then the configured extra networks. */
   networks: SeedNetwork[];
   /** Name servers written into the guest; empty when the host resolver serves DNS. */
@@ -79,7 +85,11 @@ export interface SeedArgs {
   upgradePackages: FilledDenYaml["upgradePackages"];
   plain: FilledDenYaml["plain"];
   /** `archive` is the seed file's name (nerdctl-full.tgz), or "" when the seed carries none. */
-  containerd: Pick<FilledDenYaml["containerd"], "system" | "user"> & { archive: string };
+  /**
+   * `archive` is the archive's name on the DENCONTAINERD disk (nerdctl-full.tgz) and `archiveSha256` its sha256, both
+   * "" when no archive is attached.
+   */
+  containerd: Pick<FilledDenYaml["containerd"], "system" | "user"> & { archive: string; archiveSha256: string };
   /** Where guest-side programs den installs go (Lima's guestInstallPrefix, /usr/local). */
   guestInstallPrefix: string;
   skipDefaultDependencyResolution: boolean;
@@ -102,6 +112,7 @@ export function seedArgsFrom(config: FilledDenYaml, facts: SeedFacts): SeedArgs 
     mountType: config.mountType,
     mounts,
     hostHomeMountPoint: mounts.find((mount) => mount.location === facts.hostHome)?.mountPoint ?? "",
+    disks: guestDisks(config.additionalDisks),
     networks: [
       { interface: SlirpNicName, macAddress: facts.macAddress, metric: SlirpRouteMetric },
       ...config.networks.map((network) => ({ interface: network.interface, macAddress: network.macAddress, metric: network.metric })),
@@ -120,13 +131,18 @@ export function seedArgsFrom(config: FilledDenYaml, facts: SeedFacts): SeedArgs 
     containerd: {
       system: config.containerd.system,
       user: config.containerd.user,
-      archive: facts.containerdArchive && !config.plain && (config.containerd.system || config.containerd.user) ? ContainerdArchiveSeedName : "",
+      ...containerdArchiveArgs(config, facts.containerdArchiveSha256),
     },
     guestInstallPrefix: config.guestInstallPrefix,
     skipDefaultDependencyResolution: config.provision.some((entry) => entry.mode === "dependency" && entry.skipDefaultDependencyResolution === true),
     rosetta: rosettaArgs(config),
     debug: facts.debug ?? false,
   };
+}
+
+function containerdArchiveArgs(config: FilledDenYaml, sha256: string | undefined): Pick<SeedArgs["containerd"], "archive" | "archiveSha256"> {
+  const wanted = sha256 !== undefined && !config.plain && (config.containerd.system || config.containerd.user);
+  return wanted ? { archive: ContainerdArchiveName, archiveSha256: sha256 } : { archive: "", archiveSha256: "" };
 }
 
 function rosettaArgs(config: FilledDenYaml): SeedArgs["rosetta"] {

@@ -16,8 +16,6 @@ export interface SeedExtras {
    * as given); left out of plain-mode seeds, which run no agent.
    */
   guestAgent?: IsoFileEntry[];
-  /** nerdctl-full.tgz (cidata/containerd-archive-entry.ts); in the seed only when SeedArgs names it. */
-  containerdArchive?: IsoFileEntry;
 }
 
 /** Every seed file; rendering happens here, so a ConfigError surfaces before anything is written. */
@@ -33,7 +31,6 @@ export function seedLayout(args: SeedArgs, extras: SeedExtras): IsoEntry[] {
     ...provisionFiles(args.provision).map((file) => textFile(file.path, file.text, file.mode)),
   ];
   if (extras.guestAgent && !args.plain) entries.push(...extras.guestAgent);
-  if (extras.containerdArchive && args.containerd.archive !== "") entries.push({ ...extras.containerdArchive, path: args.containerd.archive, mode: 0o644 });
   return entries;
 }
 

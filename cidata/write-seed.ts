@@ -9,7 +9,6 @@ import { DenError } from "../lib/errors.ts";
 import { writeFileAtomically } from "../lib/fs/write-file-atomically.ts";
 import { CidataIso, CloudConfig } from "../lib/store/filenames.ts";
 import { bootScriptEntries } from "./boot-scripts.ts";
-import { type ContainerdArchiveFile, containerdArchiveEntry } from "./containerd-archive-entry.ts";
 import { DEFAULT_VOLUME_ID, type IsoFileEntry, type IsoOptions, writeIso9660 } from "./iso9660.ts";
 import { seedArgsFrom, type SeedFacts } from "./seed-args.ts";
 import { seedLayout } from "./seed-layout.ts";
@@ -18,11 +17,14 @@ import { userData } from "./user-data.ts";
 export interface WriteSeedOptions {
   config: FilledDenYaml;
   /** The facts except the folder (the first argument) and the CA file contents (read here). */
-  facts: Omit<SeedFacts, "instanceDir" | "caCertFiles" | "containerdArchive">;
+  facts: Omit<SeedFacts, "instanceDir" | "caCertFiles" | "containerdArchiveSha256">;
   /** The guest agent's seed files (guestAgentSeedEntries()): a small bundle and one line, never the runtime. */
   guestAgent?: IsoFileEntry[];
-  /** The containerd archive `den start` fetched; streamed into the seed as nerdctl-full.tgz when containerd is on. */
-  containerdArchive?: ContainerdArchiveFile;
+  /**
+   * The sha256 of the containerd archive on the instance's DENCONTAINERD disk (lib/containerd/archive-disk.ts); the
+   * seed names it when containerd is on and never carries the archive itself.
+   */
+  containerdArchiveSha256?: string;
   /** Dates recorded in the image; the ISO writer's fixed default keeps the image reproducible. */
   timestamp?: IsoOptions["timestamp"];
 }
@@ -37,11 +39,10 @@ export interface WriteSeedResult {
 export async function writeSeed(instanceDir: string, options: WriteSeedOptions): Promise<WriteSeedResult> {
   const { config } = options;
   const caCertFiles = await Promise.all(config.caCerts.files.map((file) => readCaCert(file, options.facts.hostHome)));
-  const args = seedArgsFrom(config, { ...options.facts, instanceDir, caCertFiles, containerdArchive: options.containerdArchive !== undefined });
+  const args = seedArgsFrom(config, { ...options.facts, instanceDir, caCertFiles, containerdArchiveSha256: options.containerdArchiveSha256 });
   const entries = seedLayout(args, {
     bootScripts: bootScriptEntries(),
     ...(options.guestAgent && { guestAgent: options.guestAgent }),
-    ...(options.containerdArchive && { containerdArchive: containerdArchiveEntry(options.containerdArchive) }),
   });
   const cloudConfigText = userData(args);
 

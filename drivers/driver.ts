@@ -59,6 +59,11 @@ export interface DriverContext {
    * read-only after the seed; absent for plain instances and when den has no agent for the guest.
    */
   runtimeDisk?: string;
+  /**
+   * The containerd archive's disk (absolute path of a read-only ISO image, lib/containerd/archive-disk.ts), attached
+   * read-only after the runtime disk; absent when containerd is off.
+   */
+  containerdDisk?: string;
 }
 
 /** The host facts that decide whether a driver can run at all, in HostInfo's words (`linux`, `x86_64`). */

@@ -41,7 +41,16 @@ export type ErrorCode =
   | "DRIVER_UNAVAILABLE" // no driver is registered for the instance's vmType, or its driver cannot run on this host
   | "INSTANCE_DEGRADED" // the instance runs, but a readiness check, probe or copyToHost failed (den start exits non-zero, as Lima)
   | "PROVISION_FAILED" // a host-side provisioning step (ansible playbook) could not run or failed
-  | "VZ_HELPER"; // the VZ helper could not be run, broke its control protocol, answered an error or died
+  | "VZ_HELPER" // the VZ helper could not be run, broke its control protocol, answered an error or died
+  | "PLUGIN_FAILED" // a den-NAME / den-url-SCHEME plugin could not run, failed, timed out or resolved a locator in a loop
+  | "INSTANCE_FORMAT" // an instance folder's format version is newer than this den reads, or its migration failed
+  | "SNAPSHOT_UNSUPPORTED" // the instance's driver (its vmType) has no snapshots
+  | "DISK_NAME_INVALID" // a disk name (den disk …, additionalDisks) that is not a plain identifier
+  | "DISK_NOT_FOUND" // a named additional disk has no $DEN_HOME/_disks/NAME/datadisk
+  | "DISK_EXISTS" // den disk create/import: the disk already exists
+  | "DISK_IN_USE" // the disk is locked (in_use_by) by another instance, or by a running one
+  | "EDITOR_FAILED" // no text editor was found for den edit, or it could not run or exited with an error
+  | "AUTOSTART"; // den start-at-login: systemctl --user or launchctl could not register or unregister the instance
 
 export interface DenErrorOptions {
   /** Where the user should look next, printed on its own `hint:` line. */

@@ -190,12 +190,12 @@ log_lines() {
 # The guest agent's `yq` command evaluates the expression: it edits the file in place keeping comments, or creates it
 # from null input, writing atomically; then owner and permissions are applied as for data. It runs as the wrapper
 # /usr/local/bin/den-guestagent does (BUN_BE_BUN=1 <runtime> <bundle>) but with the seed's bundle, this den's even if
-# installing it failed; the runtime is the one boot/linux/25-guestagent.sh installed from the DENRUNTIME disk (the seed
-# carries none), which is why provisioning must run after boot/linux. Plain mode skips boot/linux, and its seed
-# carries no agent either.
+# installing it failed; the runtime is the one on the DENRUNTIME disk, which boot/linux/25-guestagent.sh mounts at
+# /run/den/runtime (the seed carries none; DEN_RUNTIME_MNT stands in for it in tests), which is why provisioning must
+# run after boot/linux. Plain mode skips boot/linux, and its seed carries no agent either.
 apply_yq_provision() {
 	local src="$1" index="$2" path owner permissions format dest user out rc=0
-	local bundle="$DEN_CIDATA_MNT/den-guestagent.js" runtime="$root/usr/local/lib/den-guestagent/bun"
+	local bundle="$DEN_CIDATA_MNT/den-guestagent.js" runtime="${DEN_RUNTIME_MNT:-$root/run/den/runtime}/bun"
 	path="$(field YQ_PROVISION "$index" PATH)"
 	owner="$(field YQ_PROVISION "$index" OWNER)"
 	permissions="$(field YQ_PROVISION "$index" PERMISSIONS)"

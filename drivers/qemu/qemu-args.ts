@@ -18,6 +18,7 @@ import { DenError } from "../../lib/errors.ts";
 import type { FilledDenYaml } from "../../lib/config/schema.ts";
 import { parseSize } from "../../lib/config/units.ts";
 import { CidataIso, Disk, GuestAgentSock, QemuPid, QmpSock, SerialLog, SerialSock } from "../../lib/store/filenames.ts";
+import type { DataDiskDrive } from "../../lib/disks/data-disk-drives.ts";
 import type { Accelerator } from "./accel.ts";
 import { qemuDriveFile, qemuOptValue, qemuPlainValue, type QemuValueField } from "./qemu-opt-value.ts";
 import { checkQemuVersion, type QemuVersion } from "./qemu-version.ts";
@@ -52,6 +53,10 @@ export interface QemuArgsContext {
   env?: Record<string, string | undefined>;
   /** The guest agent's runtime disk (DriverContext.runtimeDisk): a read-only virtio disk after the seed. */
   runtimeDisk?: string;
+  /** The containerd archive's disk (DriverContext.containerdDisk): a read-only virtio disk after the runtime disk. */
+  containerdDisk?: string;
+  /** `additionalDisks`, in order (lib/disks/data-disk-drives.ts): a virtio disk each, after every other disk. */
+  additionalDisks?: readonly DataDiskDrive[];
 }
 
 export interface QemuCommand {
@@ -117,15 +122,19 @@ export function qemuArgs(config: FilledDenYaml, ctx: QemuArgsContext): QemuComma
     if (ctx.firmware.vars) args.push("-drive", `if=pflash,format=raw,file=${qemuDriveFile(ctx.firmware.vars, InstanceFile)}`);
   }
 
-  // The boot disk first, so it is /dev/vda and the seed /dev/vdb.
-  args.push("-drive", `file=${qemuDriveFile(join(dir, Disk), InstanceFile)},if=virtio,format=qcow2,discard=on`);
+  // Every virtio disk is a -drive plus its own -device, so the guest sees them in this order: the boot disk is
+  // /dev/vda, the seed /dev/vdb. (QEMU creates the devices of `if=virtio` drives after every explicit -device, so an
+  // additional disk, which needs a -device for its serial, would otherwise come first and take /dev/vda.)
+  args.push(...virtioDiskArgs("disk0", join(dir, Disk), { format: "qcow2", discard: true, field: InstanceFile }));
   if (ctx.iso) {
     // The machine's own IDE/AHCI CD-ROM: firmware boots from it without extra drivers.
     args.push("-drive", `file=${qemuDriveFile(ctx.iso, InstanceFile)},format=raw,media=cdrom,readonly=on`);
     args.push("-boot", "order=d,splash-time=0,menu=on");
   }
-  args.push("-drive", `file=${qemuDriveFile(join(dir, CidataIso), InstanceFile)},if=virtio,format=raw,readonly=on`);
-  if (ctx.runtimeDisk) args.push("-drive", `file=${qemuDriveFile(ctx.runtimeDisk, InstanceFile)},if=virtio,format=raw,readonly=on`);
+  args.push(...virtioDiskArgs("cidata", join(dir, CidataIso), { format: "raw", readOnly: true, field: InstanceFile }));
+  if (ctx.runtimeDisk) args.push(...virtioDiskArgs("den-runtime", ctx.runtimeDisk, { format: "raw", readOnly: true, field: InstanceFile }));
+  if (ctx.containerdDisk) args.push(...virtioDiskArgs("den-containerd", ctx.containerdDisk, { format: "raw", readOnly: true, field: InstanceFile }));
+  args.push(...additionalDiskArgs(ctx.additionalDisks ?? []));
 
   args.push("-netdev", `user,id=${UserNetdevId},hostfwd=tcp:127.0.0.1:${ctx.sshLocalPort}-:22`);
   args.push("-device", `virtio-net-pci,netdev=${UserNetdevId},mac=${ctx.macAddress}`);
@@ -164,6 +173,25 @@ export function qemuArgs(config: FilledDenYaml, ctx: QemuArgsContext): QemuComma
   // -pidfile is a plain path.
   args.push("-pidfile", qemuPlainValue(join(dir, QemuPid), InstanceFile));
   return { binary: qemuBinary(arch, ctx.env), args };
+}
+
+/** One virtio disk: a `-drive` without a device of its own, and the virtio-blk `-device` that shows it to the guest. */
+function virtioDiskArgs(id: string, path: string, options: { format: string; field: QemuValueField; readOnly?: boolean; discard?: boolean; serial?: string }): string[] {
+  const drive = [`file=${qemuDriveFile(path, options.field)}`, "if=none", `id=${id}`, `format=${options.format}`];
+  if (options.discard) drive.push("discard=on");
+  if (options.readOnly) drive.push("readonly=on");
+  const device = ["virtio-blk-pci", `drive=${id}`];
+  // Only the device takes a `serial=` (QEMU dropped it from -drive): the guest finds an additional disk by it.
+  if (options.serial !== undefined) device.push(`serial=${qemuOptValue(options.serial, options.field)}`);
+  return ["-drive", drive.join(","), "-device", device.join(",")];
+}
+
+/** An additional disk each, after every other disk, found in the guest by its serial whatever vdX it became. */
+export function additionalDiskArgs(disks: readonly DataDiskDrive[]): string[] {
+  return disks.flatMap((disk, i) => {
+    const field: QemuValueField = { name: `additional disk "${disk.name}"`, hint: "set DEN_HOME to a folder whose path has no line breaks" };
+    return virtioDiskArgs(`extra-disk${i}`, disk.path, { format: disk.format, discard: true, serial: disk.serial, field });
+  });
 }
 
 /** `qemu-system-<arch>`, or the path in `QEMU_SYSTEM_<ARCH>` (Lima's override). */

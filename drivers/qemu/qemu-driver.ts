@@ -23,6 +23,7 @@ import { virtiofsdCandidates, virtiofsdCommand, virtiofsdFlavour, virtiofsdLaunc
 import type { CallOptions, Driver, DriverContext, DriverFeatures, DriverInfo, DriverRegistration, GuestAgentConnection, HostForwarder, SnapshotManager, StartedVm, VmExit } from "../driver.ts";
 import { type Accelerator, chooseAccelerator, resolveAccelerator } from "./accel.ts";
 import { createEmptyDisk, createOverlay, detectImageFormat, growDisk, qemuImgInfo, snapshotDisk } from "./disk.ts";
+import { dataDiskDrives } from "../../lib/disks/data-disk-drives.ts";
 import { findFirmware, firmwareCandidates, firmwarePackageHint, type FirmwareFiles } from "./firmware.ts";
 import { GuestAgentPortName, qemuArgs, qemuBinary, UserNetdevId, virtiofsdSock, type QemuArgsContext } from "./qemu-args.ts";
 import { checkQemuVersion, parseQemuVersion, type QemuVersion } from "./qemu-version.ts";
@@ -61,6 +62,8 @@ const VirtiofsdWaitingLine = "Waiting for vhost-user socket connection";
 const ExitGraceMs = 10_000;
 const PollMs = 100;
 const StderrTailLines = 20;
+/** How long a savevm or loadvm of a running VM may take. */
+const SnapshotMemoryTimeoutMs = 600_000;
 const SnapshotTagPattern = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** A running QEMU that this driver object launched. */
@@ -437,6 +440,8 @@ class QemuDriver implements Driver {
       qemuVersion: facts.version,
       env: { ...this.#ctx.env },
       ...(this.#ctx.runtimeDisk && { runtimeDisk: this.#ctx.runtimeDisk }),
+      ...(this.#ctx.containerdDisk && { containerdDisk: this.#ctx.containerdDisk }),
+      additionalDisks: dataDiskDrives(this.#ctx.denHome, this.#ctx.config.additionalDisks, { instance: this.#ctx.instanceName }),
     };
   }
 
@@ -656,10 +661,16 @@ class QemuDriver implements Driver {
       return action === "list" ? output.replace("Snapshot list:\n", "") : output;
     }
     const hmp = { create: "savevm", apply: "loadvm", delete: "delvm", list: "info snapshots" }[action];
-    const output = (await this.#withQmp("snapshot", (client) => client.humanMonitorCommand(tag === undefined ? hmp : `${hmp} ${tag}`))).replaceAll("\r", "");
+    // savevm/loadvm write or read the guest's whole memory: minutes for a large guest under TCG, not QMP's 10 s.
+    const timeoutMs = action === "create" || action === "apply" ? SnapshotMemoryTimeoutMs : undefined;
+    const output = (await this.#withQmp("snapshot", (client) => client.humanMonitorCommand(tag === undefined ? hmp : `${hmp} ${tag}`, timeoutMs === undefined ? {} : { timeoutMs }))).replaceAll("\r", "");
     // HMP reports failures as text, not as a QMP error.
     const failure = /^Error: (.*)$/m.exec(output);
-    if (failure) throw new DenError("QMP", `Cannot ${hmp} "${tag}": ${failure[1]}`, { hint: "QEMU snapshots need qcow2 disks; see `den snapshot list`" });
+    if (failure) {
+      throw new DenError("QMP", `Cannot ${hmp} "${tag}": ${failure[1]}`, {
+        hint: "a running VM can be snapshotted only when all its disks are qcow2 and no device blocks migration (virtiofs does); stop it and snapshot its disk instead",
+      });
+    }
     return output.replace("List of snapshots present on all disks:\n", "").replace("There is no snapshot available.\n", "");
   }
 }

@@ -201,8 +201,8 @@ export class QmpClient {
   }
 
   /** Runs a human monitor (HMP) command such as "info registers" and returns its text output. */
-  humanMonitorCommand(commandLine: string): Promise<string> {
-    return this.execute<string>("human-monitor-command", { "command-line": commandLine });
+  humanMonitorCommand(commandLine: string, options: ExecuteOptions = {}): Promise<string> {
+    return this.execute<string>("human-monitor-command", { "command-line": commandLine }, options);
   }
 
   /** Closes the connection; pending commands fail. */

@@ -25,6 +25,8 @@ export interface VzConfigFacts {
   kernel?: { commandLine: string; initrd: boolean } | undefined;
   /** The guest agent's runtime disk (DriverContext.runtimeDisk), attached read-only after the seed. */
   runtimeDisk?: string | undefined;
+  /** The containerd archive's disk (DriverContext.containerdDisk), attached read-only after the runtime disk. */
+  containerdDisk?: string | undefined;
 }
 
 /** The VmConfig of `config` for the instance in `facts.instanceDir`. */
@@ -44,6 +46,7 @@ export function vzConfig(config: FilledDenYaml, facts: VzConfigFacts): VmConfig 
       { path: file(Disk), readOnly: false },
       { path: file(CidataIso), readOnly: true },
       ...(facts.runtimeDisk ? [{ path: facts.runtimeDisk, readOnly: true }] : []),
+      ...(facts.containerdDisk ? [{ path: facts.containerdDisk, readOnly: true }] : []),
     ],
     networks: [{ kind: "nat", macAddress: facts.macAddress }],
     shares,

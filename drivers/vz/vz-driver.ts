@@ -177,7 +177,7 @@ class VzDriver implements Driver {
     const helper = await this.#helperPath();
     const { config, logger } = this.#ctx;
     const mac = this.#ctx.macAddress ?? deriveMacAddress((await readHostInfo()).machineId, this.#dir);
-    const vmConfig = vzConfig(config, { instanceDir: this.#dir, macAddress: mac, sshLocalPort: this.#ctx.sshLocalPort, kernel: await this.#kernel(), runtimeDisk: this.#ctx.runtimeDisk });
+    const vmConfig = vzConfig(config, { instanceDir: this.#dir, macAddress: mac, sshLocalPort: this.#ctx.sshLocalPort, kernel: await this.#kernel(), runtimeDisk: this.#ctx.runtimeDisk, containerdDisk: this.#ctx.containerdDisk });
     // As Lima: create the shared folders; the helper refuses a share whose folder does not exist.
     for (const share of vmConfig.shares) await mkdir(share.hostPath, { recursive: true });
     await rm(join(this.#dir, GuestAgentSock), { force: true });

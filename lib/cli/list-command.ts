@@ -10,7 +10,9 @@ function declareList() {
     .option("--json", "same as --format json")
     .option("-q, --quiet", "print instance names only")
     .option("--list-fields", "print the field names a --format template can use")
-    .option("--yq <expr>", "apply a yq expression to each instance (implies --format json)", collect, [] as string[]);
+    .option("--yq <expr>", "apply a yq expression to each instance (implies --format json)", collect, [] as string[])
+    .option("-l, --filter <expr>", "only instances for which this yq expression holds, e.g. '.status == \"Running\"' (repeatable: all must hold)", collect, [] as string[])
+    .option("--all-fields", "show every column (den never hides one; accepted as Lima has it)");
 }
 
 export type ListOptions = ReturnType<ReturnType<typeof declareList>["opts"]>;

@@ -13,9 +13,22 @@ import { renderInstanceJson, renderInstanceTable } from "../status/list-format.t
 import { contextFrom } from "./context.ts";
 import type { ListOptions } from "./list-command.ts";
 
+/**
+ * The rows for which every `--filter` expression holds: as Lima, each is `select(EXPR)` on the row's JSON, and a
+ * row is kept when the chain yields anything. The yq engine is loaded only when a filter is given.
+ */
+export async function filterRows<Row>(rows: readonly Row[], filters: readonly string[]): Promise<Row[]> {
+  const { evaluateYqAll } = await import("../yq/evaluate-yq.ts");
+  const expr = filters.map((filter) => `select(${filter})`).join(" | ");
+  return rows.filter((row) => evaluateYqAll(JSON.parse(JSON.stringify(row)), expr).length > 0);
+}
+
 /** What `den list` does (declared in list-command.ts). */
 export async function runList(names: string[], options: ListOptions, self: CommandUnknownOpts): Promise<void> {
   const ctx = contextFrom(self);
+  if (options.listFields && (options.filter.length > 0 || options.yq.length > 0)) {
+    throw new DenError("USAGE", `Cannot combine --list-fields with --${options.filter.length > 0 ? "filter" : "yq"}`, { hint: "--list-fields prints the field names only; drop one of them" });
+  }
   if (options.listFields) {
     const { listFieldNames } = await import("../status/instance-info.ts");
     ctx.stdout(`${listFieldNames().join("\n")}\n`);
@@ -34,15 +47,17 @@ export async function runList(names: string[], options: ListOptions, self: Comma
   }
   const unmatched = names.filter((name) => !all.includes(name));
   const selected = names.length > 0 ? names.filter((name) => all.includes(name)) : all;
-  if (options.quiet) {
+  if (options.quiet && options.filter.length === 0) {
     ctx.stdout(selected.map((name) => `${name}\n`).join(""));
   } else {
     // Read once for all rows, and only if a row is filled afresh; should that fail, each such row shows the failure.
     let hostInfo: Promise<HostInfo> | undefined;
     const host = () => (hostInfo ??= import("../config/host-info.ts").then((module) => module.readHostInfo()));
     const configCache = openConfigCache(ctx.denHome, ctx.env);
-    const rows = await Promise.all(selected.map((name) => inspectInstance(ctx.denHome, name, { logger: ctx.logger, host, configCache })));
-    if (format === "table") ctx.stdout(selected.length > 0 ? renderInstanceTable(rows, { home: ctx.env.HOME ?? homedir() }) : "");
+    const inspected = await Promise.all(selected.map((name) => inspectInstance(ctx.denHome, name, { logger: ctx.logger, host, configCache })));
+    const rows = options.filter.length === 0 ? inspected : await filterRows(inspected, options.filter);
+    if (options.quiet) ctx.stdout(rows.map((row) => `${row.name}\n`).join(""));
+    else if (format === "table") ctx.stdout(rows.length > 0 ? renderInstanceTable(rows, { home: ctx.env.HOME ?? homedir() }) : "");
     else if (format === "json") {
       if (options.yq.length === 0) ctx.stdout(renderInstanceJson(rows));
       else {

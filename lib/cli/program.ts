@@ -8,6 +8,11 @@ import { ContainerClients, createContainerClientCommand } from "./container-clie
 import { createCopyCommand } from "./copy-command.ts";
 import { createCreateCommand } from "./create-command.ts";
 import { createDeleteCommand } from "./delete-command.ts";
+import { createDiskCommand } from "./disk-command.ts";
+import { createEditCommand } from "./edit-command.ts";
+import { createCloneCommand } from "./clone-command.ts";
+import { createRenameCommand } from "./rename-command.ts";
+import { createFactoryResetCommand } from "./factory-reset-command.ts";
 import { createHelpCommand } from "./help.ts";
 import { createInfoCommand } from "./info-command.ts";
 import { createListCommand } from "./list-command.ts";
@@ -16,10 +21,16 @@ import { createPortsCommand } from "./ports-command.ts";
 import { createProtectCommand, createUnprotectCommand } from "./protect-command.ts";
 import { createPruneCommand } from "./prune-command.ts";
 import { createShellCommand } from "./shell-command.ts";
+import { createShowSshCommand } from "./show-ssh-command.ts";
+import { createSnapshotCommand } from "./snapshot-command.ts";
 import { createHostAgentCommand, createRestartCommand, createStartCommand } from "./start-command.ts";
+import { createStartAtLoginCommand } from "./start-at-login-command.ts";
 import { createStopCommand } from "./stop-command.ts";
 import { createTemplateCommand } from "./template-command.ts";
+import { createTunnelCommand } from "./tunnel-command.ts";
 import { createValidateCommand } from "./validate-command.ts";
+import { createWatchCommand } from "./watch-command.ts";
+import { createYqCommand } from "./yq-command.ts";
 
 export interface BuildProgramOptions {
   /**
@@ -64,6 +75,17 @@ export function buildProgram(options: BuildProgramOptions = {}): Command {
   program.addCommand(createPauseCommand());
   program.addCommand(createResumeCommand());
   program.addCommand(createPruneCommand());
+  program.addCommand(createShowSshCommand());
+  program.addCommand(createTunnelCommand());
+  program.addCommand(createStartAtLoginCommand());
+  program.addCommand(createYqCommand());
+  program.addCommand(createSnapshotCommand());
+  program.addCommand(createWatchCommand());
+  program.addCommand(createEditCommand());
+  program.addCommand(createCloneCommand());
+  program.addCommand(createRenameCommand());
+  program.addCommand(createFactoryResetCommand());
+  program.addCommand(createDiskCommand());
   const described = () => withGlobalOptions(program as unknown as Command);
   program.addCommand(createCompletionCommand(described));
   // Replaces commander's implicit help command, which answers `den help nope` with the usage and no error line.

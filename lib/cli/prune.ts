@@ -22,6 +22,9 @@ export async function runPrune(options: PruneOptions, self: CommandUnknownOpts):
   ctx.logger.info(`Pruned ${cacheDir}: removed ${result.removedEntries} cached files${kept}, freed ${formatBytes(result.freedBytes)}`);
   if (result.busyEntries > 0) ctx.logger.warn(`Skipped ${result.busyEntries} cached files that another den process is downloading`);
   await pruneOtherRuntimeDisks(ctx);
+  const { pruneContainerdArchiveDisks } = await import("../containerd/archive-disk.ts");
+  const archiveDisks = await pruneContainerdArchiveDisks(ctx.denHome);
+  if (archiveDisks.removed.length > 0) ctx.logger.info(`Pruned ${archiveDisks.dir}: removed ${archiveDisks.removed.length} containerd archive disks, freed ${formatBytes(archiveDisks.freedBytes)}`);
 }
 
 /** The guest agent runtime disks of other dens (lib/guestagent/prune-runtime-disks.ts says why they are garbage). */

@@ -1,5 +1,5 @@
-// What `den shell [--workdir DIR] [--shell SHELL] [--reconnect] [NAME] [COMMAND…]` does: the system `ssh` into a running
-// instance, its exit code passed through. As Lima's, options end at the instance name so `den shell vm ls -la`
+// What `den shell [--workdir DIR] [--shell SHELL] [--reconnect] [--preserve-env] [--start] [NAME] [COMMAND…]` does
+// (or `den shell --instance NAME [COMMAND…]`): the system `ssh` into a running instance, its exit code passed through. As Lima's, options end at the instance name so `den shell vm ls -la`
 // hands `-la` to `ls`; commander would intersperse them, so this command reads its own arguments.
 import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import { realpath, rm } from "node:fs/promises";
@@ -9,6 +9,7 @@ import { loadInstanceConfig } from "../config/load.ts";
 import type { FilledDenYaml } from "../config/schema.ts";
 import { DenError, ExitError, excerpt } from "../errors.ts";
 import { hostHasAesNi } from "../ssh/host-aes-ni.ts";
+import { preservedEnv } from "../shell/preserved-env.ts";
 import { opensshVersion } from "../ssh/openssh-version.ts";
 import { shellScript, shellSshArgs } from "../ssh/shell-command.ts";
 import { SshAddress, type SshOption, sshArgs, sshOptions } from "../ssh/ssh-options.ts";
@@ -17,6 +18,7 @@ import { inspectInstance } from "../status/inspect.ts";
 import type { InstanceInfo } from "../status/instance-info.ts";
 import { DefaultInstanceName, existingInstanceDir } from "../store/instance-name.ts";
 import { type CliContext, contextFrom } from "./context.ts";
+import { startOptionsFrom } from "./start-options.ts";
 
 export interface ShellArgs {
   name: string;
@@ -24,6 +26,10 @@ export interface ShellArgs {
   workdir?: string | undefined;
   shell?: string | undefined;
   reconnect: boolean;
+  /** Pass the host's environment (preserved-env.ts). */
+  preserveEnv: boolean;
+  /** Start the instance first when it is stopped. */
+  start: boolean;
   help: boolean;
 }
 
@@ -36,12 +42,17 @@ Options:
   --workdir <dir>  guest folder to start in (default: the host folder when a mount shows it, else home)
   --shell <shell>  shell to run (default: user.shell, else the guest user's login shell)
   --reconnect      close the shared SSH connection and open a new one
+  --preserve-env   pass the host's environment variables, except HOME, PATH, SSH_*, XDG_* and the like
+                   (DEN_SHELLENV_BLOCK replaces that list, "+" first adds to it; DEN_SHELLENV_ALLOW passes only those)
+  --start          start the instance first when it is stopped
+  --instance <name>  the instance; then every word after the options is COMMAND
   -h, --help       display help for command
 `;
 
 /** Splits the words after `shell`: options up to NAME (or `--`), then NAME, then COMMAND (a `--` right after NAME is dropped). */
 export function parseShellArgs(words: readonly string[]): ShellArgs {
-  const parsed: ShellArgs = { name: DefaultInstanceName, command: [], reconnect: false, help: false };
+  const parsed: ShellArgs = { name: DefaultInstanceName, command: [], reconnect: false, preserveEnv: false, start: false, help: false };
+  let instanceFlag: string | undefined;
   let i = 0;
   const value = (option: string, inline: string | undefined): string => {
     if (inline !== undefined) return inline;
@@ -61,9 +72,18 @@ export function parseShellArgs(words: readonly string[]): ShellArgs {
     const inline = option === word ? undefined : word.slice(eq + 1);
     if (option === "--workdir") parsed.workdir = value(option, inline);
     else if (option === "--shell") parsed.shell = value(option, inline);
+    else if (option === "--instance") instanceFlag = value(option, inline);
     else if (option === "--reconnect" && inline === undefined) parsed.reconnect = true;
+    else if (option === "--preserve-env" && inline === undefined) parsed.preserveEnv = true;
+    else if (option === "--start" && inline === undefined) parsed.start = true;
     else if ((option === "-h" || option === "--help") && inline === undefined) parsed.help = true;
     else throw new DenError("USAGE", `Cannot use option "${excerpt(word)}" with den shell: unknown option`, { hint: "options go before the instance name; see den shell --help" });
+  }
+  if (instanceFlag !== undefined) {
+    // As Lima's hidden --instance (what the `lima` wrapper passes): no positional name, all of it is COMMAND.
+    parsed.name = instanceFlag;
+    parsed.command = words.slice(i);
+    return parsed;
   }
   const name = words[i];
   if (name !== undefined) {
@@ -82,6 +102,7 @@ export async function runShell(instance: string | undefined, command: string[], 
     ctx.stdout(Usage);
     return;
   }
+  if (args.start) await startIfStopped(ctx, args.name);
   const info = await runningInstance(ctx, args.name);
   const config = await loadInstanceConfig(ctx.denHome, args.name);
   const ssh = sshCommand(ctx.env);
@@ -96,6 +117,7 @@ export async function runShell(instance: string | undefined, command: string[], 
     shell: args.shell,
     userShell: config.user.shell ?? undefined,
     command: args.command,
+    env: args.preserveEnv ? preservedEnv(ctx.env) : undefined,
   });
   const argv = shellSshArgs(options, {
     port: info.sshLocalPort ?? 0,
@@ -125,11 +147,27 @@ export async function runningInstance(ctx: CliContext, name: string): Promise<In
   const info = await inspectInstance(ctx.denHome, name, { logger: ctx.logger });
   if (info.status !== "Running") {
     throw new DenError("INSTANCE_STATE", `Cannot connect to instance "${name}": it is ${info.status}, not Running`, {
-      hint: info.status === "Paused" ? `resume it: den resume ${name}` : info.status === "Broken" ? `recover it: den stop -f ${name}, then den start ${name}` : `start it: den start ${name}`,
+      hint:
+        info.status === "Paused"
+          ? `resume it: den resume ${name}`
+          : info.status === "Broken"
+            ? `recover it: den stop -f ${name}, then den start ${name}`
+            : `start it: den start ${name} (den shell --start starts it first)`,
     });
   }
   return info;
 }
+
+/** `--start`: the instance started (as `den start NAME` would) when it is Stopped; any other state is left to runningInstance. */
+async function startIfStopped(ctx: CliContext, name: string): Promise<void> {
+  await existingInstanceDir(ctx.denHome, name, { hint: `create it with den create --name ${name}, or see den list` });
+  const info = await inspectInstance(ctx.denHome, name, { logger: ctx.logger });
+  if (info.status !== "Stopped") return;
+  const { startInstance } = await import("../instance/start.ts");
+  // Progress goes to stderr: stdout belongs to the guest command (`den shell --start vm cat f > f.copy`).
+  await startInstance(ctx.denHome, name, startOptionsFrom(ctx, { stdout: (text) => ctx.logger.info(text.trimEnd()) }));
+}
+
 
 /** The OpenSSH options for this instance, as Lima picks them for `limactl shell` and `ssh.config`. */
 export async function instanceSshOptions(ctx: CliContext, info: InstanceInfo, config: FilledDenYaml, ssh: readonly string[]): Promise<SshOption[]> {

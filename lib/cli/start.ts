@@ -16,20 +16,21 @@ import { parseDuration } from "./duration.ts";
 import { editFlagsFrom } from "./edit-flags-from.ts";
 import type { HostAgentOptions, RestartOptions, StartOptions } from "./start-command.ts";
 import { templateContextFrom } from "./template-context.ts";
+import { startOptionsFrom } from "./start-options.ts";
 
 /** What `den start` does. */
 export async function runStart(target: string | undefined, options: StartOptions, self: CommandUnknownOpts): Promise<void> {
   const ctx = warningOnce(contextFrom(self));
   const timeoutMs = parseDuration(options.timeout);
   const name = await resolveInstance(ctx, target, options.name, editFlagsFrom(options));
-  await startInstance(ctx.denHome, name, { timeoutMs, foreground: Boolean(options.foreground), logger: ctx.logger, env: ctx.env, progress: (line) => ctx.logger.info(line), warn: (line) => ctx.logger.warn(line), interactive: ctx.tty, stdout: ctx.stdout, cwd: ctx.cwd });
+  await startInstance(ctx.denHome, name, startOptionsFrom(ctx, { timeoutMs, foreground: Boolean(options.foreground) }));
 }
 
 /** What `den restart` does. */
 export async function runRestart(name: string, options: RestartOptions, self: CommandUnknownOpts): Promise<void> {
   const ctx = contextFrom(self);
   await stopInstance(ctx.denHome, name, { logger: ctx.logger, force: Boolean(options.force) });
-  await startInstance(ctx.denHome, name, { timeoutMs: parseDuration(options.timeout), foreground: false, logger: ctx.logger, env: ctx.env, progress: (line) => ctx.logger.info(line), warn: (line) => ctx.logger.warn(line), interactive: ctx.tty, stdout: ctx.stdout, cwd: ctx.cwd });
+  await startInstance(ctx.denHome, name, startOptionsFrom(ctx, { timeoutMs: parseDuration(options.timeout) }));
 }
 
 /**

@@ -1,10 +1,14 @@
-// The declaration of `den template list|show|copy|validate|yq` (alias `tmpl`); what the subcommands do is in
+// The declaration of `den template list|show|copy|validate|yq|url` (alias `tmpl`); what the subcommands do is in
 // template.ts (validate: validate.ts), loaded when one runs.
 import { Command } from "@commander-js/extra-typings";
 import { validateCommand } from "./validate-command.ts";
 
 function declareList() {
-  return new Command("list").alias("ls").summary("list the built-in and user templates").option("--json", "print a JSON array of {name, location}");
+  return new Command("list")
+    .alias("ls")
+    .summary("list the built-in and user templates")
+    .option("--json", "print a JSON array of {name, location}")
+    .option("-q, --quiet", "print the names only (what shell completion offers as template:NAME)");
 }
 
 function declareCopy() {
@@ -47,6 +51,17 @@ export function createTemplateCommand() {
     .argument("<template>", "template locator")
     .argument("<expr>", "yq expression")
     .action(async (locator, expr, _options, self) => (await import("./template.ts")).runTemplateYq(locator, expr, self));
+
+  command
+    .command("url")
+    .summary("print the URL or path a template locator resolves to")
+    .description(
+      'Print where LOCATOR is read from: template:NAME becomes the file:// URL of the template file (or stays\n' +
+        "template:NAME for a template built into den); other locators are printed as they are, as Lima does.\n" +
+        "Example: den template url template:docker",
+    )
+    .argument("<locator>", "template locator")
+    .action(async (locator, _options, self) => (await import("./template.ts")).runTemplateUrl(locator, self));
 
   return command;
 }

@@ -1,6 +1,7 @@
 // What `den validate FILE… [--fill]` (also `den template validate`) does; declared in validate-command.ts.
 import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import { stringify } from "yaml";
+import { FilledYamlOptions } from "../config/parse.ts";
 import { validateTemplate } from "../config/validate-template.ts";
 import { ExitError, excerptPath, renderError } from "../errors.ts";
 import { type CliContext, contextFrom } from "./context.ts";
@@ -18,7 +19,7 @@ export async function validateFiles(files: readonly string[], options: { fill: b
       const result = await validateTemplate(file, templateCtx, { withBaseYaml: options.fill });
       for (const warning of result.warnings) ctx.logger.warn(warning);
       ctx.logger.info(`"${excerptPath(file)}": OK`);
-      if (options.fill) ctx.stdout(`${files.length > 1 ? "---\n" : ""}${stringify(result.config, { lineWidth: 0 })}`);
+      if (options.fill) ctx.stdout(`${files.length > 1 ? "---\n" : ""}${stringify(result.config, FilledYamlOptions)}`);
     } catch (error) {
       failed++;
       process.stderr.write(`${renderError(error, { debug: ctx.debug })}\n`);

@@ -14,6 +14,8 @@ export interface EmbedOptions {
   locator: string;
   /** Returns the text an absolute locator points at (see locatorReader in read-locator.ts). */
   read: (locator: string) => Promise<string>;
+  /** Turns a github: or plugin-scheme locator into the one it stands for (resolve-locator.ts); others pass unchanged. */
+  resolve?: ((locator: string) => Promise<string>) | undefined;
   /** Locator of DEN_HOME/_config/base.yaml when that file exists; it becomes the first base. */
   baseYaml?: string;
   /** The host home folder and DEN_HOME, which a remote template may not share writable (remote-shares.ts). */
@@ -53,7 +55,7 @@ export async function embedBases(text: string, options: EmbedOptions): Promise<E
   const owner = isRemoteLocator(options.locator) ? options.locator : undefined;
   if (owner !== undefined) markRemoteMounts(document, { template: owner, document: owner });
   if (options.baseYaml !== undefined) baseList(document, true)?.items.unshift(new Scalar(options.baseYaml));
-  await embedDocument(document, { locator: options.locator, owner }, [options.locator], { read: options.read, included, baseYaml: options.baseYaml });
+  await embedDocument(document, { locator: options.locator, owner }, [options.locator], { read: options.read, resolve: options.resolve, included, baseYaml: options.baseYaml });
   combineListEntries(document);
   // After combining: a remote entry may have filled `writable` into another template's mount.
   const shares = remoteShares(document, options.host);
@@ -108,6 +110,7 @@ function parseTemplateText(text: string, locator: string, parsed?: ParsedConfig)
 
 interface EmbedState {
   read: EmbedOptions["read"];
+  resolve: EmbedOptions["resolve"];
   included: IncludedFile[];
   /** Den adds this base itself; it is the user's own file, whatever template it is added to. */
   baseYaml: string | undefined;
@@ -124,7 +127,7 @@ async function embedDocument(document: Document, { locator, owner }: EmbeddedDoc
     const bases = baseList(document, false);
     const first = bases?.items[0];
     if (bases === undefined || first === undefined) break;
-    const baseLocator = absoluteLocator(baseUrl(first, locator), locator);
+    const baseLocator = await resolved(absoluteLocator(baseUrl(first, locator), locator), state);
     if (chain.includes(baseLocator)) {
       const cycle = [...chain, baseLocator].map((entry) => excerptPath(entry)).join(" -> ");
       throw new DenError("TEMPLATE_CYCLE", `Cannot embed base templates: ${cycle} is a cycle`, {
@@ -149,6 +152,14 @@ async function embedDocument(document: Document, { locator, owner }: EmbeddedDoc
     removeKeepingComment(root, "base");
   }
   await inlineScripts(document, locator, state);
+}
+
+/**
+ * What a github: or plugin-scheme locator stands for: it is read, cycle-checked and made the owner of relative
+ * references as that locator (a base a plugin names by a local path reads its own relative files from there).
+ */
+async function resolved(locator: string, state: EmbedState): Promise<string> {
+  return state.resolve === undefined ? locator : state.resolve(locator);
 }
 
 /** Deletes a key; a comment written above it moves to the key that follows, so it is not lost. */
@@ -238,8 +249,8 @@ export function checkRemoteReferences(document: Document, locator: string): void
 }
 
 const refusedHints: Record<NamedLocator["kind"], string> = {
-  base: "a remote template may name only http(s) URLs, paths relative to its URL, or template:NAME; to use a local file, download the template and create from the local copy",
-  file: "a remote template may name only http(s) URLs or paths relative to its URL; to use a local file, download the template and create from the local copy",
+  base: "a remote template may name only http(s) URLs, github: locators, paths relative to its URL, or template:NAME; to use a local file or a URL plugin, download the template and create from the local copy",
+  file: "a remote template may name only http(s) URLs, github: locators or paths relative to its URL; to use a local file or a URL plugin, download the template and create from the local copy",
   download:
     "a remote template's images, kernels, initrds, firmware and archives must be http(s) URLs; to use a local file, download the template and create from the local copy",
 };
@@ -249,7 +260,9 @@ function isAllowedInRemote(value: string, kind: NamedLocator["kind"], locator: s
   // one is a host path, so only a URL with a scheme other than file:// is not local.
   if (kind === "download") return /^(?!file:)[A-Za-z][A-Za-z0-9+.-]*:\/\//i.test(value);
   const target = absoluteLocator(value, locator);
-  return isRemoteLocator(target) || (kind === "base" && target.startsWith("template:"));
+  // github: always becomes a raw.githubusercontent.com URL. Other schemes run a local plugin, whose answer may be a
+  // local file (Lima's `instance:` example): a downloaded template does not get to run the user's programs.
+  return isRemoteLocator(target) || /^github:/i.test(target) || (kind === "base" && target.startsWith("template:"));
 }
 
 
@@ -538,7 +551,7 @@ async function inlineScripts(document: Document, locator: string, state: EmbedSt
       if (isSetValue(entry.get(target, true)) && entry.get(target) !== "") continue;
       const url = isScalar(file) ? stringOrUndefined(file.value) : isMap(file) ? stringOrUndefined(file.get("url")) : undefined;
       if (url === undefined) continue;
-      const fileLocator = absoluteLocator(url, locator);
+      const fileLocator = await resolved(absoluteLocator(url, locator), state);
       state.included.push({ locator: fileLocator, kind: "file", namedIn: locator });
       const text = await state.read(fileLocator);
       const value = new Scalar(text);

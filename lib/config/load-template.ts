@@ -5,8 +5,9 @@ import { type CheckedLayer, checkLayer } from "./load.ts";
 import { instanceNameFromLocator, type Locator, parseLocator, type ParseLocatorOptions } from "./locator.ts";
 import { locatorReader, readLocator, type ReadLocatorContext } from "./read-locator.ts";
 import type { RemoteShare } from "./remote-shares.ts";
+import { type ResolveLocatorContext, resolveLocator } from "./resolve-locator.ts";
 
-export interface TemplateContext extends ReadLocatorContext, ParseLocatorOptions {
+export interface TemplateContext extends ReadLocatorContext, ParseLocatorOptions, Pick<ResolveLocatorContext, "urlPlugin" | "github" | "exists"> {
   /** Absolute path of DEN_HOME/_config/base.yaml when that file exists. */
   baseYaml?: string | undefined;
 }
@@ -43,8 +44,11 @@ export interface LoadedTemplate {
 }
 
 export async function loadTemplate(locatorText: string, ctx: TemplateContext, options: LoadTemplateOptions = {}): Promise<LoadedTemplate> {
-  const locator = parseLocator(locatorText, ctx);
-  const { text, resolvedLocator, warnings } = await readLocator(locator, ctx);
+  // github: and plugin schemes first: what they stand for is read, named and checked like any other locator.
+  const custom = await resolveLocator(locatorText, ctx);
+  const locator = parseLocator(custom.locator, ctx);
+  const { text, resolvedLocator, warnings: readWarnings } = await readLocator(locator, ctx);
+  const warnings = [...custom.warnings, ...readWarnings];
   const file = resolvedLocator === "-" ? "<stdin>" : resolvedLocator;
   // Checked alone first: a mistake in the user's own file is then reported at its own line and column.
   const sourceLayer = checkLayer(text, file);
@@ -53,6 +57,7 @@ export async function loadTemplate(locatorText: string, ctx: TemplateContext, op
     locator: resolvedLocator,
     parsed: sourceLayer.parsed,
     read: locatorReader(ctx, ctx),
+    resolve: async (named) => (await resolveLocator(named, ctx)).locator,
     host: { home: ctx.home, denHome: ctx.denHome },
     ...(options.withBaseYaml && ctx.baseYaml !== undefined && { baseYaml: ctx.baseYaml }),
   });

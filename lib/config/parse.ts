@@ -25,6 +25,13 @@ const SyntaxHint = "fix the YAML syntax at the position shown";
 export const QuietYamlOptions = { logLevel: "error" } as const;
 
 /**
+ * How a filled configuration is printed (`validate --fill`, `template show --fill`): no folding of long lines, and no
+ * `&anchor`/`*alias` for objects that happen to be shared in memory, which Lima's output never has; not looking for
+ * them also saves a quarter of the time on a template with 40,000 port forwards.
+ */
+export const FilledYamlOptions = { lineWidth: 0, aliasDuplicateObjects: false } as const;
+
+/**
  * What YAML 1.2 allows in a stream (c-printable); go-yaml, Lima's parser, refuses the rest as "control
  * characters are not allowed". U+FFFD is what reading invalid UTF-8 as text leaves behind.
  */

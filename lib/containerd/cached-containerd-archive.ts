@@ -1,10 +1,9 @@
 // The host agent's side of the containerd archive: `den start` fetched it before launching the host agent, so here it
-// is only looked up (never downloaded) for the seed. A remote archive counts only when its cache entry is complete
+// is only looked up (never downloaded) for its disk. A remote archive counts only when its cache entry is complete
 // and, when the configuration gives a digest, recorded with that digest.
 import { existsSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
-import type { ContainerdArchiveFile } from "../../cidata/containerd-archive-entry.ts";
 import type { FilledDenYaml } from "../config/schema.ts";
 import { DenError } from "../errors.ts";
 import { denCacheDir } from "../images/cache-dir.ts";
@@ -12,7 +11,7 @@ import { cacheEntry, digestFile } from "../images/cache-layout.ts";
 import { formatDigest, parseDigest } from "../images/digest.ts";
 import { parseImageLocation } from "../images/image-location.ts";
 import { type ContainerdArchive, containerdArchiveCandidates } from "./containerd-archive-candidates.ts";
-import { ContainerdArchiveStage } from "./fetch-containerd-archive.ts";
+import { type ContainerdArchiveFile, ContainerdArchiveStage } from "./fetch-containerd-archive.ts";
 
 export interface CachedArchiveContext {
   hostHome: string;

@@ -4,7 +4,6 @@
 // it is never skipped, since a guest without it would come up without the containerd the template promised.
 import { stat } from "node:fs/promises";
 import { homedir } from "node:os";
-import type { ContainerdArchiveFile } from "../../cidata/containerd-archive-entry.ts";
 import type { FilledDenYaml } from "../config/schema.ts";
 import { DenError } from "../errors.ts";
 import { denCacheDir } from "../images/cache-dir.ts";
@@ -17,6 +16,17 @@ import { type ContainerdArchive, containerdArchiveCandidates } from "./container
 
 /** The boot stage a failure here is reported under. */
 export const ContainerdArchiveStage = "containerd archive";
+
+/** A containerd archive on the host, ready to be written to its disk (archive-disk.ts). */
+export interface ContainerdArchiveFile {
+  /** The file: a download cache entry's `data`, or a local location as written. */
+  path: string;
+  size: number;
+  /** `sha256:<hex>` / `sha512:<hex>` from the configuration, when it gives one. */
+  digest: string | undefined;
+  /** The configured location, for messages. */
+  location: string;
+}
 
 export interface ContainerdArchiveContext {
   /** The host user's home folder, for `~/…` locations and the default cache folder. */

@@ -1,7 +1,7 @@
 // The guest agent's files in the seed (cidata.iso), as cidata/boot/linux/25-guestagent.sh reads them:
 //   den-guestagent.js        the agent bundle (0644), installed when it differs from the guest's copy;
-//   den-guestagent.runtime   one line `<runtime sha256> <target> <bun version>`: the guest compares it with the
-//                            runtime.id it recorded and copies the runtime from the runtime disk only when they differ.
+//   den-guestagent.runtime   one line `<runtime sha256> <target> <bun version>`: the guest runs the runtime straight
+//                            from the runtime disk it mounts, once that disk's bun.sha256 matches this line.
 // No runtime bytes: the runtime travels on its own read-only disk (runtime-disk.ts), so the seed stays small.
 import type { IsoFileEntry } from "../../cidata/iso9660.ts";
 import { AgentBundleName } from "./agent-bundle.ts";

@@ -1,9 +1,10 @@
 // A Linux den is itself the guest agent's runtime, so every build of den has a runtime of its own sha256 and writes a
-// runtime disk of ~110 MiB for it. A disk is read only at an instance's start (the guest copies the runtime when its
-// own differs, and QEMU keeps the file it opened even once it is unlinked), so the disks of other builds are garbage
-// to this one: they are removed when a new disk is written and by `den prune`. Another den installed beside this one
-// writes its disk again when it next starts an instance; a disk younger than `minAgeMs` is left alone so that a start
-// racing this sweep still finds the disk it has just written.
+// runtime disk of ~110 MiB for it. A disk is opened by the VM at an instance's start and held open while it runs (the
+// guest runs the agent's runtime from it, and QEMU keeps the file it opened even once it is unlinked), so the disks
+// of other builds are garbage to this one: they are removed when a new disk is written and by `den prune`. Another
+// den installed beside this one writes its disk again when it next starts an instance; a disk younger than
+// `minAgeMs` is left alone so that a start racing this sweep still finds the disk it has just written.
+// The containerd archive disks (lib/containerd/archive-disk.ts) are named and swept the same way, in their own folder.
 import { lstat, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 

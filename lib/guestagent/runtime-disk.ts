@@ -1,8 +1,9 @@
 // The runtime disk: the guest agent's runtime travels to the guest once per runtime on a read-only ISO9660 image,
 // DEN_HOME/_cache/guestagent/runtime-disks/<sha256>.iso (label DENRUNTIME: `bun`, 0755, and `bun.sha256`), attached to
 // every non-plain instance after the seed. The seed itself then carries only the small bundle and one line naming
-// the runtime, so it is written in milliseconds at every start; the guest copies from the disk only when its
-// installed runtime differs from that line (cidata/boot/linux/25-guestagent.sh).
+// the runtime, so it is written in milliseconds at every start; the guest mounts the disk read-only at every boot and
+// runs the runtime from it, never copying it, once the disk's bun.sha256 matches that line
+// (cidata/boot/linux/25-guestagent.sh).
 import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import { type IsoFileEntry, planIso9660, writeIso9660 } from "../../cidata/iso9660.ts";

@@ -3,7 +3,7 @@
 import { basename, join } from "node:path";
 import { DenError } from "../errors.ts";
 import { HostAgentSock, HostAgentStderrLog } from "../store/filenames.ts";
-import { ApiErrorBodySchema, type HostAgentInfo, HostAgentInfoSchema } from "./api-schema.ts";
+import { ApiErrorBodySchema, type HostAgentInfo, HostAgentInfoSchema, type SnapshotAction, SnapshotListSchema } from "./api-schema.ts";
 
 export interface HostAgentRequest {
   method: "GET" | "POST";
@@ -64,6 +64,25 @@ export async function getHostAgentInfo(instanceDir: string, options: { timeoutMs
     });
   }
   return parsed.data;
+}
+
+/**
+ * `POST /v1/snapshots/<action>` with `{tag}` (create, apply, delete), or `GET /v1/snapshots` ("list"), which returns
+ * the backend's table; the other actions return "".
+ */
+export async function hostAgentSnapshot(instanceDir: string, action: SnapshotAction | "list", options: { tag?: string; timeoutMs: number }): Promise<string> {
+  if (action !== "list") {
+    await hostAgentRequest(instanceDir, { method: "POST", path: `/v1/snapshots/${action}`, timeoutMs: options.timeoutMs, body: { tag: options.tag } });
+    return "";
+  }
+  const answer = await hostAgentRequest(instanceDir, { method: "GET", path: "/v1/snapshots", timeoutMs: options.timeoutMs });
+  const parsed = SnapshotListSchema.safeParse(answer);
+  if (!parsed.success) {
+    throw new DenError("HOST_AGENT", `Cannot read the host agent's answer to GET /v1/snapshots for instance "${basename(instanceDir)}": ${parsed.error.issues[0]?.message ?? "unexpected shape"}`, {
+      hint: "den and the running host agent may be different versions: restart the instance with den stop and den start",
+    });
+  }
+  return parsed.data.snapshots;
 }
 
 interface RequestPlace {

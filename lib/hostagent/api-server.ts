@@ -2,7 +2,7 @@
 // pause, resume and stop so the CLI never talks to QEMU directly: the host agent owns the VM and knows its state.
 import { chmod, rm } from "node:fs/promises";
 import { DenError } from "../errors.ts";
-import type { ApiErrorBody, HostAgentInfo } from "./api-schema.ts";
+import { type ApiErrorBody, type HostAgentInfo, type SnapshotAction, SnapshotActions, type SnapshotList, SnapshotRequestSchema } from "./api-schema.ts";
 
 export interface ApiHandlers {
   info(): HostAgentInfo;
@@ -10,6 +10,15 @@ export interface ApiHandlers {
   resume(): Promise<void>;
   /** Starts the shutdown and returns at once; the caller follows ha.stdout.log for `exiting`. */
   stop(): void;
+  /** The VM's snapshots; absent, the snapshot routes answer 501. */
+  snapshots?: SnapshotHandlers;
+}
+
+/** `POST /v1/snapshots/{create,apply,delete}` with `{tag}` and `GET /v1/snapshots`. */
+export interface SnapshotHandlers {
+  run(action: SnapshotAction, tag: string): Promise<void>;
+  /** The backend's table of snapshots. */
+  list(): Promise<string>;
 }
 
 export interface ApiServer {
@@ -59,13 +68,29 @@ async function route(request: Request, handlers: ApiHandlers): Promise<Response>
       case "POST /v1/stop":
         handlers.stop();
         return json(202, { status: "Stopping" });
+      case "GET /v1/snapshots": {
+        if (!handlers.snapshots) return errorJson(501, "This host agent has no snapshots");
+        const body: SnapshotList = { snapshots: await handlers.snapshots.list() };
+        return json(200, body);
+      }
       default:
-        return errorJson(404, `No route for ${key}`);
+        return (await snapshotRoute(request, key, handlers)) ?? errorJson(404, `No route for ${key}`);
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return errorJson(error instanceof DenError && error.code === "USAGE" ? 409 : 500, message);
   }
+}
+
+/** `POST /v1/snapshots/<action>` with `{tag}`; undefined for any other route. */
+async function snapshotRoute(request: Request, key: string, handlers: ApiHandlers): Promise<Response | undefined> {
+  const action = /^POST \/v1\/snapshots\/([a-z]+)$/.exec(key)?.[1];
+  if (action === undefined || !(SnapshotActions as readonly string[]).includes(action)) return undefined;
+  if (!handlers.snapshots) return errorJson(501, "This host agent has no snapshots");
+  const parsed = SnapshotRequestSchema.safeParse(await request.json().catch(() => undefined));
+  if (!parsed.success) return errorJson(400, `Invalid snapshot request: ${parsed.error.issues[0]?.message ?? "expected {tag}"}`);
+  await handlers.snapshots.run(action as SnapshotAction, parsed.data.tag);
+  return json(200, { tag: parsed.data.tag });
 }
 
 function json(status: number, body: unknown): Response {

@@ -5,13 +5,13 @@ import { existsSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
-import type { ContainerdArchiveFile } from "../../cidata/containerd-archive-entry.ts";
 import { writeSeed } from "../../cidata/write-seed.ts";
 import type { Driver, StartedVm } from "../../drivers/driver.ts";
 import { createDriver, denDrivers } from "../../drivers/registry.ts";
 import { macAddress } from "../config/defaults.ts";
 import { readHostInfo } from "../config/host-info.ts";
 import { loadInstanceConfig } from "../config/load.ts";
+import { type ContainerdArchiveDisk, ensureContainerdArchiveDisk } from "../containerd/archive-disk.ts";
 import { cachedContainerdArchive } from "../containerd/cached-containerd-archive.ts";
 import type { FilledDenYaml } from "../config/schema.ts";
 import { DenError } from "../errors.ts";
@@ -26,8 +26,10 @@ import { writeSshConfig } from "../ssh/write-ssh-config.ts";
 import { instanceDir } from "../store/dirs.ts";
 import { HostAgentPid, HostAgentSock, HostAgentStderrLog, HostAgentStdoutLog, SshConfig, SshSock } from "../store/filenames.ts";
 import { isProcessAlive, readPidFile } from "../store/pid-file.ts";
+import { releaseInstanceDisks } from "../disks/instance-disks.ts";
 import type { HostAgentInfo } from "./api-schema.ts";
 import { startApiServer } from "./api-server.ts";
+import { snapshotHandlers } from "./snapshot-handlers.ts";
 import { bootMarkers, bootMarkersCommand } from "./boot-markers.ts";
 import { bootStages, fatalConsoleLine, stagesInConsole, type BootStage } from "./boot-stage.ts";
 import { formatEvent, type HostAgentStatus } from "./events.ts";
@@ -101,6 +103,7 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
   const runningServices: RunningGuestService[] = [];
   const servicesStopped = new AbortController();
   let serial: ReturnType<typeof watchSerial> | undefined;
+  let abandonBoot: (() => void) | undefined;
   const shutdown = Promise.withResolvers<string>();
   const onSignal = (signal: string) => () => shutdown.resolve(`received ${signal}`);
   process.on("SIGINT", onSignal("SIGINT"));
@@ -126,6 +129,7 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
       paused = false;
     },
     stop: () => shutdown.resolve("asked to stop over ha.sock"),
+    snapshots: snapshotHandlers(() => (vm ? driver : undefined), { afterApply: () => closeSshMaster(dir) }),
   });
 
   let exitCode = 0;
@@ -139,6 +143,8 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
     emit({ sshLocalPort, stage: vmType, stageElapsedMs: elapsed() });
     // Before the driver: it attaches the agent's runtime disk.
     const guestAgent = await prepareAgent(config, { ...options, logger: log });
+    // den start fetched the archive; a missing one fails the boot here rather than bring the guest up without containerd.
+    const containerd = await prepareContainerd(config, options);
     driver = createDriver({
       instanceName: options.name,
       instanceDir: dir,
@@ -148,15 +154,17 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
       env: options.env,
       logger: log,
       ...(guestAgent && { runtimeDisk: guestAgent.runtimeDisk }),
+      ...(containerd && { containerdDisk: containerd.path }),
     });
     const serialLog = join(dir, driver.info().serialLog);
-    const prepared = await prepareBoot(dir, config, { ...options, logger: log, sshLocalPort, serialLog, guestAgent });
+    const prepared = await prepareBoot(dir, config, { ...options, logger: log, sshLocalPort, serialLog, guestAgent, containerd });
     await driver.validate();
     const warnings = driver.warnings?.() ?? [];
     if (warnings.length > 0) emit({ warnings });
 
     const boot = bootSequence({ stages: bootStages(vmType), serialLog, config, sshLocalPort, prepared, timeoutMs: options.bootTimeoutMs ?? 600_000, emit, elapsed, status });
     serial = boot.serial;
+    abandonBoot = boot.abandon;
     vm = await driver.start();
     // start() adds what it learned while launching, e.g. the fallback from a broken KVM to TCG.
     const moreWarnings = driver.warnings?.() ?? [];
@@ -241,6 +249,7 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
     for (const service of runningServices.reverse()) await service.stop();
     await agent?.close();
     serial?.stop();
+    abandonBoot?.();
     session?.close();
     await closeSshMaster(dir);
     if (config) await removeCopiedFiles(config.copyToHost, dir);
@@ -251,6 +260,8 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
       await driver.stop(stopOptions).catch((error: unknown) => log.error(`Cannot stop the VM: ${error instanceof Error ? error.message : String(error)}`));
     }
     await server.close();
+    // Once the VM is gone: its additional disks are free for other instances again (Lima unlocks them here too).
+    await releaseInstanceDisks(options.denHome, dir, { logger: log });
     await rm(join(dir, HostAgentPid), { force: true });
   }
   return exitCode;
@@ -262,8 +273,8 @@ interface PreparedBoot {
   user: string;
   /** The agent put into the seed (and its runtime disk); undefined in plain mode or when this den has none for the guest arch. */
   guestAgent: PreparedGuestAgent | undefined;
-  /** The containerd archive put into the seed (nerdctl-full.tgz); undefined when containerd is off. */
-  containerdArchive: ContainerdArchiveFile | undefined;
+  /** The containerd archive's disk, whose sha256 the seed names; undefined when containerd is off. */
+  containerd: ContainerdArchiveDisk | undefined;
 }
 
 /**
@@ -282,11 +293,17 @@ async function prepareAgent(config: FilledDenYaml, options: HostAgentOptions): P
   }
 }
 
+/** The containerd archive's disk for the driver and its sha256 for the seed; undefined when containerd is off. */
+async function prepareContainerd(config: FilledDenYaml, options: HostAgentOptions): Promise<ContainerdArchiveDisk | undefined> {
+  const archive = await cachedContainerdArchive(config, { hostHome: options.env.HOME ?? homedir(), env: options.env });
+  return archive && (await ensureContainerdArchiveDisk(archive, { denHome: options.denHome }));
+}
+
 /** Writes what the guest reads at boot (the seed) and what the user's ssh reads (ssh.config). */
 async function prepareBoot(
   dir: string,
   config: FilledDenYaml,
-  options: HostAgentOptions & { sshLocalPort: number; serialLog: string; guestAgent: PreparedGuestAgent | undefined },
+  options: HostAgentOptions & { sshLocalPort: number; serialLog: string; guestAgent: PreparedGuestAgent | undefined; containerd: ContainerdArchiveDisk | undefined },
 ): Promise<PreparedBoot> {
   const host = await readHostInfo();
   const key = await ensureUserKey(options.denHome);
@@ -294,11 +311,10 @@ async function prepareBoot(
   // The driver appends to the serial log; an old boot's lines would make this boot's stages look reached at once.
   await rm(options.serialLog, { force: true });
   const { guestAgent } = options;
-  // den start fetched it; a missing one fails the boot here rather than bring the guest up without containerd.
-  const containerdArchive = await cachedContainerdArchive(config, { hostHome: options.env.HOME ?? host.home, env: options.env });
+  const { containerd } = options;
   await writeSeed(dir, {
     ...(guestAgent && { guestAgent: guestAgentSeedEntries(guestAgent) }),
-    ...(containerdArchive && { containerdArchive }),
+    ...(containerd && { containerdArchiveSha256: containerd.sha256 }),
     config,
     facts: {
       instanceName: options.name,
@@ -313,7 +329,7 @@ async function prepareBoot(
     dir,
     sshOptions({ identityFile: key.privateKeyPath, user: config.user.name, controlPath: join(dir, SshSock), port: options.sshLocalPort }),
   );
-  return { iid, privateKey: await readFile(key.privateKeyPath, "utf8"), user: config.user.name, guestAgent, containerdArchive };
+  return { iid, privateKey: await readFile(key.privateKeyPath, "utf8"), user: config.user.name, guestAgent, containerd };
 }
 
 interface BootSequenceInput {
@@ -353,7 +369,10 @@ function bootSequence(input: BootSequenceInput) {
       if (fatal) failed.resolve(`the guest cannot boot: ${fatal}`);
     },
   });
-  const deadline = AbortSignal.timeout(input.timeoutMs);
+  // The SSH waiter ends at the boot's deadline or when the host agent gives up on the boot (a guest stuck in its
+  // initramfs, a stop): a waiter left retrying would keep a finished host agent alive until the deadline.
+  const abandoned = new AbortController();
+  const deadline = AbortSignal.any([AbortSignal.timeout(input.timeoutMs), abandoned.signal]);
 
   const ready = (async (): Promise<SshSession> => {
     const base = { port: input.sshLocalPort, user: input.prepared.user, privateKey: input.prepared.privateKey };
@@ -362,6 +381,9 @@ function bootSequence(input: BootSequenceInput) {
     reached("sshd");
     const waitForMarkers = bootMarkersCommand(bootMarkers(input.config.plain), input.prepared.iid, { waitMs: MarkerWaitMs });
     let session: SshSession | undefined;
+    // A marker wait in flight ends with its session, not minutes later.
+    const closeOnAbort = () => session?.close();
+    deadline.addEventListener("abort", closeOnAbort, { once: true });
     for (;;) {
       deadline.throwIfAborted();
       try {
@@ -374,6 +396,7 @@ function bootSequence(input: BootSequenceInput) {
         await Bun.sleep(250);
       }
     }
+    deadline.removeEventListener("abort", closeOnAbort);
     reached("boot-scripts");
     return session as SshSession;
   })();
@@ -386,6 +409,8 @@ function bootSequence(input: BootSequenceInput) {
     serial,
     ready,
     failed: failed.promise,
+    /** Stops waiting for the guest: the host agent is shutting down. */
+    abandon: () => abandoned.abort(new DenError("INSTANCE_STATE", "the host agent stopped waiting for the boot")),
     /** Marks a stage reached by an outside event (the driver started the VM). */
     reached: (stage: BootStage) => reached(stage),
   };

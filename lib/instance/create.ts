@@ -3,7 +3,8 @@
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DenError } from "../errors.ts";
-import { LimaVersion, InstanceYaml } from "../store/filenames.ts";
+import { InstanceFormatFile, LimaVersion, InstanceYaml } from "../store/filenames.ts";
+import { instanceFormatText } from "../store/instance-format.ts";
 import { version } from "../version.ts";
 
 export interface CreateInstanceOptions {
@@ -32,6 +33,7 @@ export async function createInstance(name: string, options: CreateInstanceOption
     await mkdir(staging, { mode: 0o700 });
     await writeFile(join(staging, InstanceYaml), yamlText, { mode: 0o644 });
     await writeFile(join(staging, LimaVersion), `${version}\n`, { mode: 0o444 });
+    await writeFile(join(staging, InstanceFormatFile), instanceFormatText(), { mode: 0o644 });
     await renameIntoPlace(staging, dir, name);
   } finally {
     await rm(staging, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { createDriver, denDrivers } from "../../drivers/registry.ts";
 import { loadInstanceConfig } from "../config/load.ts";
 import { fetchContainerdArchive } from "../containerd/fetch-containerd-archive.ts";
+import { lockInstanceDisks, releaseInstanceDisks } from "../disks/instance-disks.ts";
 import { DenError } from "../errors.ts";
 import { bootStageInfo, type BootDriverNames, type BootStage } from "../hostagent/boot-stage.ts";
 import type { HostAgentEvent } from "../hostagent/events.ts";
@@ -92,9 +93,15 @@ export async function startInstance(denHome: string, name: string, options: Star
     await fetchContainerdArchive(config, { hostHome: options.env.HOME ?? homedir(), env: options.env, onEvent });
     await driver.validate();
     await driver.createDisk();
+    // Lima's rule: an additional disk serves one instance at a time. The host agent releases the locks when it exits.
+    await lockInstanceDisks(denHome, dir, { disks: config.additionalDisks, logger: options.logger });
     // The host agent learns when this process gives up, so its readiness checks end in time to report why.
     const deadline = Date.now() + options.timeoutMs;
-    return { child: await launchHostAgent(dir, name, { ...options, deadline }), boot, config, deadline };
+    const child = await launchHostAgent(dir, name, { ...options, deadline }).catch(async (error: unknown) => {
+      await releaseInstanceDisks(denHome, dir, { logger: options.logger });
+      throw error;
+    });
+    return { child, boot, config, deadline };
   })();
 
   const abort = new AbortController();

@@ -1,8 +1,9 @@
 // `den stop`: ask the host agent to shut the VM down and wait until it has, or (force) kill both processes and
 // clear what they leave behind. Lima's sequence and timeouts, each replaceable for tests.
 import { readdir, rm } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { loadInstanceConfig } from "../config/load.ts";
+import { releaseInstanceDisks } from "../disks/instance-disks.ts";
 import { DenError } from "../errors.ts";
 import { removeCopiedFiles } from "../hostagent/copy-to-host.ts";
 import { hostAgentRequest } from "../hostagent/api-client.ts";
@@ -50,6 +51,8 @@ export async function stopInstance(denHome: string, name: string, options: StopO
     if (info.status === "Stopped") {
       // Nothing runs, but a crash may have left sockets and temporary files: clear them as Lima does.
       await removeRuntimeFiles(dir);
+      // …and disk locks its host agent could not release (Lima's stop -f unlocks the disks too).
+      await releaseInstanceDisks(denHome, dir, { logger: options.logger });
       return "already-stopped";
     }
     await forceStopInstance(dir, { logger: options.logger, readProcess: options.readProcess });
@@ -96,6 +99,8 @@ export async function forceStopInstance(instanceDir: string, options: ForceStopO
     await Bun.sleep(20);
   }
   await removeRuntimeFiles(instanceDir);
+  // A killed host agent cannot release the instance's additional disks; instanceDirOf() put the folder in DEN_HOME.
+  await releaseInstanceDisks(dirname(instanceDir), instanceDir, { logger: options.logger });
 }
 
 async function stopGracefully(denHome: string, info: InstanceInfo, options: StopOptions): Promise<void> {

@@ -18,6 +18,7 @@ import { driverPidFile, HostAgentPid, LimaVersion, Protected, SshConfig } from "
 import type { ConfigCache } from "./config-cache.ts";
 import { engineSockets } from "./engine-sockets.ts";
 import type { InstanceInfo } from "./instance-info.ts";
+import { ensureInstanceFormat } from "../store/instance-format.ts";
 import { instanceDirOf } from "../store/instance-name.ts";
 import { driverOwner, hostAgentOwner, type OwnedPid, type ProcessReader, readOwnedPid } from "../store/pid-file.ts";
 
@@ -54,6 +55,12 @@ export async function inspectInstance(denHome: string, name: string, options: In
   };
   const limaVersion = await readText(join(dir, LimaVersion));
   if (limaVersion) base.limaVersion = limaVersion;
+  // `den list` is a first use too: an older folder is migrated, a newer den's is shown Broken and left unread.
+  const formatError = await ensureInstanceFormat(dir, { name }).then(
+    () => undefined,
+    (error: unknown) => (error instanceof Error ? error.message : String(error)),
+  );
+  if (formatError !== undefined) return { ...base, status: "Broken", errors: [formatError] };
 
   let info: InstanceInfo = base;
   try {

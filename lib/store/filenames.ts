@@ -109,3 +109,21 @@ export const InstanceYamlRejected = `${InstanceYaml}.REJECTED`;
 /** In the instance folder: what the launchd agent's `den start --foreground` prints. */
 export const LaunchdStdoutLog = "launchd.stdout.log";
 export const LaunchdStderrLog = "launchd.stderr.log";
+
+// --- instance folder format (lib/store/instance-format.ts) ---
+/** The instance folder's format version, one integer; a folder without it was written by a den before versions. */
+export const InstanceFormatFile = "den-format";
+/** The instance configuration's name before den had its own (den of the first releases wrote Lima's name). */
+export const LegacyInstanceYaml = "lima.yaml";
+
+// --- the containerd archive's disk (lib/containerd/archive-disk.ts) ---
+/** In CacheDir: the nerdctl-full archives' disks and the sha256 stamps of archives configured without a sha256 digest. */
+export const ContainerdCacheDir = "containerd";
+/** In ContainerdCacheDir: one read-only ISO image per archive content, `<sha256>.iso`, attached to guests with containerd. */
+export const ContainerdArchiveDisksDir = "archive-disks";
+/** In ContainerdCacheDir: `<sha256 of the archive's path>.json`, the stamp recording that archive's own sha256. */
+export const ContainerdArchiveStampsDir = "archive-stamps";
+
+// --- den tunnel (lib/cli/tunnel.ts) ---
+/** In the instance folder: what the background `ssh -D` of `den tunnel` says (never den's own stdout or stderr). */
+export const TunnelLog = "tunnel.log";

@@ -6,6 +6,7 @@ import { lstat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { DenError } from "../errors.ts";
 import { LongestSock } from "./filenames.ts";
+import { ensureInstanceFormat } from "./instance-format.ts";
 
 export interface InstanceNameOptions {
   denHome: string;
@@ -83,7 +84,8 @@ export function instanceDirOf(denHome: string, name: string): string {
 
 /**
  * The folder of an existing instance: instanceDirOf, and the entry must be a real folder (lstat: a symbolic link in
- * DEN_HOME could lead a delete or a pid-file write anywhere). Throws INSTANCE_NOT_FOUND otherwise.
+ * DEN_HOME could lead a delete or a pid-file write anywhere). Throws INSTANCE_NOT_FOUND otherwise, and INSTANCE_FORMAT
+ * for a folder of a newer den (ensureInstanceFormat, which migrates an older one).
  */
 export async function existingInstanceDir(denHome: string, name: string, options: ExistingInstanceOptions = {}): Promise<string> {
   const dir = instanceDirOf(denHome, name);
@@ -103,6 +105,9 @@ export async function existingInstanceDir(denHome: string, name: string, options
   if (!found.isDirectory()) {
     throw new DenError("INSTANCE_NOT_FOUND", `Cannot ${action} instance "${name}": "${dir}" is not a folder`, { hint: "see den list for the instances" });
   }
+  // Every command reaches an existing instance through here: a folder of an older den is migrated on this first
+  // use, and one of a newer den is refused before anything reads or changes it.
+  await ensureInstanceFormat(dir, { name });
   return dir;
 }
 

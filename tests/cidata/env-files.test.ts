@@ -48,6 +48,7 @@ describe("denEnv()", () => {
         "CONTAINERD_SYSTEM",
         "CONTAINERD_USER",
         "CONTAINERD_ARCHIVE",
+        "CONTAINERD_ARCHIVE_SHA256",
         "GUEST_INSTALL_PREFIX",
         "SKIP_DEFAULT_DEPENDENCY_RESOLUTION",
         "VMTYPE",

@@ -176,3 +176,34 @@ describe("writeSeed() inputs and failures", () => {
     expect((await readdir(dir)).sort()).toEqual(["cidata.iso", "cloud-config.yaml"]);
   });
 });
+
+describe("writeSeed() with containerd", () => {
+  const sha256 = "0123456789abcdef".repeat(4);
+  test.each([
+    { name: "user containerd", raw: {}, sha: sha256 as string | undefined, archive: "nerdctl-full.tgz", envSha: sha256 },
+    { name: "system containerd", raw: { containerd: { system: true, user: false } }, sha: sha256, archive: "nerdctl-full.tgz", envSha: sha256 },
+    { name: "containerd off, a sha256 given anyway", raw: { containerd: { system: false, user: false } }, sha: sha256, archive: "", envSha: "" },
+    { name: "plain mode", raw: { plain: true }, sha: sha256, archive: "", envSha: "" },
+    { name: "user containerd without an archive disk", raw: {}, sha: undefined, archive: "", envSha: "" },
+  ])("writeSeed() for $name names the archive and its sha256 in den.env and never carries the archive", async ({ raw, sha, archive, envSha }) => {
+    const dir = join(work, `containerd-${Bun.randomUUIDv7()}`);
+    await mkdir(dir);
+    const result = await writeSeed(dir, { config: filledConfig(raw), facts: rest, ...(sha && { containerdArchiveSha256: sha }) });
+    const env = isoinfo(["-R", "-i", result.path, "-x", "/den.env"]);
+    expect(env).toContain(`DEN_CIDATA_CONTAINERD_ARCHIVE=${archive || "''"}\n`);
+    expect(env).toContain(`DEN_CIDATA_CONTAINERD_ARCHIVE_SHA256=${envSha || "''"}\n`);
+    expect([...listing(result.path).keys()].filter((path) => path.includes("nerdctl"))).toEqual([]);
+    // Kilobytes: the archive travels on its own disk (lib/containerd/archive-disk.ts).
+    expect(result.bytes).toBeLessThan(2 * 2 ** 20);
+  });
+
+  test.each([
+    { name: "the default", raw: {}, want: "/usr/local" },
+    { name: "a prefix with a space", raw: { guestInstallPrefix: "/opt/my den" }, want: "'/opt/my den'" },
+  ])("writeSeed() passes guestInstallPrefix as DEN_CIDATA_GUEST_INSTALL_PREFIX for $name", async ({ raw, want }) => {
+    const dir = join(work, `prefix-${Bun.randomUUIDv7()}`);
+    await mkdir(dir);
+    const result = await writeSeed(dir, { config: filledConfig(raw), facts: rest, containerdArchiveSha256: sha256 });
+    expect(isoinfo(["-R", "-i", result.path, "-x", "/den.env"])).toContain(`DEN_CIDATA_GUEST_INSTALL_PREFIX=${want}\n`);
+  });
+});

@@ -1,12 +1,13 @@
 // Issue 14, containerd end to end, on one guest booted once and restarted once: den start fetches the containerd
-// archive by URL and digest from a 127.0.0.1 server through the download cache, the seed carries it as
-// nerdctl-full.tgz, and the boot script installs it under /usr/local, starts the system containerd from the archive's
-// unit and sets up a rootless containerd for the guest user; the next boot does not install it again. A wrong digest
+// archive by URL and digest from a 127.0.0.1 server through the download cache, writes it once to a read-only disk
+// labelled DENCONTAINERD (the seed names only its sha256 and stays kilobytes), and the boot script installs it from
+// that disk under /usr/local, starts the system containerd from the archive's unit and sets up a rootless containerd
+// for the guest user; the next boot neither rewrites the disk nor installs the archive again. A wrong digest
 // fails den start before any VM boots. The archive is a stand-in assembled from Debian's packages
 // (support/nerdctl-full-fixture.ts): real nerdctl and BuildKit cannot be downloaded here and are not tested.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { den, guestTemplate, processesMentioning } from "./support/den-cli.ts";
@@ -40,6 +41,11 @@ function containerdTemplate(digest: string): string {
     image,
     ["containerd:", "  system: true", "  user: true", "  archives:", `  - location: ${server.url(ArchiveName)}`, "    arch: x86_64", `    digest: ${digest}`].join("\n"),
   );
+}
+
+/** The DENCONTAINERD disk den writes once per archive (lib/containerd/archive-disk.ts). */
+function archiveDisk(): string {
+  return join(home, "_cache", "containerd", "archive-disks", `${archive.digest.slice("sha256:".length)}.iso`);
 }
 
 async function shell(command: string): Promise<{ exitCode: number; stdout: string; stderr: string }> {
@@ -98,6 +104,10 @@ test(
     // The user's containerd runs as the user (root only inside rootlesskit's user namespace).
     expect((await shell("ps -o user= -C rootlesskit | sort -u")).stdout.trim()).toBe((await shell("id -un")).stdout.trim());
     expect((await shell("cat /usr/local/share/den/containerd-archive.sha256")).stdout).toBe(`${hex}\n`);
+    // The archive came on its own disk, unmounted again after the install; the seed only names it.
+    expect((await stat(archiveDisk())).mode & 0o777).toBe(0o600);
+    expect((await stat(join(home, Name, "cidata.iso"))).size).toBeLessThan(2 * 2 ** 20);
+    expect((await shell("grep -c /run/den/containerd /proc/mounts")).stdout.trim()).toBe("0");
   },
   { timeout: 900_000 },
 );
@@ -108,12 +118,14 @@ test(
     const stamp = "stat -c %Y /usr/local/share/den/containerd-archive.sha256 /usr/local/bin/containerd";
     const before = (await shell(stamp)).stdout;
     const requests = server.requestCount(ArchiveName);
+    const disk = (await stat(archiveDisk())).mtimeMs;
     expect((await den(home, ["stop", Name])).exitCode).toBe(0);
     const start = await den(home, ["start", Name]);
     timings.secondBoot = start.ms;
     expect({ exitCode: start.exitCode, stderr: start.stderr }).toMatchObject({ exitCode: 0 });
     expect(start.stderr).toContain("Using cached containerd archive");
     expect(server.requestCount(ArchiveName)).toBe(requests);
+    expect((await stat(archiveDisk())).mtimeMs).toBe(disk);
     expect((await shell(stamp)).stdout).toBe(before);
     const log = (await shell("sudo cat /var/log/cloud-init-output.log")).stdout;
     expect(log).toContain("is already installed in /usr/local: skipped extraction");

@@ -408,35 +408,41 @@ test("a listener on a port an ignore rule names gets no forward", async () => {
   expect(curl([`http://127.0.0.1:${IgnoredPort}/`]).exitCode).toBe(7);
 }, 120_000);
 
-// The upgrade path: a guest that an older den set up runs that den's agent, one ~100 MiB compiled binary at
-// /usr/local/bin/den-guestagent speaking protocol 1, under the older unit. The older agent is built here from this
-// source with protocol 1 as its highest version (agent/main.ts, DEN_AGENT_MAX_PROTOCOL) and installed the way an older
-// den's boot script did. This den must forward through it, and its next start must replace it with the runtime from the
-// runtime disk, the bundle and the wrapper, and then speak the newest protocol.
+// The upgrade path: a guest that an older den set up runs that den's agent, which ran its bundle on a copy of the
+// runtime in /usr/local/lib/den-guestagent (bun, runtime.id) through a wrapper naming that copy, speaking protocol 1,
+// under the older unit. The older bundle is built here from this source with protocol 1 as its highest version
+// (agent/main.ts, DEN_AGENT_MAX_PROTOCOL) and installed the way that den's boot script did, on a copy of the runtime
+// this den's disk carries. This den must forward through it, and its next start must point the wrapper at the runtime
+// on the mounted disk (/run/den/runtime/bun), remove the copy, and then speak the newest protocol. (The even older
+// single ~100 MiB agent binary is replaced by the same wrapper: tests/cidata/boot/guestagent.test.ts.)
 const UpgradePorts = { before: 18086, after: 18087 };
+const AgentLib = "/usr/local/lib/den-guestagent";
 
 function connectedLines(log: string): string[] {
   return log.split("\n").filter((line) => line.includes("guest agent connected: "));
 }
 
 test(
-  "den works with an older den's agent (one binary, protocol 1) and upgrades it to the runtime disk, bundle and wrapper on the next start",
+  "den works with an older den's agent (a copied runtime, protocol 1) and upgrades it to the runtime on the mounted disk on the next start",
   async () => {
-    const older = join(home, "den-guestagent-older");
+    const older = join(home, "den-guestagent-older.js");
     const build = Bun.spawnSync(
-      [process.execPath, "build", "--compile", "--minify", "--target=bun-linux-x64", "--define", "DEN_AGENT_MAX_PROTOCOL=1", "--define", 'DEN_BUILD_COMMIT="older"', resolve(import.meta.dir, "../../agent/main.ts"), "--outfile", older],
+      [process.execPath, "build", "--target=bun", "--format=esm", "--minify", "--define", "DEN_AGENT_MAX_PROTOCOL=1", "--define", 'DEN_BUILD_COMMIT="older"', resolve(import.meta.dir, "../../agent/main.ts"), "--outfile", older],
       { stdout: "pipe", stderr: "pipe" },
     );
     expect({ exitCode: build.exitCode, stderr: build.stderr.toString() }).toMatchObject({ exitCode: 0 });
-    expect((await den(home, ["copy", older, `${Name}:/tmp/den-guestagent-older`], { timeoutMs: 300_000 })).exitCode).toBe(0);
+    expect((await den(home, ["copy", older, `${Name}:/tmp/den-guestagent-older.js`], { timeoutMs: 300_000 })).exitCode).toBe(0);
+    const olderWrapper = `#!/bin/sh\nBUN_BE_BUN=1 exec ${AgentLib}/bun ${AgentLib}/den-guestagent.js "$@"\n`;
     const connectedBefore = connectedLines(await hostAgentLog()).length;
     const install = await shell(
       [
         "set -e",
         `echo ${Buffer.from(OlderAgentUnit).toString("base64")} | base64 -d | sudo tee /etc/systemd/system/den-guestagent.service >/dev/null`,
         "sudo systemctl stop den-guestagent.service",
-        "sudo rm -rf /usr/local/lib/den-guestagent",
-        "sudo install -m 0755 /tmp/den-guestagent-older /usr/local/bin/den-guestagent",
+        `sudo install -m 0755 /run/den/runtime/bun ${AgentLib}/bun`,
+        `echo "$(cat /run/den/runtime/bun.sha256) linux-x64 older" | sudo tee ${AgentLib}/runtime.id >/dev/null`,
+        `sudo install -m 0644 /tmp/den-guestagent-older.js ${AgentLib}/den-guestagent.js`,
+        `echo ${Buffer.from(olderWrapper).toString("base64")} | base64 -d | sudo tee /usr/local/bin/den-guestagent >/dev/null`,
         "sudo systemctl daemon-reload",
         "sudo systemctl start den-guestagent.service",
       ].join("\n"),
@@ -465,10 +471,13 @@ test(
     expect((await den(home, ["stop", Name])).exitCode).toBe(0);
     const start = await den(home, ["start", Name]);
     expect({ exitCode: start.exitCode, stderr: start.stderr }).toMatchObject({ exitCode: 0 });
-    const installed = await shell("stat -c %s /usr/local/bin/den-guestagent; cat /usr/local/lib/den-guestagent/runtime.id; den-guestagent --version; systemctl is-active den-guestagent.service");
-    const [wrapperBytes, runtimeId, version, active] = installed.stdout.trim().split("\n");
-    expect(Number(wrapperBytes)).toBeLessThan(4096);
-    expect(runtimeId).toMatch(/^[0-9a-f]{64} linux-x64 \S+$/);
+    const wrapper = await shell("cat /usr/local/bin/den-guestagent");
+    expect(wrapper.stdout).toContain(`BUN_BE_BUN=1 exec '/run/den/runtime/bun' '${AgentLib}/den-guestagent.js' "$@"\n`);
+    const installed = await shell(`ls -A ${AgentLib}; findmnt -n -o FSTYPE,OPTIONS /run/den/runtime; den-guestagent --version; systemctl is-active den-guestagent.service`);
+    const [libFiles, mount, version, active] = installed.stdout.trim().split("\n");
+    expect(libFiles).toBe("den-guestagent.js");
+    expect(mount?.split(/\s+/)[0]).toBe("iso9660");
+    expect(mount?.split(/\s+/)[1]?.split(",")).toEqual(expect.arrayContaining(["ro", "nosuid", "nodev"]));
     expect(version).not.toContain("(commit older)");
     expect(active).toBe("active");
     const newerLine = await waitFor("the host agent to connect to the upgraded agent", async () => connectedLines(await freshLog()).find((line) => !line.includes("(commit older)") && line.includes(`protocol ${ProtocolVersion},`)), 120_000);

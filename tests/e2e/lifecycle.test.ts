@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { den, guestTemplate, processesMentioning } from "./support/den-cli.ts";
+import { den, guestTemplate, processesMentioning, processesOfDenHome } from "./support/den-cli.ts";
 import { ensureGuestImage, type GuestImage } from "./support/guest-image.ts";
 import { type ImageServer, startImageServer } from "./support/image-server.ts";
 
@@ -52,6 +52,10 @@ test(
     expect(start.ms).toBeLessThan(180_000);
     expect((await status("broken")).status).toBe("Stopped");
     expect(await processesMentioning(join(home, "broken"))).toEqual([]);
+    // The host agent too, within seconds: it used to keep retrying SSH into the dead guest until the boot's deadline.
+    const agentDeadline = Date.now() + 15_000;
+    while ((await processesOfDenHome(home)).length > 0 && Date.now() < agentDeadline) await Bun.sleep(250);
+    expect(await processesOfDenHome(home)).toEqual([]);
     expect((await den(home, ["delete", "broken"])).exitCode).toBe(0);
   },
   { timeout: 300_000 },

@@ -69,7 +69,7 @@ describe("QEMU option values with commas", () => {
       config: {},
       extra: {},
       want: {
-        "-drive": [`file=${EscapedDir}/disk,if=virtio,format=qcow2,discard=on`, `file=${EscapedDir}/cidata.iso,if=virtio,format=raw,readonly=on`],
+        "-drive": [`file=${EscapedDir}/disk,if=none,id=disk0,format=qcow2,discard=on`, `file=${EscapedDir}/cidata.iso,if=none,id=cidata,format=raw,readonly=on`],
         "-chardev": [
           `socket,id=char-serial,path=${EscapedDir}/serial.sock,server=on,wait=off,logfile=${EscapedDir}/serial.log`,
           `socket,id=char-ga,path=${EscapedDir}/ga.sock,server=on,wait=off`,
@@ -95,8 +95,8 @@ describe("QEMU option values with commas", () => {
         "-drive": [
           "if=pflash,format=raw,readonly=on,file=/opt/q,,emu/share/qemu/edk2-x86_64-code.fd",
           `if=pflash,format=raw,file=${EscapedDir}/efi-vars.fd`,
-          `file=${EscapedDir}/disk,if=virtio,format=qcow2,discard=on`,
-          `file=${EscapedDir}/cidata.iso,if=virtio,format=raw,readonly=on`,
+          `file=${EscapedDir}/disk,if=none,id=disk0,format=qcow2,discard=on`,
+          `file=${EscapedDir}/cidata.iso,if=none,id=cidata,format=raw,readonly=on`,
         ],
       },
     },

@@ -2,24 +2,33 @@
 # Installs den's guest agent and runs it as den-guestagent.service. The agent is Bun's runtime plus den's bundle: the
 # seed carries the bundle den-guestagent.js (~0.3 MB) and den-guestagent.runtime, one line `<sha256> <target> <bun
 # version>` naming the runtime, whose ~100 MiB travel on a read-only ISO disk labelled DENRUNTIME (files bun and
-# bun.sha256). Both go to /usr/local/lib/den-guestagent; /usr/local/bin/den-guestagent is a small wrapper running
-# `BUN_BE_BUN=1 bun den-guestagent.js ARGS` (the runtime may be a compiled den executable, which the variable turns
-# into plain bun).
-# This runs on every boot, on the critical path, where under TCG every fork counts: the runtime is copied only when
-# runtime.id (written last) differs from the seed's line, i.e. on the first boot or with a den of another Bun, so a
-# later boot mounts nothing and runs one cmp of the bundle; everything else is compared with builtins.
-# Files are replaced through a temporary name and a rename, so a running agent keeps its old inode (also an older den's
-# ~100 MiB agent binary at /usr/local/bin/den-guestagent, which the wrapper replaces). When the runtime or the bundle
-# cannot be installed, nothing after it is touched: the installed agent keeps running, and the non-zero exit makes
-# boot.sh warn. The service is restarted only when something changed or it is not running.
+# bun.sha256). The bundle goes to /usr/local/lib/den-guestagent; /usr/local/bin/den-guestagent is a small wrapper
+# running `BUN_BE_BUN=1 /run/den/runtime/bun den-guestagent.js ARGS` (the runtime may be a compiled den executable,
+# which the variable turns into plain bun).
+# The runtime is run from the disk itself, mounted read-only at /run/den/runtime on every boot, and never copied: a
+# copy cost 12-34 s of the first boot under TCG (and again after every den upgrade), a mount costs milliseconds and
+# the guest pages in only what the agent runs. This is safe because every driver attaches the disk read-only at every
+# start (QEMU readonly=on, VZ readOnly), so nothing in the guest can change it, and its bun.sha256 must equal the
+# seed's line, so the agent only ever runs the runtime this den named. /run is a fresh tmpfs at each boot: the disk is
+# mounted here each time, and left mounted, since the agent runs from it.
+# This runs on every boot, on the critical path, where under TCG every fork counts: once the disk is mounted a rerun
+# forks nothing but one cmp of the bundle; everything else is compared with builtins.
+# Files are replaced through a temporary name and a rename, so a running agent keeps its old inode. Upgrades: the
+# wrapper replaces an older den's ~100 MiB agent binary at /usr/local/bin/den-guestagent, and once it is in place the
+# copy of the runtime that older dens kept in /usr/local/lib/den-guestagent (bun, runtime.id) is removed. When the disk
+# cannot be mounted or carries another runtime, or the bundle cannot be installed, nothing after it is touched: the
+# installed agent keeps running, and the non-zero exit makes boot.sh warn. The service is restarted only when
+# something changed or it is not running.
 # The agent serves the host over the virtio-serial port when the VM has one (QEMU), else over vsock port 2222 (VZ,
 # where the den VZ helper connects to it); the unit is rewritten, and the agent restarted, when that changes.
-# DEN_RUNTIME_MNT (for tests) names a folder holding the runtime disk's files, used instead of mounting the disk.
+# DEN_RUNTIME_MNT (for tests) names a folder standing in for /run/den/runtime; like it, it counts as mounted when it
+# holds bun.sha256.
 set -eu
 
 root="${DEN_BOOT_ROOT:-}"
 seed_js="${DEN_CIDATA_MNT:?}/den-guestagent.js"
 seed_runtime="$DEN_CIDATA_MNT/den-guestagent.runtime"
+runtime_dir="${DEN_RUNTIME_MNT:-$root/run/den/runtime}"
 lib="$root/usr/local/lib/den-guestagent"
 bin="$root/usr/local/bin/den-guestagent"
 unit="$root/etc/systemd/system/den-guestagent.service"
@@ -46,24 +55,11 @@ if [[ ! "$runtime_id" =~ $runtime_line ]]; then
 	den_log "WARNING the seed's den-guestagent.runtime is missing or not \"<sha256> <target> <bun version>\": $kept"
 	exit 1
 fi
+read -r runtime_sha runtime_target runtime_version <<<"$runtime_id"
 
-mounted=""
-# Unmounts the runtime disk however the script ends.
-release_disk() {
-	if [ -n "$mounted" ]; then
-		umount "$mounted" || den_log "WARNING cannot unmount the DENRUNTIME disk from ${mounted#"$root"}"
-		rmdir "$mounted" 2>/dev/null || true
-		mounted=""
-	fi
-}
-
-# Sets disk to the folder holding the runtime disk's files, mounting the disk read-only when needed.
-open_runtime_disk() {
+# Mounts the DENRUNTIME disk read-only at $runtime_dir; exits 1 when there is none or it cannot be mounted.
+mount_runtime_disk() {
 	local dev="$root/dev/disk/by-label/DENRUNTIME" out
-	if [ -n "${DEN_RUNTIME_MNT:-}" ]; then
-		disk="$DEN_RUNTIME_MNT"
-		return 0
-	fi
 	# udev makes the by-label link; blkid finds the disk without it.
 	if [ ! -e "$dev" ]; then
 		dev="$(blkid -L DENRUNTIME 2>/dev/null)" || dev=""
@@ -72,60 +68,31 @@ open_runtime_disk() {
 		den_log "WARNING no disk labelled DENRUNTIME (den's guest agent runtime) is attached: $kept"
 		exit 1
 	fi
-	disk="$root/run/den-guestagent-runtime"
-	mkdir -p "$disk"
-	trap release_disk EXIT
-	if ! out="$(mount -t iso9660 -o ro "$dev" "$disk" 2>&1)"; then
-		rmdir "$disk" 2>/dev/null || true
+	mkdir -p "$runtime_dir"
+	if ! out="$(mount -t iso9660 -o ro,nodev,nosuid "$dev" "$runtime_dir" 2>&1)"; then
+		rmdir "$runtime_dir" 2>/dev/null || true
 		den_log "WARNING cannot mount the DENRUNTIME disk ${dev#"$root"}: ${out:-mount failed}; $kept"
 		exit 1
 	fi
-	mounted="$disk"
+	den_log "mounted the DENRUNTIME disk ${dev#"$root"} at ${runtime_dir#"$root"}"
 }
 
-# Copies the runtime to bun.new, checks it, renames it to bun and writes runtime.id last; exits 1 on any failure,
-# leaving the installed runtime as it was.
-install_runtime() {
-	local sha target version disk="" disk_sha="" out sizes
-	read -r sha target version <<<"$runtime_id"
-	open_runtime_disk
-	if [ -f "$disk/bun.sha256" ]; then
-		read -r disk_sha _ <"$disk/bun.sha256" || true
-	fi
-	if [ ! -f "$disk/bun" ] || [ "$disk_sha" != "$sha" ]; then
-		den_log "WARNING the DENRUNTIME disk does not carry the runtime the seed names (bun $version $target, sha256 $sha; the disk's bun.sha256: ${disk_sha:-none}): $kept"
-		exit 1
-	fi
-	mkdir -p "$lib"
-	if ! out="$(cp "$disk/bun" "$lib/bun.new" 2>&1)"; then
-		rm -f "$lib/bun.new"
-		den_log "WARNING cannot copy the guest agent runtime to ${lib#"$root"}: ${out:-cp failed}; $kept"
-		exit 1
-	fi
-	sizes="$(stat -L -c %s "$disk/bun" "$lib/bun.new")"
-	if [ "${sizes%%$'\n'*}" != "${sizes##*$'\n'}" ]; then
-		rm -f "$lib/bun.new"
-		den_log "WARNING the copied guest agent runtime has ${sizes##*$'\n'} bytes, not ${sizes%%$'\n'*}: $kept"
-		exit 1
-	fi
-	chmod 0755 "$lib/bun.new"
-	mv -f "$lib/bun.new" "$lib/bun"
-	printf '%s\n' "$runtime_id" >"$lib/runtime.id"
-	den_log "installed the guest agent runtime (bun $version $target)"
-}
+# bun.sha256 is on the disk, so a folder holding it is the mounted disk (this boot's: /run starts empty).
+if [ ! -f "$runtime_dir/bun.sha256" ]; then
+	mount_runtime_disk
+fi
+disk_sha=""
+if [ -f "$runtime_dir/bun.sha256" ]; then
+	read -r disk_sha _ <"$runtime_dir/bun.sha256" || true
+fi
+if [ ! -f "$runtime_dir/bun" ] || [ "$disk_sha" != "$runtime_sha" ]; then
+	den_log "WARNING the DENRUNTIME disk does not carry the runtime the seed names (bun $runtime_version $runtime_target, sha256 $runtime_sha; the disk's bun.sha256: ${disk_sha:-none}): $kept"
+	exit 1
+fi
 
 changed=0
-installed_id=""
-if [ -f "$lib/runtime.id" ]; then
-	IFS= read -r installed_id <"$lib/runtime.id" || true
-fi
-if [ "$installed_id" != "$runtime_id" ] || [ ! -x "$lib/bun" ]; then
-	install_runtime
-	release_disk
-	changed=1
-fi
-
 if ! cmp -s "$seed_js" "$lib/den-guestagent.js"; then
+	mkdir -p "$lib"
 	if ! out="$(cp "$seed_js" "$lib/den-guestagent.js.new" 2>&1)"; then
 		rm -f "$lib/den-guestagent.js.new"
 		den_log "WARNING cannot copy den-guestagent.js to ${lib#"$root"}: ${out:-cp failed}; $kept"
@@ -137,11 +104,13 @@ if ! cmp -s "$seed_js" "$lib/den-guestagent.js"; then
 	changed=1
 fi
 
-# The paths are quoted for sh: DEN_BOOT_ROOT (tests) may hold anything.
+# The paths are quoted for sh: DEN_BOOT_ROOT and DEN_RUNTIME_MNT (tests) may hold anything.
+quoted_runtime="${runtime_dir//\'/\'\\\'\'}"
 quoted_lib="${lib//\'/\'\\\'\'}"
 wrapper="#!/bin/sh
-# den's guest agent: Bun's runtime running den's bundle (written by den's boot script 25-guestagent.sh).
-BUN_BE_BUN=1 exec '$quoted_lib/bun' '$quoted_lib/den-guestagent.js' \"\$@\"
+# den's guest agent: Bun's runtime, run from den's read-only DENRUNTIME disk, running den's bundle (written by den's
+# boot script 25-guestagent.sh, which mounts the disk at every boot).
+BUN_BE_BUN=1 exec '$quoted_runtime/bun' '$quoted_lib/den-guestagent.js' \"\$@\"
 "
 # read -d '' stops at the first NUL, so an older den's agent binary costs a few bytes, not 100 MiB.
 current=""
@@ -155,6 +124,12 @@ if [ "$current" != "$wrapper" ]; then
 	mv -f "$bin.new" "$bin"
 	den_log "installed /usr/local/bin/den-guestagent"
 	changed=1
+fi
+
+# Only once the wrapper no longer names it: an agent started from the copy keeps its inode until the restart below.
+if [ -e "$lib/bun" ] || [ -e "$lib/bun.new" ] || [ -e "$lib/runtime.id" ]; then
+	rm -f "$lib/bun" "$lib/bun.new" "$lib/runtime.id"
+	den_log "removed the guest agent runtime an older den copied to ${lib#"$root"}"
 fi
 
 virtio_port="/dev/virtio-ports/${DEN_CIDATA_VIRTIO_PORT:-io.den.agent.0}"
@@ -172,10 +147,18 @@ fi
 # retrying an agent whose virtio port appears late instead of giving up after five tries. The low OOMScoreAdjust
 # keeps the kernel from killing the agent (and with it every forwarded port) before the workloads that ran the guest
 # out of memory, and MemoryLow shields its ~60 MiB resident set (bench agent-idle) from reclaim under pressure.
+# ConditionPathExists: on a later boot systemd may start the agent before this script has mounted the disk (/run is
+# empty then); the unmet condition skips that start (the unit stays inactive, not failed, and is not retried), and the
+# `is-active` check below starts it on the mounted runtime. If systemd starts it after the mount instead, it runs this
+# boot's runtime, and when it may have loaded an older bundle, the cmp above replaced that bundle and the restart
+# below (changed=1) runs the new one. Either way the agent ends on this boot's runtime and the seed's bundle.
+# After=run-den-runtime.mount orders nothing at start (this script mounts the disk, not systemd) but makes systemd stop
+# the agent before it unmounts the disk at shutdown, which would otherwise fail as busy.
 wanted="[Unit]
 Description=den guest agent (port forwarding, file events)
-After=network.target
+After=network.target run-den-runtime.mount
 StartLimitIntervalSec=0
+ConditionPathExists=/run/den/runtime/bun
 
 [Service]
 ExecStart=/usr/local/bin/den-guestagent $serve

@@ -1,10 +1,17 @@
 #!/bin/bash
-# containerd from the seed's nerdctl-full archive, as Lima's boot script sets it up: the archive is extracted into
-# the guest install prefix (/usr/local) unless the same archive (by the sha256 of the seed file, kept in a marker
-# file) is already there; a system containerd (and BuildKit, when the archive has it) runs from the archive's own
-# systemd units; a rootless one is installed for the guest user with the archive's containerd-rootless-setuptool.sh.
-# Written in the POSIX sh subset (boot.sh runs it with bash, which brings den_log). Every failure is a WARNING line
-# and a non-zero exit, so it shows in cloud-init-output.log and boot.sh's summary; nothing is skipped quietly.
+# containerd from den's nerdctl-full archive, as Lima's boot script sets it up: the archive is extracted into the guest
+# install prefix (/usr/local) unless the same archive is already there; a system containerd (and BuildKit, when the
+# archive has it) runs from the archive's own systemd units; a rootless one is installed for the guest user with the
+# archive's containerd-rootless-setuptool.sh.
+# The archive (~250 MB) is not in the seed: it travels on a read-only ISO disk labelled DENCONTAINERD (files
+# nerdctl-full.tgz and nerdctl-full.tgz.sha256), and the seed names only its sha256 (DEN_CIDATA_CONTAINERD_ARCHIVE_SHA256).
+# This runs on every boot, where under TCG hashing 250 MB takes long: the installed archive is known by that sha256,
+# kept in a marker file, so a boot with the same archive compares two lines and mounts nothing. Only when they differ
+# is the disk mounted read-only, its nerdctl-full.tgz.sha256 checked against the seed's, the archive extracted, and
+# the disk unmounted again.
+# DEN_CONTAINERD_MNT (for tests) names a folder holding the disk's files, used instead of mounting the disk.
+# boot.sh runs it with bash, which brings den_log. Every failure is a WARNING line and a non-zero exit, so it shows in
+# cloud-init-output.log and boot.sh's summary; nothing is skipped quietly.
 set -eu
 
 system="${DEN_CIDATA_CONTAINERD_SYSTEM:-}"
@@ -20,7 +27,7 @@ home="$root${DEN_CIDATA_HOME:-/home/$user}"
 guest_prefix="${DEN_CIDATA_GUEST_INSTALL_PREFIX:-/usr/local}"
 prefix="$root$guest_prefix"
 name="${DEN_CIDATA_CONTAINERD_ARCHIVE:-}"
-archive="${DEN_CIDATA_MNT:?}/$name"
+sum="${DEN_CIDATA_CONTAINERD_ARCHIVE_SHA256:-}"
 marker="$prefix/share/den/containerd-archive.sha256"
 : "${CONTAINERD_NAMESPACE:=default}"
 : "${CONTAINERD_SNAPSHOTTER:=overlayfs}"
@@ -31,8 +38,8 @@ fail() {
 	exit 1
 }
 
-if [ -z "$name" ] || [ ! -f "$archive" ]; then
-	fail "containerd.system or containerd.user is on, but the seed carries no archive (${name:-DEN_CIDATA_CONTAINERD_ARCHIVE is empty}); den start puts it there, see the host agent log"
+if [ -z "$name" ] || [[ ! "$sum" =~ ^[0-9a-f]{64}$ ]]; then
+	fail "containerd.system or containerd.user is on, but the seed names no archive (DEN_CIDATA_CONTAINERD_ARCHIVE=${name:-<empty>}, DEN_CIDATA_CONTAINERD_ARCHIVE_SHA256=${sum:-<empty>}); den start attaches it, see the host agent log"
 fi
 if den_real_guest && ! command -v systemctl >/dev/null 2>&1; then
 	fail "containerd needs systemd, and this guest has no systemctl"
@@ -44,16 +51,56 @@ as_user() {
 		"CONTAINERD_NAMESPACE=$CONTAINERD_NAMESPACE" "CONTAINERD_SNAPSHOTTER=$CONTAINERD_SNAPSHOTTER" "$@"
 }
 
+# ---- the DENCONTAINERD disk, mounted only to install ------------------------------------------------------------
+mounted=""
+# Unmounts the disk however the script ends.
+release_disk() {
+	if [ -n "$mounted" ]; then
+		umount "$mounted" || den_log "WARNING containerd: cannot unmount the DENCONTAINERD disk from ${mounted#"$root"}"
+		rmdir "$mounted" 2>/dev/null || true
+		mounted=""
+	fi
+}
+
+# Sets disk to the folder holding the disk's files, mounting the disk read-only when needed, and checks that it
+# carries the archive the seed names.
+open_archive_disk() {
+	local dev="$root/dev/disk/by-label/DENCONTAINERD" out disk_sum=""
+	if [ -n "${DEN_CONTAINERD_MNT:-}" ]; then
+		disk="$DEN_CONTAINERD_MNT"
+	else
+		# udev makes the by-label link; blkid finds the disk without it.
+		if [ ! -e "$dev" ]; then
+			dev="$(blkid -L DENCONTAINERD 2>/dev/null)" || dev=""
+		fi
+		[ -n "$dev" ] || fail "no disk labelled DENCONTAINERD (den's containerd archive, sha256 $sum) is attached; den start attaches it, see the host agent log"
+		disk="$root/run/den/containerd"
+		mkdir -p "$disk"
+		trap release_disk EXIT
+		if ! out="$(mount -t iso9660 -o ro "$dev" "$disk" 2>&1)"; then
+			rmdir "$disk" 2>/dev/null || true
+			fail "cannot mount the DENCONTAINERD disk ${dev#"$root"} (containerd archive sha256 $sum): ${out:-mount failed}"
+		fi
+		mounted="$disk"
+	fi
+	if [ -f "$disk/$name.sha256" ]; then
+		read -r disk_sum _ <"$disk/$name.sha256" || true
+	fi
+	if [ ! -f "$disk/$name" ] || [ "$disk_sum" != "$sum" ]; then
+		fail "the DENCONTAINERD disk does not carry the containerd archive the seed names ($name, sha256 $sum; the disk's $name.sha256: ${disk_sum:-none})"
+	fi
+}
+
 # ---- install the archive, once per archive ----------------------------------------------------------------------
-sum="$(sha256sum "$archive")" || fail "cannot read $name from the seed"
-sum="${sum%% *}"
 installed=""
 if [ -f "$marker" ]; then
-	installed="$(cat "$marker")"
+	read -r installed <"$marker" || true
 fi
 if [ "$installed" = "$sum" ]; then
 	den_log "containerd archive sha256:$sum is already installed in $guest_prefix: skipped extraction"
 else
+	disk=""
+	open_archive_disk
 	if [ -n "$installed" ] && den_real_guest; then
 		# Another archive was installed before: stop what runs from it, and uninstall the rootless setup so the
 		# install below writes its units again (as Lima does on an upgrade). Best effort: the old files may be gone.
@@ -65,7 +112,8 @@ else
 		fi
 	fi
 	mkdir -p "$prefix"
-	tar -C "$prefix" -xf "$archive" || fail "cannot extract $name into $guest_prefix"
+	tar -C "$prefix" -xf "$disk/$name" || fail "cannot extract $name (sha256 $sum) from the DENCONTAINERD disk into $guest_prefix"
+	release_disk
 	mkdir -p "$(dirname "$marker")"
 	printf '%s\n' "$sum" >"$marker.new"
 	mv -f "$marker.new" "$marker"

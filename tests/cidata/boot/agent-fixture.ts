@@ -1,7 +1,8 @@
 // The guest agent's parts as the boot-script tests hand them to a fake guest (see boot-fixture.ts): the real bundle,
 // built from agent/main.ts as the host side builds it; the seed's runtime line; a folder standing in for the mounted
-// DENRUNTIME disk (25-guestagent.sh reads it from DEN_RUNTIME_MNT); and small fake tools for PATH. The scripts never
-// hash the runtime, so a made-up sha256 is enough when the disk's bun.sha256 carries the same one.
+// DENRUNTIME disk (25-guestagent.sh takes it from DEN_RUNTIME_MNT, or finds it at run/den/runtime in the fake root);
+// and small fake tools for PATH. The scripts never hash the runtime, so a made-up sha256 is enough when the disk's
+// bun.sha256 carries the same one.
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { shellQuote } from "../../../lib/shell/quote.ts";
@@ -9,8 +10,10 @@ import { shellQuote } from "../../../lib/shell/quote.ts";
 export const RUNTIME_SHA = "0123456789abcdef".repeat(4);
 /** The Bun running the tests: a plain bun, which ignores BUN_BE_BUN=1, serves as the guest's runtime. */
 export const HOST_BUN = process.execPath;
-/** Where 25-guestagent.sh installs the agent, relative to the guest's root. */
+/** Where 25-guestagent.sh installs the agent's bundle, relative to the guest's root. */
 export const AGENT_LIB = "usr/local/lib/den-guestagent";
+/** Where 25-guestagent.sh mounts the DENRUNTIME disk, relative to the guest's root. */
+export const RUNTIME_MOUNT = "run/den/runtime";
 
 /** The seed's den-guestagent.runtime line (without its newline). */
 export function runtimeLine(sha = RUNTIME_SHA, version = "1.3.0"): string {
@@ -50,12 +53,23 @@ export function makeRuntimeDisk(dir: string, runtime: { link: string } | { text:
   return dir;
 }
 
-/** Marks the runtime as installed in a fake root, as 25-guestagent.sh leaves it, with the host's bun as the runtime. */
-export function preinstallRuntime(root: string, line = runtimeLine()): void {
-  const lib = join(root, AGENT_LIB);
-  mkdirSync(lib, { recursive: true });
-  symlinkSync(HOST_BUN, join(lib, "bun"));
-  writeFileSync(join(lib, "runtime.id"), `${line}\n`);
+/**
+ * Marks the DENRUNTIME disk as mounted in a fake root, as 25-guestagent.sh leaves it at run/den/runtime, with the
+ * host's bun as the runtime: the script then mounts nothing and the yq steps run the real bundle.
+ */
+export function preinstallRuntime(root: string, sha = RUNTIME_SHA): void {
+  makeRuntimeDisk(join(root, RUNTIME_MOUNT), { link: HOST_BUN }, sha);
+}
+
+/**
+ * Fake `mount`, `umount` and `blkid` in `dir`: mount logs its arguments to `log` and fills the mount point with the
+ * files of `disk` (a folder from makeRuntimeDisk), umount logs and empties it, blkid runs `blkid` (a bash snippet).
+ */
+export function writeMountTools(dir: string, tools: { disk: string; log: string; blkid: string }): void {
+  const log = shellQuote(tools.log);
+  writeExecutable(join(dir, "mount"), `#!/bin/bash\necho "mount $*" >>${log}\ncp -P ${shellQuote(tools.disk)}/* "\${@: -1}"\n`);
+  writeExecutable(join(dir, "umount"), `#!/bin/bash\necho "umount $*" >>${log}\nrm -f "$1"/*\n`);
+  writeExecutable(join(dir, "blkid"), `#!/bin/bash\n${tools.blkid}\n`);
 }
 
 /**

@@ -58,6 +58,7 @@ describe("boot.sh", () => {
       "DEN| running boot/essential/01-root-sudoers.sh",
       "DEN| running boot/essential/50-note.sh",
       "DEN| running boot/linux/00-systemd-journal-group.sh",
+      "DEN| running boot/linux/05-additional-disks.sh",
       "DEN| running boot/linux/05-guest-home.sh",
       "DEN| running boot/linux/05-rosetta.sh",
       "DEN| running boot/linux/06-etc-hosts.sh",

@@ -1,9 +1,9 @@
 // cidata/boot/linux/25-guestagent.sh through boot.sh in a fake root (see boot-fixture.ts and agent-fixture.ts); the
 // systemctl steps and the real DENRUNTIME disk need a real guest and are covered by tests/e2e/guest-agent.test.ts.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { makeBootFixture } from "./boot-fixture.ts";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { type BootFixture, makeBootFixture } from "./boot-fixture.ts";
 import {
   AGENT_LIB,
   agentSeed,
@@ -12,8 +12,10 @@ import {
   HOST_BUN,
   makeRuntimeDisk,
   runtimeLine,
+  RUNTIME_MOUNT,
   stepLines,
   writeExecutable,
+  writeMountTools,
   writeTraceShims,
 } from "./agent-fixture.ts";
 import { OlderAgentUnit } from "../../support/older-agent-unit.ts";
@@ -22,15 +24,43 @@ const scripts = ["boot/linux/25-guestagent.sh"];
 const step = "boot/linux/25-guestagent.sh";
 const wrapperPath = "usr/local/bin/den-guestagent";
 const unitPath = "etc/systemd/system/den-guestagent.service";
-const runtimeInstalled = "installed the guest agent runtime (bun 1.3.0 linux-x64)";
 const stepFailed = `DEN| WARNING ${step} failed (exit 1)\n`;
+const removedCopy = `removed the guest agent runtime an older den copied to /${AGENT_LIB}`;
+// A QEMU guest's agent port, so that the step logs only what it did.
+const virtioPort = { "dev/virtio-ports/io.den.agent.0": "" };
 
 // The bundle's text matters only where it runs; elsewhere any text stands in for it.
 const seed = agentSeed("// den-guestagent.js\n");
 
-function wrapperText(root: string): string {
-  const lib = join(root, AGENT_LIB);
-  return `#!/bin/sh\n# den's guest agent: Bun's runtime running den's bundle (written by den's boot script 25-guestagent.sh).\nBUN_BE_BUN=1 exec '${lib}/bun' '${lib}/den-guestagent.js' "$@"\n`;
+/** The wrapper 25-guestagent.sh writes, for the runtime folder `runtimeDir` (the mounted disk). */
+function wrapperText(root: string, runtimeDir: string): string {
+  return [
+    "#!/bin/sh",
+    "# den's guest agent: Bun's runtime, run from den's read-only DENRUNTIME disk, running den's bundle (written by den's",
+    "# boot script 25-guestagent.sh, which mounts the disk at every boot).",
+    `BUN_BE_BUN=1 exec '${runtimeDir}/bun' '${join(root, AGENT_LIB)}/den-guestagent.js' "$@"`,
+    "",
+  ].join("\n");
+}
+
+/** Every file under `dir`, by path relative to it, with its text. */
+function readTree(dir: string): Record<string, string> {
+  if (!existsSync(dir)) return {};
+  const files: Record<string, string> = {};
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    files[relative(dir, path)] = readFileSync(path, "latin1");
+  }
+  return files;
+}
+
+/** Fake mount tools for a first boot that finds the disk through blkid; returns the boot's PATH and the tools' log. */
+function fakeMount(fx: BootFixture, disk: string, blkid = 'printf "/dev/vdc\\n"'): { PATH: string; log: string } {
+  const tools = join(fx.dir, "tools");
+  const log = join(fx.dir, "mount.log");
+  writeMountTools(tools, { disk, log, blkid });
+  return { PATH: `${tools}:${process.env.PATH}`, log };
 }
 
 describe("25-guestagent.sh with Bun's runtime and den's bundle", () => {
@@ -39,20 +69,18 @@ describe("25-guestagent.sh with Bun's runtime and den's bundle", () => {
     bundle = await buildAgentBundle();
   });
 
-  test("25-guestagent.sh installs the runtime from the DENRUNTIME disk, the bundle, the wrapper and the unit, and den-guestagent --version and yq run through the wrapper", async () => {
+  test("25-guestagent.sh installs the bundle, the wrapper and the unit, copies no runtime, and den-guestagent --version and yq run through the wrapper", async () => {
     await using fx = makeBootFixture({ scripts, seed: agentSeed(bundle) });
     const disk = makeRuntimeDisk(join(fx.dir, "disk"), { link: HOST_BUN });
     const run = fx.boot({ DEN_RUNTIME_MNT: disk });
     expect(run.console).not.toContain("WARNING");
     expect(run.exitCode).toBe(0);
-    for (const line of [runtimeInstalled, `installed /${AGENT_LIB}/den-guestagent.js`, "installed /usr/local/bin/den-guestagent", "wrote den-guestagent.service"]) {
+    for (const line of [`installed /${AGENT_LIB}/den-guestagent.js`, "installed /usr/local/bin/den-guestagent", "wrote den-guestagent.service"]) {
       expect(run.console).toContain(`DEN| ${line}\n`);
     }
-    const runtime = lstatSync(join(fx.root, AGENT_LIB, "bun"));
-    expect({ file: runtime.isFile(), mode: runtime.mode & 0o777, size: runtime.size }).toEqual({ file: true, mode: 0o755, size: statSync(HOST_BUN).size });
-    expect(fx.read(`${AGENT_LIB}/runtime.id`)).toBe(`${runtimeLine()}\n`);
+    expect(readdirSync(join(fx.root, AGENT_LIB))).toEqual(["den-guestagent.js"]);
     expect(fx.read(`${AGENT_LIB}/den-guestagent.js`)).toBe(bundle);
-    expect(fx.read(wrapperPath)).toBe(wrapperText(fx.root));
+    expect(fx.read(wrapperPath)).toBe(wrapperText(fx.root, disk));
     expect(statSync(join(fx.root, wrapperPath)).mode & 0o777).toBe(0o755);
 
     const wrapper = join(fx.root, wrapperPath);
@@ -69,21 +97,50 @@ describe("25-guestagent.sh with Bun's runtime and den's bundle", () => {
   });
 });
 
-test("the wrapper runs the installed runtime with BUN_BE_BUN=1, the installed bundle and its own arguments", async () => {
+test("the wrapper runs the runtime on the disk with BUN_BE_BUN=1, the installed bundle and its own arguments", async () => {
   await using fx = makeBootFixture({ scripts, seed });
   expect(fx.boot({ DEN_RUNTIME_MNT: makeRuntimeDisk(join(fx.dir, "disk"), { text: ECHO_RUNTIME }) }).exitCode).toBe(0);
   const run = Bun.spawnSync([join(fx.root, wrapperPath), "serve", "--socket", "/tmp/a b"]);
   expect(run.stdout.toString()).toBe(`BUN_BE_BUN=1\n${join(fx.root, AGENT_LIB, "den-guestagent.js")}\nserve\n--socket\n/tmp/a b\n`);
 });
 
-test("25-guestagent.sh writes the unit, and a second boot mounts nothing, copies nothing and runs only cmp on the bundle", async () => {
-  await using fx = makeBootFixture({ scripts, seed });
-  expect(fx.boot({ DEN_RUNTIME_MNT: makeRuntimeDisk(join(fx.dir, "disk"), { text: ECHO_RUNTIME }) }).exitCode).toBe(0);
-  const unit = fx.read(unitPath) ?? "";
-  for (const line of ["ExecStart=/usr/local/bin/den-guestagent serve", "Restart=always", "OOMScoreAdjust=-500", "MemoryLow=64M", "StartLimitIntervalSec=0", "WantedBy=multi-user.target"]) expect(unit).toContain(line);
-  const inode = statSync(join(fx.root, AGENT_LIB, "bun")).ino;
+test.each([
+  { name: "the udev link", link: true, blkid: "exit 2" },
+  { name: "blkid -L", link: false, blkid: 'printf "/dev/vdc\\n"' },
+])("25-guestagent.sh mounts the DENRUNTIME disk found through $name read-only at /run/den/runtime, leaves it mounted and runs the runtime from there", async ({ link, blkid }) => {
+  await using fx = makeBootFixture({ scripts, seed, rootFiles: link ? { "dev/disk/by-label/DENRUNTIME": "" } : {} });
+  const disk = makeRuntimeDisk(join(fx.dir, "disk"), { text: ECHO_RUNTIME });
+  const { PATH, log } = fakeMount(fx, disk, blkid);
+  const run = fx.boot({ PATH });
+  expect(run.exitCode).toBe(0);
+  const mountPoint = join(fx.root, RUNTIME_MOUNT);
+  const dev = link ? join(fx.root, "dev/disk/by-label/DENRUNTIME") : "/dev/vdc";
+  expect(readFileSync(log, "utf8")).toBe(`mount -t iso9660 -o ro,nodev,nosuid ${dev} ${mountPoint}\n`);
+  expect(run.console).toContain(`DEN| mounted the DENRUNTIME disk ${link ? "/dev/disk/by-label/DENRUNTIME" : "/dev/vdc"} at /${RUNTIME_MOUNT}\n`);
+  expect(readdirSync(mountPoint).sort()).toEqual(["bun", "bun.sha256"]);
+  expect(readdirSync(join(fx.root, AGENT_LIB))).toEqual(["den-guestagent.js"]);
+  expect(fx.read(wrapperPath)).toBe(wrapperText(fx.root, mountPoint));
+  expect(fx.read(unitPath)).toContain("ExecStart=/usr/local/bin/den-guestagent serve\n");
+});
 
-  // No DEN_RUNTIME_MNT: a second boot that reached for the disk would fail.
+test("25-guestagent.sh writes the unit, and a second boot with the disk mounted forks nothing but cmp on the bundle", async () => {
+  await using fx = makeBootFixture({ scripts, seed, rootFiles: virtioPort });
+  expect(fx.boot({ PATH: fakeMount(fx, makeRuntimeDisk(join(fx.dir, "disk"), { text: ECHO_RUNTIME })).PATH }).exitCode).toBe(0);
+  const unit = fx.read(unitPath) ?? "";
+  for (const line of [
+    "ConditionPathExists=/run/den/runtime/bun",
+    "ExecStart=/usr/local/bin/den-guestagent serve",
+    "Restart=always",
+    "OOMScoreAdjust=-500",
+    "MemoryLow=64M",
+    "StartLimitIntervalSec=0",
+    "WantedBy=multi-user.target",
+  ]) {
+    expect(unit).toContain(`${line}\n`);
+  }
+  const before = readTree(fx.root);
+
+  // No fake tools: a second boot that reached for the disk would run the real mount and fail.
   const shims = join(fx.dir, "trace");
   writeTraceShims(shims, ["cmp", "cp", "mv", "chmod", "mkdir", "mount", "umount", "blkid", "stat", "rmdir", "rm", "cat", "install", "ln", "dirname", "id", "systemctl", "sha256sum", "head", "wc", "readlink", "touch"]);
   const second = fx.boot({ PATH: `${shims}:${process.env.PATH}` });
@@ -91,89 +148,88 @@ test("25-guestagent.sh writes the unit, and a second boot mounts nothing, copies
   const lines = stepLines(second.console, step);
   // `id -u` is boot.sh's den_real_guest, which decides that the systemctl steps are skipped here.
   expect(lines.filter((line) => line.startsWith("TRACE ") && line !== "TRACE id -u")).toEqual([`TRACE cmp -s ${fx.seed}/den-guestagent.js ${fx.root}/${AGENT_LIB}/den-guestagent.js`]);
-  expect(statSync(join(fx.root, AGENT_LIB, "bun")).ino).toBe(inode);
+  expect(lines.filter((line) => line.startsWith("DEN| "))).toEqual([]);
+  const after = readTree(fx.root);
+  for (const path of [wrapperPath, unitPath, `${AGENT_LIB}/den-guestagent.js`, `${RUNTIME_MOUNT}/bun`]) expect(after[path]).toBe(before[path]!);
 });
 
-test("25-guestagent.sh replaces an older den's agent binary with the wrapper, and a running old agent keeps its inode", async () => {
-  const oldAgent = "\x7fELF\x02\x01\x01\x00\x00old den-guestagent binary";
-  await using fx = makeBootFixture({ scripts, seed, rootFiles: { [wrapperPath]: oldAgent } });
-  const path = join(fx.root, wrapperPath);
-  const before = statSync(path).ino;
+const copiedRuntime = "\x7fELF\x02\x01\x01\x00\x00a runtime an older den copied";
+test.each([
+  {
+    name: "an older den's agent binary at /usr/local/bin/den-guestagent",
+    rootFiles: { [wrapperPath]: "\x7fELF\x02\x01\x01\x00\x00old den-guestagent binary" },
+    held: wrapperPath,
+    logs: [`installed /${AGENT_LIB}/den-guestagent.js`, "installed /usr/local/bin/den-guestagent"],
+  },
+  {
+    name: "the runtime an older den copied to /usr/local/lib/den-guestagent, its runtime.id and a bun.new it left",
+    rootFiles: {
+      [wrapperPath]: `#!/bin/sh\nBUN_BE_BUN=1 exec /${AGENT_LIB}/bun /${AGENT_LIB}/den-guestagent.js "$@"\n`,
+      [`${AGENT_LIB}/bun`]: copiedRuntime,
+      [`${AGENT_LIB}/bun.new`]: copiedRuntime.slice(0, 5),
+      [`${AGENT_LIB}/runtime.id`]: `${runtimeLine("a".repeat(64), "1.2.0")}\n`,
+      [`${AGENT_LIB}/den-guestagent.js`]: "// an older bundle\n",
+    },
+    held: `${AGENT_LIB}/bun`,
+    logs: [`installed /${AGENT_LIB}/den-guestagent.js`, "installed /usr/local/bin/den-guestagent", removedCopy],
+  },
+])("25-guestagent.sh upgrades $name to the wrapper, and a running old agent keeps its inode", async ({ rootFiles, held, logs }) => {
+  await using fx = makeBootFixture({ scripts, seed, rootFiles });
+  const path = join(fx.root, held);
   const fd = openSync(path, "r");
   try {
-    const run = fx.boot({ DEN_RUNTIME_MNT: makeRuntimeDisk(join(fx.dir, "disk"), { text: ECHO_RUNTIME }) });
+    const disk = makeRuntimeDisk(join(fx.dir, "disk"), { text: ECHO_RUNTIME });
+    const run = fx.boot({ DEN_RUNTIME_MNT: disk });
     expect(run.exitCode).toBe(0);
-    expect(run.console).toContain("DEN| installed /usr/local/bin/den-guestagent\n");
-    expect(fx.read(wrapperPath)).toBe(wrapperText(fx.root));
-    expect(statSync(path).ino).not.toBe(before);
-    const held = Buffer.alloc(100);
-    expect(held.subarray(0, readSync(fd, held, 0, 100, 0)).toString("latin1")).toBe(oldAgent);
+    // In this order: the copy goes only once no wrapper names it.
+    expect(stepLines(run.console, step).filter((line) => line.startsWith("DEN| installed ") || line.startsWith("DEN| removed "))).toEqual(logs.map((line) => `DEN| ${line}`));
+    expect(fx.read(wrapperPath)).toBe(wrapperText(fx.root, disk));
+    expect(readdirSync(join(fx.root, AGENT_LIB))).toEqual(["den-guestagent.js"]);
+    const text = (rootFiles as Record<string, string>)[held] ?? "";
+    const buffer = Buffer.alloc(200);
+    expect(buffer.subarray(0, readSync(fd, buffer, 0, 200, 0)).toString("latin1")).toBe(text);
   } finally {
     closeSync(fd);
   }
 });
 
-test.each([
-  {
-    name: "a new den whose seed names another runtime",
-    change: (fx: { dir: string; seed: string; root: string }) => {
-      const sha = "f".repeat(64);
-      writeFileSync(join(fx.seed, "den-guestagent.runtime"), `${runtimeLine(sha, "1.3.0")}\n`);
-      rmSync(join(fx.dir, "disk"), { recursive: true });
-      makeRuntimeDisk(join(fx.dir, "disk"), { text: `${ECHO_RUNTIME}# new\n` }, sha);
-    },
-  },
-  { name: "a runtime removed from the guest", change: (fx: { root: string }) => rmSync(join(fx.root, AGENT_LIB, "bun")) },
-])("25-guestagent.sh installs the runtime again after $name", async ({ change }) => {
-  await using fx = makeBootFixture({ scripts, seed });
-  const disk = makeRuntimeDisk(join(fx.dir, "disk"), { text: ECHO_RUNTIME });
-  expect(fx.boot({ DEN_RUNTIME_MNT: disk }).exitCode).toBe(0);
-  change(fx);
-  const second = fx.boot({ DEN_RUNTIME_MNT: disk });
-  expect(second.exitCode).toBe(0);
-  expect(second.console).toContain(`DEN| ${runtimeInstalled}\n`);
-  expect(fx.read(`${AGENT_LIB}/bun`)).toBe(readFileSync(join(disk, "bun"), "utf8"));
-  expect(fx.read(`${AGENT_LIB}/runtime.id`)).toBe(readFileSync(join(fx.seed, "den-guestagent.runtime"), "utf8"));
-  expect(existsSync(join(fx.root, AGENT_LIB, "bun.new"))).toBe(false);
-});
-
-test("25-guestagent.sh replaces a changed bundle without touching the runtime", async () => {
-  await using fx = makeBootFixture({ scripts, seed });
-  const disk = makeRuntimeDisk(join(fx.dir, "disk"), { text: ECHO_RUNTIME });
-  expect(fx.boot({ DEN_RUNTIME_MNT: disk }).exitCode).toBe(0);
-  const inode = statSync(join(fx.root, AGENT_LIB, "bun")).ino;
+test("25-guestagent.sh replaces a changed bundle and leaves the mounted disk alone", async () => {
+  await using fx = makeBootFixture({ scripts, seed, rootFiles: virtioPort });
+  const { PATH, log } = fakeMount(fx, makeRuntimeDisk(join(fx.dir, "disk"), { text: ECHO_RUNTIME }));
+  expect(fx.boot({ PATH }).exitCode).toBe(0);
   writeFileSync(join(fx.seed, "den-guestagent.js"), "// a newer den-guestagent.js\n");
-  const second = fx.boot();
+  const second = fx.boot({ PATH });
   expect(second.exitCode).toBe(0);
-  expect(second.console).toContain(`DEN| installed /${AGENT_LIB}/den-guestagent.js\n`);
-  expect(second.console).not.toContain("runtime");
+  expect(stepLines(second.console, step).filter((line) => line.startsWith("DEN| "))).toEqual([`DEN| installed /${AGENT_LIB}/den-guestagent.js`]);
   expect(fx.read(`${AGENT_LIB}/den-guestagent.js`)).toBe("// a newer den-guestagent.js\n");
-  expect(statSync(join(fx.root, AGENT_LIB, "bun")).ino).toBe(inode);
+  expect(readFileSync(log, "utf8").split("\n").filter(Boolean)).toHaveLength(1);
 });
 
-test.each([
-  { name: "the udev link", link: true, blkid: "exit 2" },
-  { name: "blkid -L", link: false, blkid: 'printf "/dev/vdc\\n"' },
-])("25-guestagent.sh mounts the DENRUNTIME disk found through $name read-only and unmounts it", async ({ link, blkid }) => {
-  await using fx = makeBootFixture({ scripts, seed, rootFiles: link ? { "dev/disk/by-label/DENRUNTIME": "" } : {} });
-  const disk = makeRuntimeDisk(join(fx.dir, "disk"), { text: ECHO_RUNTIME });
-  const tools = join(fx.dir, "tools");
-  const log = join(fx.dir, "log");
-  // The fake mount fills the mount point with the disk's files; the fake umount empties it again.
-  writeExecutable(join(tools, "mount"), `#!/bin/bash\necho "mount $*" >>'${log}'\ncp '${disk}'/* "\${@: -1}"\n`);
-  writeExecutable(join(tools, "umount"), `#!/bin/bash\necho "umount $*" >>'${log}'\nrm -f "$1"/*\n`);
-  writeExecutable(join(tools, "blkid"), `#!/bin/bash\n${blkid}\n`);
-  const run = fx.boot({ PATH: `${tools}:${process.env.PATH}` });
-  expect(run.exitCode).toBe(0);
-  expect(run.console).toContain(`DEN| ${runtimeInstalled}\n`);
-  const mountPoint = join(fx.root, "run/den-guestagent-runtime");
-  const dev = link ? join(fx.root, "dev/disk/by-label/DENRUNTIME") : "/dev/vdc";
-  expect(readFileSync(log, "utf8")).toBe(`mount -t iso9660 -o ro ${dev} ${mountPoint}\numount ${mountPoint}\n`);
-  expect(existsSync(mountPoint)).toBe(false);
-  expect(fx.read(`${AGENT_LIB}/bun`)).toBe(ECHO_RUNTIME);
+test("25-guestagent.sh mounts the disk of a newer den after a reboot, and keeps the wrapper", async () => {
+  await using fx = makeBootFixture({ scripts, seed, rootFiles: virtioPort });
+  const first = makeRuntimeDisk(join(fx.dir, "disk"), { text: ECHO_RUNTIME });
+  expect(fx.boot({ PATH: fakeMount(fx, first).PATH }).exitCode).toBe(0);
+  const wrapper = fx.read(wrapperPath);
+  // A reboot (/run starts empty) with a den of another runtime: a new seed line and a new disk.
+  rmSync(join(fx.root, "run/den"), { recursive: true });
+  const sha = "f".repeat(64);
+  writeFileSync(join(fx.seed, "den-guestagent.runtime"), `${runtimeLine(sha, "1.3.1")}\n`);
+  const { PATH } = fakeMount(fx, makeRuntimeDisk(join(fx.dir, "disk2"), { text: `${ECHO_RUNTIME}# newer\n` }, sha));
+  const second = fx.boot({ PATH });
+  expect(second.exitCode).toBe(0);
+  expect(stepLines(second.console, step).filter((line) => line.startsWith("DEN| "))).toEqual([`DEN| mounted the DENRUNTIME disk /dev/vdc at /${RUNTIME_MOUNT}`]);
+  expect(fx.read(`${RUNTIME_MOUNT}/bun.sha256`)).toBe(`${sha}\n`);
+  expect(fx.read(wrapperPath)).toBe(wrapper);
 });
 
 const kept = "the installed den-guestagent is kept";
+// The layout an older den left: its copied runtime must stay, since its wrapper still runs it.
+const copiedLayout = {
+  [wrapperPath]: `#!/bin/sh\nBUN_BE_BUN=1 exec /${AGENT_LIB}/bun /${AGENT_LIB}/den-guestagent.js "$@"\n`,
+  [`${AGENT_LIB}/bun`]: copiedRuntime,
+  [`${AGENT_LIB}/runtime.id`]: `${runtimeLine("a".repeat(64), "1.2.0")}\n`,
+  [`${AGENT_LIB}/den-guestagent.js`]: "// an older bundle\n",
+};
 test.each([
   {
     name: "the seed has no runtime line",
@@ -183,20 +239,22 @@ test.each([
   {
     name: "no disk is labelled DENRUNTIME",
     disk: false,
-    tools: { blkid: "exit 2" },
+    blkid: "exit 2",
     message: `WARNING no disk labelled DENRUNTIME (den's guest agent runtime) is attached: ${kept}`,
   },
   {
     name: "no disk is labelled DENRUNTIME and no agent was installed before",
     disk: false,
-    oldAgent: false,
-    tools: { blkid: "exit 2" },
+    installed: {},
+    blkid: "exit 2",
     message: "WARNING no disk labelled DENRUNTIME (den's guest agent runtime) is attached: den-guestagent is not installed",
   },
   {
-    name: "the disk cannot be mounted",
+    name: "the disk cannot be mounted, under an older den's copied runtime",
     disk: false,
-    tools: { blkid: 'echo /dev/vdc', mount: 'echo "mount: /dev/vdc: can\'t read superblock." >&2\nexit 32' },
+    installed: copiedLayout,
+    blkid: "echo /dev/vdc",
+    mount: 'echo "mount: /dev/vdc: can\'t read superblock." >&2\nexit 32',
     message: `WARNING cannot mount the DENRUNTIME disk /dev/vdc: mount: /dev/vdc: can't read superblock.; ${kept}`,
   },
   {
@@ -205,31 +263,38 @@ test.each([
     message: `WARNING the DENRUNTIME disk does not carry the runtime the seed names (bun 1.3.0 linux-x64, sha256 ${runtimeLine().split(" ")[0]}; the disk's bun.sha256: ${"e".repeat(64)}): ${kept}`,
   },
   {
-    name: "the copy runs out of space",
-    tools: { cp: `head -c 3 "$1" >"$2"\necho "cp: error writing '$2': No space left on device" >&2\nexit 1` },
-    message: `WARNING cannot copy the guest agent runtime to /${AGENT_LIB}: cp: error writing 'ROOT/${AGENT_LIB}/bun.new': No space left on device; ${kept}`,
+    name: "the disk carries another runtime, under an older den's copied runtime",
+    diskSha: "e".repeat(64),
+    installed: copiedLayout,
+    message: `WARNING the DENRUNTIME disk does not carry the runtime the seed names (bun 1.3.0 linux-x64, sha256 ${runtimeLine().split(" ")[0]}; the disk's bun.sha256: ${"e".repeat(64)}): ${kept}`,
   },
   {
-    name: "the copy comes out short",
-    tools: { cp: `head -c 3 "$1" >"$2"` },
-    message: `WARNING the copied guest agent runtime has 3 bytes, not ${ECHO_RUNTIME.length}: ${kept}`,
+    name: "the disk has no bun",
+    noBun: true,
+    message: `WARNING the DENRUNTIME disk does not carry the runtime the seed names (bun 1.3.0 linux-x64, sha256 ${runtimeLine().split(" ")[0]}; the disk's bun.sha256: ${runtimeLine().split(" ")[0]}): ${kept}`,
   },
-])("25-guestagent.sh fails with a warning, keeps the installed agent and installs nothing when $name", async ({ seedFiles, disk, diskSha, oldAgent, tools, message }) => {
-  await using fx = makeBootFixture({ scripts, seed: seedFiles ?? seed, rootFiles: oldAgent === false ? {} : { [wrapperPath]: "old agent" } });
+])("25-guestagent.sh fails with a warning and keeps the installed agent untouched when $name", async ({ seedFiles, disk, diskSha, noBun, installed, blkid, mount, message }) => {
+  const rootFiles: Record<string, string> = installed ?? { [wrapperPath]: "old agent" };
+  await using fx = makeBootFixture({ scripts, seed: seedFiles ?? seed, rootFiles });
   const env: Record<string, string> = {};
-  if (disk !== false) env.DEN_RUNTIME_MNT = makeRuntimeDisk(join(fx.dir, "disk"), { text: ECHO_RUNTIME }, diskSha);
-  if (tools) {
-    const dir = join(fx.dir, "tools");
-    for (const [name, body] of Object.entries(tools)) writeExecutable(join(dir, name), `#!/bin/bash\n${body}\n`);
-    env.PATH = `${dir}:${process.env.PATH}`;
+  if (disk !== false) {
+    env.DEN_RUNTIME_MNT = makeRuntimeDisk(join(fx.dir, "disk"), { text: ECHO_RUNTIME }, diskSha);
+    if (noBun) rmSync(join(env.DEN_RUNTIME_MNT, "bun"));
+  }
+  if (blkid) {
+    const tools = join(fx.dir, "tools");
+    writeMountTools(tools, { disk: join(fx.dir, "nothing"), log: join(fx.dir, "mount.log"), blkid });
+    if (mount) writeExecutable(join(tools, "mount"), `#!/bin/bash\n${mount}\n`);
+    env.PATH = `${tools}:${process.env.PATH}`;
   }
   const run = fx.boot(env);
   expect(run.exitCode).toBe(1);
-  expect(run.console).toContain(`DEN| ${message.replaceAll("ROOT", fx.root)}\n`);
+  expect(run.console).toContain(`DEN| ${message}\n`);
   expect(run.console).toContain(stepFailed);
-  expect(fx.read(wrapperPath)).toBe(oldAgent === false ? undefined : "old agent");
-  for (const file of ["bun", "bun.new", "runtime.id", "den-guestagent.js"]) expect(existsSync(join(fx.root, AGENT_LIB, file))).toBe(false);
+  expect(readTree(join(fx.root, "usr"))).toEqual(Object.fromEntries(Object.entries(rootFiles).map(([path, text]) => [relative("usr", path), text])));
   expect(fx.read(unitPath)).toBeUndefined();
+  // A failed mount leaves no mount point behind.
+  if (mount) expect(existsSync(join(fx.root, RUNTIME_MOUNT))).toBe(false);
 });
 
 test("25-guestagent.sh keeps the installed agent when the bundle cannot be copied, and the next boot installs it", async () => {
@@ -240,17 +305,15 @@ test("25-guestagent.sh keeps the installed agent when the bundle cannot be copie
   writeExecutable(join(tools, "cp"), `#!/bin/bash\ncase "$1" in *.js) echo "cp: error writing '$2': No space left on device" >&2; exit 1 ;; esac\nexec '${realCp}' "$@"\n`);
   const run = fx.boot({ DEN_RUNTIME_MNT: disk, PATH: `${tools}:${process.env.PATH}` });
   expect(run.exitCode).toBe(1);
-  expect(run.console).toContain(`DEN| ${runtimeInstalled}\n`);
   expect(run.console).toContain(
     `DEN| WARNING cannot copy den-guestagent.js to /${AGENT_LIB}: cp: error writing '${fx.root}/${AGENT_LIB}/den-guestagent.js.new': No space left on device; ${kept}\n`,
   );
   expect(run.console).toContain(stepFailed);
   expect(fx.read(wrapperPath)).toBe("old agent");
   expect(existsSync(join(fx.root, AGENT_LIB, "den-guestagent.js.new"))).toBe(false);
-  const next = fx.boot();
+  const next = fx.boot({ DEN_RUNTIME_MNT: disk });
   expect(next.exitCode).toBe(0);
-  expect(next.console).not.toContain("runtime");
-  expect(fx.read(wrapperPath)).toBe(wrapperText(fx.root));
+  expect(fx.read(wrapperPath)).toBe(wrapperText(fx.root, disk));
 });
 
 test("25-guestagent.sh skips quietly when the seed has no agent", async () => {
@@ -280,15 +343,15 @@ test("25-guestagent.sh rewrites the unit when the transport changes", async () =
   rmSync(join(fx.root, "dev/virtio-ports"), { recursive: true });
   mkdirSync(join(fx.root, "dev"), { recursive: true });
   fx.write("dev/vsock", "");
-  const second = fx.boot();
+  const second = fx.boot({ DEN_RUNTIME_MNT: disk });
   expect(second.console).toContain("DEN| wrote den-guestagent.service\n");
   expect(fx.read(unitPath)).toContain("ExecStart=/usr/local/bin/den-guestagent serve --vsock 2222\n");
 });
 
-test("25-guestagent.sh rewrites the unit an older den wrote, adding the start limit and memory protection", async () => {
+test("25-guestagent.sh rewrites the unit an older den wrote, adding the start limit, the memory protection and the runtime condition", async () => {
   await using fx = makeBootFixture({ scripts, seed, rootFiles: { [unitPath]: OlderAgentUnit, "dev/virtio-ports/io.den.agent.0": "" } });
   const run = fx.boot({ DEN_RUNTIME_MNT: makeRuntimeDisk(join(fx.dir, "disk"), { text: ECHO_RUNTIME }) });
   expect(run.exitCode).toBe(0);
   expect(run.console).toContain("wrote den-guestagent.service");
-  for (const line of ["StartLimitIntervalSec=0", "MemoryLow=64M", "ExecStart=/usr/local/bin/den-guestagent serve"]) expect(fx.read(unitPath)).toContain(`${line}\n`);
+  for (const line of ["StartLimitIntervalSec=0", "ConditionPathExists=/run/den/runtime/bun", "MemoryLow=64M", "ExecStart=/usr/local/bin/den-guestagent serve"]) expect(fx.read(unitPath)).toContain(`${line}\n`);
 });

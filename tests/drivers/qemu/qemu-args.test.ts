@@ -24,11 +24,16 @@ const baseCtx: QemuArgsContext = {
   qemuVersion: { major: 7, minor: 2, patch: 22 },
 };
 
+/** A virtio disk as qemuArgs() writes it: the drive without a device, then its virtio-blk device. */
+function virtioDisk(id: string, file: string, options: string): string[] {
+  return ["-drive", `file=${file},if=none,id=${id},${options}`, "-device", `virtio-blk-pci,drive=${id}`];
+}
+
 /** The tail every instance shares after the CPU, machine and boot arguments. */
 function devices(display: string[] = ["-display", "none", "-vga", "none"]): string[] {
   return [
-    "-drive", `file=${Dir}/disk,if=virtio,format=qcow2,discard=on`,
-    "-drive", `file=${Dir}/cidata.iso,if=virtio,format=raw,readonly=on`,
+    ...virtioDisk("disk0", `${Dir}/disk`, "format=qcow2,discard=on"),
+    ...virtioDisk("cidata", `${Dir}/cidata.iso`, "format=raw,readonly=on"),
     "-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:60022-:22",
     "-device", "virtio-net-pci,netdev=net0,mac=52:55:55:12:34:56",
     "-device", "virtio-rng-pci",
@@ -199,16 +204,27 @@ describe("qemuArgs() options", () => {
 
   test("qemuArgs() attaches an installer ISO as a CD-ROM after the boot disk and boots from it first", () => {
     const got = qemuArgs(fill({ arch: "x86_64" }), { ...baseCtx, iso: `${Dir}/iso` });
-    const disk = got.args.indexOf(`file=${Dir}/disk,if=virtio,format=qcow2,discard=on`);
-    expect(got.args.slice(disk + 1, disk + 5)).toEqual(["-drive", `file=${Dir}/iso,format=raw,media=cdrom,readonly=on`, "-boot", "order=d,splash-time=0,menu=on"]);
+    const disk = got.args.indexOf(`file=${Dir}/disk,if=none,id=disk0,format=qcow2,discard=on`);
+    expect(got.args.slice(disk + 3, disk + 7)).toEqual(["-drive", `file=${Dir}/iso,format=raw,media=cdrom,readonly=on`, "-boot", "order=d,splash-time=0,menu=on"]);
   });
 
   test("qemuArgs() attaches the guest agent's runtime disk read-only right after the seed", () => {
     const disk = "/home/alice/.den/_cache/guestagent/runtime-disks/abc.iso";
     const got = qemuArgs(fill({ arch: "x86_64" }), { ...baseCtx, runtimeDisk: disk });
-    const seed = got.args.indexOf(`file=${Dir}/cidata.iso,if=virtio,format=raw,readonly=on`);
-    expect(got.args.slice(seed + 1, seed + 3)).toEqual(["-drive", `file=${disk},if=virtio,format=raw,readonly=on`]);
+    const seed = got.args.indexOf(`file=${Dir}/cidata.iso,if=none,id=cidata,format=raw,readonly=on`);
+    expect(got.args.slice(seed + 3, seed + 7)).toEqual(virtioDisk("den-runtime", disk, "format=raw,readonly=on"));
     expect(qemuArgs(fill({ arch: "x86_64" }), baseCtx).args.filter((arg) => arg.includes("runtime-disks"))).toEqual([]);
+  });
+
+  test.each([
+    { name: "with the runtime disk: right after it", runtimeDisk: "/home/alice/.den/_cache/guestagent/runtime-disks/abc.iso" as string | undefined },
+    { name: "without the runtime disk: right after the seed", runtimeDisk: undefined },
+  ])("qemuArgs() attaches the containerd archive's disk read-only $name", ({ runtimeDisk }) => {
+    const containerdDisk = "/home/alice/.den/_cache/containerd/archive-disks/def.iso";
+    const got = qemuArgs(fill({ arch: "x86_64" }), { ...baseCtx, ...(runtimeDisk && { runtimeDisk }), containerdDisk });
+    const before = got.args.indexOf(runtimeDisk ? `file=${runtimeDisk},if=none,id=den-runtime,format=raw,readonly=on` : `file=${Dir}/cidata.iso,if=none,id=cidata,format=raw,readonly=on`);
+    expect(got.args.slice(before + 3, before + 7)).toEqual(virtioDisk("den-containerd", containerdDisk, "format=raw,readonly=on"));
+    expect(qemuArgs(fill({ arch: "x86_64" }), { ...baseCtx, ...(runtimeDisk && { runtimeDisk }) }).args.filter((arg) => arg.includes("archive-disks"))).toEqual([]);
   });
 
   test("qemuArgs() leaves reverse-sshfs mounts to the host agent", () => {
@@ -245,5 +261,45 @@ describe("qemuArgs() refusals", () => {
     const error = caughtDenError(() => qemuArgs(fill(config as DenYaml), { ...baseCtx, ...ctx }));
     expect(error.message).toBe(message);
     expect(error.hint).toBeTruthy();
+  });
+});
+
+describe("qemuArgs() additionalDisks", () => {
+  const Disks = "/home/alice/.den/_disks";
+  const qcow = { name: "data", path: `${Disks}/data/datadisk`, format: "qcow2" as const, serial: "lima-data" };
+  const raw = { name: "scratch", path: `${Disks}/scratch/datadisk`, format: "raw" as const, serial: "lima-scratch" };
+
+  test.each([
+    { name: "no disks", disks: [], want: [] },
+    {
+      name: "one qcow2 disk",
+      disks: [qcow],
+      want: ["-drive", `file=${Disks}/data/datadisk,if=none,id=extra-disk0,format=qcow2,discard=on`, "-device", "virtio-blk-pci,drive=extra-disk0,serial=lima-data"],
+    },
+    {
+      name: "a qcow2 and a raw disk, in the configured order",
+      disks: [raw, qcow],
+      want: [
+        "-drive",
+        `file=${Disks}/scratch/datadisk,if=none,id=extra-disk0,format=raw,discard=on`,
+        "-device",
+        "virtio-blk-pci,drive=extra-disk0,serial=lima-scratch",
+        "-drive",
+        `file=${Disks}/data/datadisk,if=none,id=extra-disk1,format=qcow2,discard=on`,
+        "-device",
+        "virtio-blk-pci,drive=extra-disk1,serial=lima-data",
+      ],
+    },
+  ])("qemuArgs() attaches $name after the seed and the runtime disk", ({ disks, want }) => {
+    const runtimeDisk = "/home/alice/.den/_cache/guestagent/runtime-disks/abc.iso";
+    const got = qemuArgs(fill({ arch: "x86_64" }), { ...baseCtx, runtimeDisk, additionalDisks: disks }).args;
+    const runtime = got.indexOf(`file=${runtimeDisk},if=none,id=den-runtime,format=raw,readonly=on`);
+    expect(got.slice(runtime + 3, runtime + 3 + want.length)).toEqual([...want]);
+    expect(got[runtime + 3 + want.length]).toBe("-netdev");
+  });
+
+  test("qemuArgs() doubles a comma in a disk's path", () => {
+    const got = qemuArgs(fill({ arch: "x86_64" }), { ...baseCtx, additionalDisks: [{ ...qcow, path: "/den,home/_disks/data/datadisk" }] }).args;
+    expect(got).toContain("file=/den,,home/_disks/data/datadisk,if=none,id=extra-disk0,format=qcow2,discard=on");
   });
 });

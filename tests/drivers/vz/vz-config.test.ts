@@ -22,6 +22,17 @@ test("vzConfig() attaches the guest agent's runtime disk read-only after the see
   ]);
 });
 
+test("vzConfig() attaches the containerd archive's disk read-only after the runtime disk", async () => {
+  const runtimeDisk = "/home/u/.den/_cache/guestagent/runtime-disks/abc.iso";
+  const containerdDisk = "/home/u/.den/_cache/containerd/archive-disks/def.iso";
+  expect(vzConfig(await filled("vmType: vz\nmounts: []"), { ...facts, runtimeDisk, containerdDisk }).disks).toEqual([
+    { path: `${dir}/disk`, readOnly: false },
+    { path: `${dir}/cidata.iso`, readOnly: true },
+    { path: runtimeDisk, readOnly: true },
+    { path: containerdDisk, readOnly: true },
+  ]);
+});
+
 test("vzConfig() describes the whole machine: disks in order, NAT with the MAC, both vsock forwards, the serial log", async () => {
   const config = vzConfig(await filled("vmType: vz\nmounts: []"), facts);
   expect(config).toEqual({

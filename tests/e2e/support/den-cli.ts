@@ -73,6 +73,21 @@ export async function processesMentioning(text: string): Promise<number[]> {
   return pids;
 }
 
+/**
+ * PIDs of live processes started with DEN_HOME=`denHome`: the host agents and CLIs of a test's instances, whose command
+ * lines name only the instance (`den hostagent NAME`).
+ */
+export async function processesOfDenHome(denHome: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const environ = await readFile(`/proc/${entry}/environ`, "utf8").catch(() => "");
+    const state = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    if (environ.split("\0").includes(`DEN_HOME=${denHome}`) && !/^\d+ \(.*\) Z/.test(state)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
 export function instanceFile(denHome: string, name: string, file: string): string {
   return join(denHome, name, file);
 }

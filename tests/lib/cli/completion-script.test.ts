@@ -55,6 +55,34 @@ describe("the instance-taking commands of den's own program", () => {
     expect(entries.find((entry) => entry.path.join(" ") === path)?.flags).toEqual(["--instance"]);
   });
 
+  test.each(["create", "start", "template show", "template url"])("%s completes template:NAME", (path) => {
+    expect(entries.find((entry) => entry.path.join(" ") === path)?.takesTemplate).toBe(true);
+  });
+
+  test.each(["stop", "list", "shell", "copy"])("%s does not complete template names", (path) => {
+    expect(entries.find((entry) => entry.path.join(" ") === path)?.takesTemplate).toBe(false);
+  });
+
+  test.each(["show-ssh", "tunnel", "start-at-login"])("%s completes instance names", (path) => {
+    expect(takes.has(path)).toBe(true);
+  });
+
+  test("the bash script completes template:NAME in real bash, also after the colon bash splits at", () => {
+    const script = renderCompletion("bash", buildProgram() as never);
+    const den = `den() { [ "$1 $2 $3" = "template list -q" ] && printf 'docker\\ndefault\\n'; [ "$1 $2" = "list -q" ] && printf 'vm\\n'; }`;
+    const run = (words: string) =>
+      Bun.spawnSync(["bash", "-c", `${den}; ${script}\nCOMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _den_complete; echo "\${COMPREPLY[*]}"`], { stdout: "pipe" }).stdout.toString().trim();
+    expect(run("den create template:do")).toBe("template:docker");
+    expect(run("den create template : de")).toBe("default");
+    expect(run("den create template :")).toBe("docker default");
+    expect(run("den start ''")).toContain("vm");
+    expect(run("den start ''")).toContain("template:default");
+  });
+
+  test("the fish script completes template:NAME for den create", () => {
+    expect(renderCompletion("fish", buildProgram() as never)).toContain(`complete -c den -n '__fish_seen_subcommand_from create' -a '(den template list -q 2>/dev/null | string replace -r "^" "template:")'`);
+  });
+
   test("the bash script completes instance names after --instance in real bash", () => {
     const script = renderCompletion("bash", buildProgram() as never);
     const run = (words: string) =>

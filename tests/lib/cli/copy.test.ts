@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { mkdir } from "node:fs/promises";
+import { mkdir, symlink } from "node:fs/promises";
 import { join } from "node:path";
-import { type CopyGuest, parseCopyPath, scpArgv, scpHostOperand } from "../../../lib/cli/copy.ts";
+import { type CopyGuest, type CopyPath, chooseCopyBackend, needsGuestRsyncCheck, parseCopyPath, rsyncArgv, rsyncRecursivePaths, scpArgv, scpHostOperand } from "../../../lib/cli/copy.ts";
 import { DenError } from "../../../lib/errors.ts";
 import type { SshOption } from "../../../lib/ssh/ssh-options.ts";
 import { makeDenHome, runDen } from "./support/run-den.ts";
@@ -75,7 +75,84 @@ describe("scpArgv()", () => {
   });
 });
 
+describe("chooseCopyBackend()", () => {
+  test.each([
+    { requested: "scp" as const, guestPaths: 1, hostHasRsync: true, guestsHaveRsync: true, want: "scp" },
+    { requested: "auto" as const, guestPaths: 1, hostHasRsync: true, guestsHaveRsync: true, want: "rsync" },
+    { requested: "auto" as const, guestPaths: 1, hostHasRsync: false, guestsHaveRsync: false, want: "scp" },
+    { requested: "auto" as const, guestPaths: 1, hostHasRsync: true, guestsHaveRsync: false, want: "scp" },
+    { requested: "auto" as const, guestPaths: 2, hostHasRsync: true, guestsHaveRsync: true, want: "scp" },
+    { requested: "rsync" as const, guestPaths: 1, hostHasRsync: true, guestsHaveRsync: true, want: "rsync" },
+  ])("chooses $want for --backend $requested with $guestPaths guest path(s), rsync on host $hostHasRsync and guest $guestsHaveRsync", ({ requested, want, ...facts }) => {
+    expect(chooseCopyBackend(requested, facts)).toBe(want);
+  });
+
+  test.each([
+    { name: "two guest paths", guestPaths: 2, hostHasRsync: true, guestsHaveRsync: true, message: "between two guest paths" },
+    { name: "no rsync on the host", guestPaths: 1, hostHasRsync: false, guestsHaveRsync: true, message: "not installed on the host" },
+    { name: "no rsync in the guest", guestPaths: 1, hostHasRsync: true, guestsHaveRsync: false, message: "not installed in the guest" },
+  ])("refuses --backend rsync with $name", ({ message, ...facts }) => {
+    expect(() => chooseCopyBackend("rsync", facts)).toThrow(message);
+  });
+
+  test.each([
+    { requested: "scp" as const, guestPaths: 1, hostHasRsync: true, want: false },
+    { requested: "auto" as const, guestPaths: 1, hostHasRsync: true, want: true },
+    { requested: "auto" as const, guestPaths: 1, hostHasRsync: false, want: false },
+    { requested: "rsync" as const, guestPaths: 2, hostHasRsync: true, want: false },
+  ])("needsGuestRsyncCheck() is $want for $requested, $guestPaths guest path(s), host rsync $hostHasRsync", ({ requested, want, ...facts }) => {
+    expect(needsGuestRsyncCheck(requested, facts)).toBe(want);
+  });
+});
+
+describe("rsyncArgv()", () => {
+  const guest: CopyGuest = { user: "u", port: 60022, options: [["User", "u"], ["ControlPath", "/h/vm/ssh.sock"], ["Hostname", "127.0.0.1"], ["Port", "60022"]] };
+  test.each([
+    {
+      name: "copies quietly with -a and ssh as -e",
+      paths: [parseCopyPath("notes.txt"), parseCopyPath("vm:/tmp/")],
+      options: { recursive: false, verbose: false },
+      want: ["rsync", "-a", "-q", "-e", "ssh -F /dev/null -o User=u -o ControlPath=/h/vm/ssh.sock -p 60022", "./notes.txt", "u@127.0.0.1:/tmp/"],
+    },
+    {
+      name: "shows progress with -v and copies folders as scp -r does",
+      paths: [parseCopyPath("./dir"), parseCopyPath("vm:/tmp/")],
+      options: { recursive: true, verbose: true },
+      want: ["rsync", "-a", "-v", "--progress", "-r", "-e", "ssh -F /dev/null -o User=u -o ControlPath=/h/vm/ssh.sock -p 60022", "./dir", "u@127.0.0.1:/tmp/"],
+    },
+  ])("$name", ({ paths, options, want }) => {
+    expect(rsyncArgv(paths, { guest, ...options })).toEqual([...want]);
+  });
+});
+
+describe("rsyncRecursivePaths()", () => {
+  const paths = (...words: string[]): CopyPath[] => words.map(parseCopyPath);
+  test.each([
+    { from: ["./dir", "vm:/tmp/"], want: ["./dir", "/tmp/"] },
+    { from: ["./dir", "vm:/tmp/x"], want: ["./dir/", "/tmp/x/"] },
+    { from: ["./dir/", "vm:/tmp/x"], want: ["./dir", "/tmp/x/"] },
+    { from: ["vm:/etc/dir", "./out/"], want: ["/etc/dir/", "./out"] },
+  ])("turns $from into $want", ({ from, want }) => {
+    expect(rsyncRecursivePaths(paths(...from)).map((path) => path.path)).toEqual([...want]);
+  });
+});
+
 describe("den copy", () => {
+  // PATH holds only the fake ssh and scp (and the basename they call): the host has no rsync.
+  test.each([
+    { backend: "auto", exitCode: 0, stdout: "argv: scp", stderr: "" },
+    { backend: "rsync", exitCode: 1, stdout: "", stderr: "Cannot copy with rsync: rsync is not installed on the host" },
+  ])("--backend $backend on a host without rsync", async ({ backend, exitCode, stdout, stderr }) => {
+    const denHome = await makeDenHome();
+    await using _vm = await makeRunningInstance(denHome, "vm");
+    const bin = await fakeSshBin(denHome);
+    await symlink(Bun.which("basename") as string, join(bin, "basename"));
+    const run = await runDen(["copy", "--backend", backend, "vm:/etc/hostname", "./"], { denHome, env: { PATH: bin } });
+    expect(run.exitCode).toBe(exitCode);
+    expect(run.stdout).toStartWith(stdout);
+    expect(run.stderr).toContain(stderr);
+  });
+
   test("runs scp against the running instance and passes its exit code through", async () => {
     const denHome = await makeDenHome();
     await using _vm = await makeRunningInstance(denHome, "vm", { port: 43022 });

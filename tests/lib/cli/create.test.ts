@@ -10,7 +10,7 @@ test("den create template:debian writes the instance folder and prints only a hi
   expect(run.exitCode).toBe(0);
   expect(run.stdout).toBe("");
   expect(run.stderr).toContain('Run "den start debian" to start the instance.');
-  expect((await readdir(join(denHome, "debian"))).sort()).toEqual(["den.yaml", "lima-version"]);
+  expect((await readdir(join(denHome, "debian"))).sort()).toEqual(["den-format", "den.yaml", "lima-version"]);
   const yaml = await readFile(join(denHome, "debian", "den.yaml"), "utf8");
   expect(yaml).toContain("debian-13-genericcloud-amd64");
   expect(yaml).not.toContain("base:");

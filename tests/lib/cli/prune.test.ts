@@ -50,3 +50,15 @@ test("den prune removes the guest agent runtime disks of other den builds and ke
   expect(run.stderr).toContain(`info: Pruned ${disks}: removed 1 guest agent runtime disks of other den builds, freed 1.0 KiB\n`);
   expect([existsSync(join(disks, `${own}.iso`)), existsSync(join(disks, `${"e".repeat(64)}.iso`))]).toEqual([true, false]);
 });
+
+test("den prune removes the containerd archive disks, which a start writes again", async () => {
+  const denHome = await makeDenHome();
+  const cacheDir = join(denHome, "cache");
+  const disks = join(denHome, "_cache", "containerd", "archive-disks");
+  mkdirSync(disks, { recursive: true });
+  writeFileSync(join(disks, `${"d".repeat(64)}.iso`), "x".repeat(2048));
+  const run = await runDen(["prune"], { denHome, env: { DEN_CACHE_DIR: cacheDir } });
+  expect(run.exitCode).toBe(0);
+  expect(run.stderr).toContain(`info: Pruned ${disks}: removed 1 containerd archive disks, freed 2.0 KiB\n`);
+  expect(existsSync(join(disks, `${"d".repeat(64)}.iso`))).toBe(false);
+});

@@ -18,11 +18,16 @@ describe("parseShellArgs()", () => {
     { words: ["--reconnect", "--", "vm", "--shell"], want: { name: "vm", command: ["--shell"], reconnect: true } },
     { words: ["vm", "--workdir", "/x"], want: { name: "vm", command: ["--workdir", "/x"] } },
     { words: ["--help"], want: { name: "default", command: [], help: true } },
+    { words: ["--preserve-env", "--start", "vm", "env"], want: { name: "vm", command: ["env"], preserveEnv: true, start: true } },
+    { words: ["--instance", "vm", "ls", "-la"], want: { name: "vm", command: ["ls", "-la"] } },
+    { words: ["--instance=vm"], want: { name: "vm", command: [] } },
+    { words: ["--instance", "vm", "--", "--shell"], want: { name: "vm", command: ["--shell"] } },
+    { words: ["--instance", "vm", "--start", "uname"], want: { name: "vm", command: ["uname"], start: true } },
   ])("parseShellArgs() reads $words", ({ words, want }) => {
-    expect(parseShellArgs(words)).toEqual({ reconnect: false, help: false, ...want, command: [...want.command] });
+    expect(parseShellArgs(words)).toEqual({ reconnect: false, preserveEnv: false, start: false, help: false, ...want, command: [...want.command] });
   });
 
-  test.each([{ words: ["--workdir"] }, { words: ["--bogus", "vm"] }])("parseShellArgs() refuses $words", ({ words }) => {
+  test.each([{ words: ["--workdir"] }, { words: ["--bogus", "vm"] }, { words: ["--instance"] }, { words: ["--start=yes", "vm"] }])("parseShellArgs() refuses $words", ({ words }) => {
     expect(() => parseShellArgs(words)).toThrow(DenError);
   });
 });
@@ -62,6 +67,28 @@ describe("den shell", () => {
     expect(run.exitCode).toBe(0);
     expect(run.stdout).not.toContain("den version");
     expect(run.stdout.trim().split("\n").at(-1)).toBe(script);
+  });
+
+  test("--preserve-env passes the host's variables but not the blocked ones", async () => {
+    const denHome = await makeDenHome();
+    await using _vm = await makeRunningInstance(denHome, "vm");
+    const bin = await fakeSshBin(denHome);
+    const run = await runDen(["shell", "--preserve-env", "vm", "env"], { denHome, env: { PATH: `${bin}:${process.env.PATH}`, DEN_TEST_VALUE: "a b", SSH_AUTH_SOCK: "/x" } });
+    expect(run.exitCode).toBe(0);
+    const script = run.stdout.trim().split("\n").at(-1) ?? "";
+    expect(script).toContain("exec env ");
+    expect(script).toContain("'DEN_TEST_VALUE=a b'");
+    expect(script).not.toContain("SSH_AUTH_SOCK");
+    expect(script).not.toMatch(/ PATH=/);
+  });
+
+  test("--instance takes the name and leaves every word to the command", async () => {
+    const denHome = await makeDenHome();
+    await using _vm = await makeRunningInstance(denHome, "vm");
+    const bin = await fakeSshBin(denHome);
+    const run = await runDen(["shell", "--instance", "vm", "uname", "-a"], { denHome, env: { PATH: `${bin}:${process.env.PATH}` } });
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout.trim().split("\n").at(-1)).toEndWith("-c 'uname -a'");
   });
 
   test.each([

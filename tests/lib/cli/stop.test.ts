@@ -23,7 +23,7 @@ test("den stop -f recovers a Broken instance", async () => {
   expect((await runDen(["stop", "vm"], { denHome })).stderr).toContain("hint: force it: den stop -f vm");
   const run = await runDen(["stop", "-f", "vm"], { denHome });
   expect(run.exitCode).toBe(0);
-  expect(await readdir(dir)).toEqual(["den.yaml"]);
+  expect((await readdir(dir)).sort()).toEqual(["den-format", "den.yaml"]);
   const list = await runDen(["list", "--format", "{{.Name}} {{.Status}}"], { denHome });
   expect(list.stdout).toBe("vm Stopped\n");
 });

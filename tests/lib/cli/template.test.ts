@@ -2,7 +2,9 @@ import { expect, test } from "bun:test";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { templateUrl } from "../../../lib/cli/template.ts";
 import { builtinTemplates } from "../../../lib/config/builtin-templates.ts";
+import { parseLocator } from "../../../lib/config/locator.ts";
 import { makeDenHome, runDen } from "./support/run-den.ts";
 
 test("den template list shows the templates and hides the _ ones", async () => {
@@ -78,4 +80,35 @@ test("den template validate is den validate", async () => {
   const run = await runDen(["template", "validate", "template:debian"], { denHome: await makeDenHome() });
   expect(run.exitCode).toBe(0);
   expect(run.stderr).toContain('"template:debian": OK');
+});
+
+test.each([
+  { name: "a built-in template stays template:NAME", locator: "template:docker", file: undefined, want: "template:docker" },
+  { name: "a template file becomes its file URL", locator: "template:mine", file: "/t/my dir/mine.yaml", want: "file:///t/my%20dir/mine.yaml" },
+  { name: "an https URL is printed as it is", locator: "https://example.com/t.yaml", file: undefined, want: "https://example.com/t.yaml" },
+  { name: "a path is printed as written, as Lima does", locator: "./t.yaml", file: undefined, want: "./t.yaml" },
+])("templateUrl(): $name", ({ locator, file, want }) => {
+  expect(templateUrl(locator, parseLocator(locator, { cwd: "/w", home: "/h" }), file)).toBe(want);
+});
+
+test("den template url prints the file URL of a template in DEN_TEMPLATES_PATH", async () => {
+  const denHome = await makeDenHome();
+  await mkdir(join(denHome, "tpl"));
+  await writeFile(join(denHome, "tpl", "mine.yaml"), "images: []\n");
+  const run = await runDen(["template", "url", "template:mine"], { denHome, env: { DEN_TEMPLATES_PATH: join(denHome, "tpl") } });
+  expect(run.stdout).toBe(`file://${join(denHome, "tpl", "mine.yaml")}\n`);
+});
+
+test("den template url refuses a template that does not exist", async () => {
+  const denHome = await makeDenHome();
+  const run = await runDen(["template", "url", "template:nope"], { denHome });
+  expect(run.exitCode).toBe(1);
+  expect(run.stderr).toContain('Cannot find template "nope"');
+});
+
+test("den template list -q prints the names only", async () => {
+  const denHome = await makeDenHome();
+  const run = await runDen(["template", "list", "-q"], { denHome });
+  expect(run.stdout.split("\n")).toContain("docker");
+  expect(run.stdout).not.toContain("LOCATION");
 });

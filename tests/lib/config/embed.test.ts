@@ -562,3 +562,33 @@ test.each([
   expect(embedded.text === text).toBe(same);
   expect(parse(embedded.text)).toEqual(embedded.value);
 });
+
+test.each([
+  { name: "a github: base", base: "github:org/repo/base@main", resolved: "https://raw.githubusercontent.com/org/repo/main/base.yaml", ok: true },
+  { name: "a plugin-scheme base", base: "dev:base", resolved: "https://x/base.yaml", ok: false },
+])("embedBases() lets a remote template name $name: $ok", async ({ base, resolved, ok }) => {
+  const texts: Record<string, string> = { [resolved]: "cpus: 3\n" };
+  const embedding = embedBases(`base: ${base}\n`, {
+    locator: "https://example.com/t.yaml",
+    read: async (locator) => texts[locator] ?? "",
+    resolve: async (locator) => (locator === base ? resolved : locator),
+  });
+  if (ok) {
+    expect((await embedding).text).toContain("cpus: 3");
+  } else {
+    const error = await rejectedError(embedding, DenError);
+    expect(error.code).toBe("TEMPLATE_LOCATOR_REFUSED");
+    expect(error.hint).toContain("URL plugin");
+  }
+});
+
+test("embedBases() reads a base by what its plugin locator stands for and resolves its relative bases there", async () => {
+  const texts: Record<string, string> = { "/plugin/out/base.yaml": "base: more.yaml\ncpus: 3\n", "/plugin/out/more.yaml": "memory: 3GiB\n" };
+  const { text, included } = await embedBases("base: dev:base\n", {
+    locator: "/local/t.yaml",
+    read: async (locator) => texts[locator] ?? "",
+    resolve: async (locator) => (locator === "dev:base" ? "/plugin/out/base.yaml" : locator),
+  });
+  expect(parse(text)).toEqual({ cpus: 3, memory: "3GiB" });
+  expect(included.map((file) => file.locator)).toEqual(["/plugin/out/base.yaml", "/plugin/out/more.yaml"]);
+});

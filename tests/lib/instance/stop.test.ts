@@ -121,7 +121,7 @@ describe("stopInstance()", () => {
     for (const file of ["ha.sock", "qmp.sock", "ssh.sock", "x.tmp", "serial.log", "disk"]) await writeFile(join(dir, file), "");
     const outcome = await stopInstance(home, "vm", { logger: createMemoryLogger(), force: true, ...fast });
     expect(outcome).toBe(ha || qemu ? "stopped" : "already-stopped");
-    expect((await readdir(dir)).sort()).toEqual(["den.yaml", "disk", "serial.log"]);
+    expect((await readdir(dir)).sort()).toEqual(["den-format", "den.yaml", "disk", "serial.log"]);
   });
 });
 

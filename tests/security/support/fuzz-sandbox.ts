@@ -229,6 +229,8 @@ exit 255
 `;
   const programs: Record<string, string> = { ssh };
   for (const name of ["qemu-system-x86_64", "qemu-system-aarch64", "qemu-system-riscv64", "qemu-img"]) programs[name] = qemu;
+  // start-at-login registers with the service manager: a fuzz case must never enable anything on this machine.
+  for (const name of ["systemctl", "launchctl"]) programs[name] = '#!/bin/sh\necho "fuzz sandbox: $(basename "$0") is disabled here" >&2\nexit 1\n';
   for (const [name, script] of Object.entries(programs)) {
     await writeFile(join(bin, name), script);
     await chmod(join(bin, name), 0o755);

@@ -1,0 +1,24 @@
+// How every command that starts an instance (`den start`, `restart`, `edit --start`, `clone --start`, `shell --start`…)
+// asks for it: progress and warnings through the command's logger, prompts only on a terminal.
+import type { StartOptions } from "../instance/start.ts";
+import type { CliContext } from "./context.ts";
+
+/** `den start`'s default --timeout, for the commands that start an instance without one. */
+export const DefaultStartTimeoutMs = 10 * 60_000;
+
+export function startOptionsFrom(
+  ctx: CliContext,
+  options: { timeoutMs?: number; foreground?: boolean; stdout?: (text: string) => void } = {},
+): StartOptions {
+  return {
+    timeoutMs: options.timeoutMs ?? DefaultStartTimeoutMs,
+    foreground: options.foreground ?? false,
+    logger: ctx.logger,
+    env: ctx.env,
+    progress: (line) => ctx.logger.info(line),
+    warn: (line) => ctx.logger.warn(line),
+    interactive: ctx.tty,
+    stdout: options.stdout ?? ctx.stdout,
+    cwd: ctx.cwd,
+  };
+}
