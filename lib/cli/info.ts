@@ -3,6 +3,8 @@ import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import { join } from "node:path";
 import { type DriverRegistry, denDrivers } from "../../drivers/registry.ts";
 import { limaArch } from "../config/host-info.ts";
+import { discoverPlugins } from "../plugins/find-plugin.ts";
+import { processPluginDirs } from "../plugins/plugin-dirs.ts";
 import { listTemplates } from "../config/list-templates.ts";
 import { validateTemplate } from "../config/validate-template.ts";
 import { evaluateYqAll } from "../yq/evaluate-yq.ts";
@@ -27,6 +29,8 @@ export async function runInfo(options: InfoOptions, self: CommandUnknownOpts): P
     hostOS: process.platform,
     hostArch: limaArch(process.arch),
     identityFile: join(ctx.denHome, ConfigDir, UserPrivateKey),
+    // Lima 2.x lists its CLI plugins here as {name, path}.
+    plugins: discoverPlugins(processPluginDirs(ctx.env)).map(({ name, path }) => ({ name, path })),
   };
   const values = options.yq === "." ? [info] : evaluateYqAll(JSON.parse(JSON.stringify(info)), options.yq);
   ctx.stdout(values.map((value) => `${typeof value === "string" ? value : JSON.stringify(value)}\n`).join(""));

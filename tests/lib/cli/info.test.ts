@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { DriverAvailability, DriverRegistration } from "../../../drivers/driver.ts";
 import { QemuRegistration } from "../../../drivers/qemu/qemu-driver.ts";
@@ -13,7 +14,7 @@ test("den info prints version, templates, the filled default template and the ho
   const run = await runDen(["info"], { denHome });
   expect(run.exitCode).toBe(0);
   const info = JSON.parse(run.stdout);
-  expect(Object.keys(info)).toEqual(["version", "templates", "defaultTemplate", "denHome", "vmTypes", "vmTypesEx", "vmTypesUnavailable", "hostOS", "hostArch", "identityFile"]);
+  expect(Object.keys(info)).toEqual(["version", "templates", "defaultTemplate", "denHome", "vmTypes", "vmTypesEx", "vmTypesUnavailable", "hostOS", "hostArch", "identityFile", "plugins"]);
   expect(info.version).toBe(version);
   expect(info.templates).toContainEqual({ name: "default", location: "(built-in)" });
   expect(info.defaultTemplate.images.length).toBeGreaterThan(0);
@@ -21,6 +22,16 @@ test("den info prints version, templates, the filled default template and the ho
   expect(info.denHome).toBe(denHome);
   expect(info.vmTypes).toEqual(["qemu"]);
   expect(info.identityFile).toBe(join(denHome, "_config", "user"));
+});
+
+test("den info lists the command plugins on PATH as Lima does, {name, path}", async () => {
+  const denHome = await makeDenHome();
+  const bin = join(denHome, "_plugins");
+  await mkdir(bin);
+  await writeFile(join(bin, "den-hello"), "#!/bin/sh\n# <den-desc>Say hello</den-desc>\necho hello\n", { mode: 0o755 });
+  const run = await runDen(["info", "--yq", ".plugins"], { denHome, env: { PATH: `${bin}:${process.env.PATH}` } });
+  expect(run.exitCode).toBe(0);
+  expect(JSON.parse(run.stdout)).toContainEqual({ name: "hello", path: join(bin, "den-hello") });
 });
 
 test.each([
