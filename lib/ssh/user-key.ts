@@ -1,5 +1,6 @@
 // den's own SSH key pair, `$DEN_HOME/_config/user` and `user.pub`, made on first use and shared by every
 // instance (as Lima does). Made with ssh2's key generator, so no ssh-keygen is needed.
+import { randomUUID } from "node:crypto";
 import { chmod, link, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { utils } from "ssh2";
@@ -23,7 +24,9 @@ export async function ensureUserKey(home: string): Promise<UserKey> {
   if (existing) return { privateKeyPath, publicKey: existing };
 
   const pair = generateParsableKeyPair();
-  const suffix = `.tmp.${process.pid}.${Date.now()}`;
+  // Unique per call: two calls of one process in the same millisecond shared a name, wrote over each other's pair and
+  // could each return a different key.
+  const suffix = `.tmp.${process.pid}.${randomUUID()}`;
   await writeFile(privateKeyPath + suffix, pair.private, { mode: 0o600 });
   await writeFile(publicKeyPath + suffix, `${pair.public}\n`, { mode: 0o644 });
   try {
