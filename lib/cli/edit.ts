@@ -6,7 +6,6 @@ import { readConfigFile } from "../config/load.ts";
 import { DenError } from "../errors.ts";
 import { editInstanceConfig, editorHeader, type EditOutcome } from "../instance/edit.ts";
 import { terminalEditor } from "../instance/open-editor.ts";
-import { startInstance } from "../instance/start.ts";
 import { configDir } from "../store/dirs.ts";
 import { DefaultYaml, OverrideYaml } from "../store/filenames.ts";
 import { existingInstanceDir } from "../store/instance-name.ts";
@@ -14,7 +13,7 @@ import type { CliContext } from "./context.ts";
 import { contextFrom } from "./context.ts";
 import type { EditOptions } from "./edit-command.ts";
 import { editFlagsFrom } from "./edit-flags-from.ts";
-import { startOptionsFrom } from "./start-options.ts";
+import { startFromCli } from "./start-options.ts";
 
 
 export async function runEdit(name: string, options: EditOptions, self: CommandUnknownOpts): Promise<void> {
@@ -36,7 +35,7 @@ export async function runEdit(name: string, options: EditOptions, self: CommandU
     logger: ctx.logger,
   });
   reportEdit(name, outcome, ctx);
-  if (options.start && outcome.result !== "aborted") await startAfterChange(ctx, name);
+  if (options.start && outcome.result !== "aborted") await startFromCli(ctx, name);
 }
 
 /** True when any edit flag was given (a create-only one too: then no editor opens, as for any flag). */
@@ -54,10 +53,6 @@ export function editMessages(name: string, outcome: EditOutcome): { info: string
   return { info, warn: outcome.warnings };
 }
 
-/** Starts the instance through the same path as `den start NAME`. */
-export async function startAfterChange(ctx: CliContext, name: string): Promise<void> {
-  await startInstance(ctx.denHome, name, startOptionsFrom(ctx));
-}
 
 function reportEdit(name: string, outcome: EditOutcome, ctx: CliContext): void {
   const { info, warn } = editMessages(name, outcome);

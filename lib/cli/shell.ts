@@ -18,7 +18,7 @@ import { inspectInstance } from "../status/inspect.ts";
 import type { InstanceInfo } from "../status/instance-info.ts";
 import { DefaultInstanceName, existingInstanceDir } from "../store/instance-name.ts";
 import { type CliContext, contextFrom } from "./context.ts";
-import { startOptionsFrom } from "./start-options.ts";
+import { startFromCli } from "./start-options.ts";
 
 export interface ShellArgs {
   name: string;
@@ -163,9 +163,8 @@ async function startIfStopped(ctx: CliContext, name: string): Promise<void> {
   await existingInstanceDir(ctx.denHome, name, { hint: `create it with den create --name ${name}, or see den list` });
   const info = await inspectInstance(ctx.denHome, name, { logger: ctx.logger });
   if (info.status !== "Stopped") return;
-  const { startInstance } = await import("../instance/start.ts");
   // Progress goes to stderr: stdout belongs to the guest command (`den shell --start vm cat f > f.copy`).
-  await startInstance(ctx.denHome, name, startOptionsFrom(ctx, { stdout: (text) => ctx.logger.info(text.trimEnd()) }));
+  await startFromCli(ctx, name, { stdout: (text) => ctx.logger.info(text.trimEnd()) });
 }
 
 

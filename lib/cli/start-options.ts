@@ -22,3 +22,12 @@ export function startOptionsFrom(
     cwd: ctx.cwd,
   };
 }
+
+/**
+ * Starts instance `name` as `den start NAME` does, for the commands that start one after their own work (`--start` of
+ * edit, clone, rename and shell). The start path is loaded only then.
+ */
+export async function startFromCli(ctx: CliContext, name: string, options: { stdout?: (text: string) => void } = {}): Promise<void> {
+  const { startInstance } = await import("../instance/start.ts");
+  await startInstance(ctx.denHome, name, startOptionsFrom(ctx, options));
+}

@@ -4,11 +4,10 @@
 // and its sha256, so it stays kilobytes and is written in milliseconds at every start; the guest compares that sha256
 // with the one it installed and mounts the disk only when they differ (cidata/boot/linux/45-install-containerd.sh).
 import { createHash } from "node:crypto";
-import { lstat } from "node:fs/promises";
 import { join } from "node:path";
-import { type IsoFileEntry, planIso9660, writeIso9660 } from "../../cidata/iso9660.ts";
+import { ensureCachedIsoImage } from "../../cidata/cached-iso-image.ts";
+import type { IsoFileEntry } from "../../cidata/iso9660.ts";
 import { DenError } from "../errors.ts";
-import { writeFileAtomically } from "../fs/write-file-atomically.ts";
 import { pruneRuntimeDisks } from "../guestagent/prune-runtime-disks.ts";
 import { RecentDiskMs } from "../guestagent/runtime-disk.ts";
 import { stampedSha256 } from "../guestagent/stamped-sha256.ts";
@@ -20,9 +19,6 @@ import type { ContainerdArchiveFile } from "./fetch-containerd-archive.ts";
 export const ContainerdDiskLabel = "DENCONTAINERD";
 /** The archive's name on the disk (Lima's name for it); the seed's DEN_CIDATA_CONTAINERD_ARCHIVE. */
 export const ContainerdArchiveName = "nerdctl-full.tgz";
-
-/** Private like the rest of DEN_HOME; the VM process runs as the same user and opens it read-only. */
-const DiskMode = 0o600;
 
 export interface ContainerdArchiveDisk {
   /** Absolute path of the disk image (drivers attach it read-only after the runtime disk). */
@@ -52,23 +48,14 @@ export async function ensureContainerdArchiveDisk(archive: ContainerdArchiveFile
   for (const level of [cacheDir, containerdDir, dir]) await ensurePrivateDir(level);
   const sha256 = await archiveSha256(archive, containerdDir);
   const path = join(dir, `${sha256}.iso`);
-  const entries = containerdDiskEntries(archive, sha256);
-  const options = { volumeId: ContainerdDiskLabel };
-  const expectedSize = planIso9660(entries, options).totalBytes;
-  const info = await lstat(path).catch(() => undefined);
-  if (info?.isFile() && (info.mode & 0o777) === DiskMode && info.uid === process.getuid?.() && info.size === expectedSize) return { path, sha256 };
-  await writeFileAtomically(path, writeIso9660(entries, options), {
-    mode: DiskMode,
-    failure: (cause, { step, temporary }) =>
-      new DenError("IO", `Cannot ${step} the containerd archive disk "${step === "create" ? temporary : path}": ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, {
-        cause,
-        hint: "check that DEN_HOME is writable and the disk has space",
-      }),
-  }).catch((error: unknown) => {
-    // The ISO writer wraps what a file's stream throws; a digest mismatch is the user's to read, with its own hint.
-    const cause = error instanceof Error ? error.cause : undefined;
-    throw cause instanceof DenError && cause.code === "DIGEST_MISMATCH" ? cause : error;
-  });
+  const written = await ensureCachedIsoImage(path, containerdDiskEntries(archive, sha256), { volumeId: ContainerdDiskLabel, what: "the containerd archive disk" }).catch(
+    (error: unknown) => {
+      // The ISO writer wraps what a file's stream throws; a digest mismatch is the user's to read, with its own hint.
+      const cause = error instanceof Error ? error.cause : undefined;
+      throw cause instanceof DenError && cause.code === "DIGEST_MISMATCH" ? cause : error;
+    },
+  );
+  if (!written) return { path, sha256 };
   // A new disk most often means a new archive in the template: the disks of earlier ones would only take room.
   await pruneRuntimeDisks(dir, { keep: new Set([sha256]), minAgeMs: RecentDiskMs });
   return { path, sha256 };

@@ -4,20 +4,16 @@
 // the runtime, so it is written in milliseconds at every start; the guest mounts the disk read-only at every boot and
 // runs the runtime from it, never copying it, once the disk's bun.sha256 matches that line
 // (cidata/boot/linux/25-guestagent.sh).
-import { lstat } from "node:fs/promises";
 import { join } from "node:path";
-import { type IsoFileEntry, planIso9660, writeIso9660 } from "../../cidata/iso9660.ts";
+import { ensureCachedIsoImage } from "../../cidata/cached-iso-image.ts";
+import type { IsoFileEntry } from "../../cidata/iso9660.ts";
 import { DenError } from "../errors.ts";
-import { writeFileAtomically } from "../fs/write-file-atomically.ts";
 import { ensurePrivateDir } from "../store/dirs.ts";
 import { CacheDir, GuestAgentCacheDir, RuntimeDisksDir } from "../store/filenames.ts";
 import type { GuestRuntime } from "./guest-runtime.ts";
 import { pruneRuntimeDisks } from "./prune-runtime-disks.ts";
 
 export const RuntimeDiskLabel = "DENRUNTIME";
-
-/** Private like the rest of DEN_HOME; the VM process runs as the same user and opens it read-only. */
-const DiskMode = 0o600;
 
 /** The image's files: the runtime (streamed, its sha256 checked on the way) and its digest. */
 export function runtimeDiskEntries(runtime: GuestRuntime): IsoFileEntry[] {
@@ -37,19 +33,8 @@ export async function ensureRuntimeDisk(runtime: GuestRuntime, ctx: { denHome: s
   const dir = join(cacheDir, GuestAgentCacheDir, RuntimeDisksDir);
   for (const level of [cacheDir, join(cacheDir, GuestAgentCacheDir), dir]) await ensurePrivateDir(level);
   const path = join(dir, `${runtime.sha256}.iso`);
-  const entries = runtimeDiskEntries(runtime);
-  const options = { volumeId: RuntimeDiskLabel };
-  const expectedSize = planIso9660(entries, options).totalBytes;
-  const info = await lstat(path).catch(() => undefined);
-  if (info?.isFile() && (info.mode & 0o777) === DiskMode && info.uid === process.getuid?.() && info.size === expectedSize) return path;
-  await writeFileAtomically(path, writeIso9660(entries, options), {
-    mode: DiskMode,
-    failure: (cause, { step, temporary }) =>
-      new DenError("IO", `Cannot ${step} the guest agent runtime disk "${step === "create" ? temporary : path}": ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, {
-        cause,
-        hint: "check that DEN_HOME is writable and the disk has space",
-      }),
-  });
+  const written = await ensureCachedIsoImage(path, runtimeDiskEntries(runtime), { volumeId: RuntimeDiskLabel, what: "the guest agent runtime disk" });
+  if (!written) return path;
   // A new disk means a new runtime, most often a new den: the disks of earlier ones would only take room.
   if (ctx.sweepKeeping) await pruneRuntimeDisks(dir, { keep: new Set([runtime.sha256, ...ctx.sweepKeeping]), minAgeMs: RecentDiskMs });
   return path;
