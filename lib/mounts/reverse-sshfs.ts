@@ -137,8 +137,14 @@ async function attempt(mount: FilledMount, ctx: ReverseSshfsContext): Promise<At
     const check = await exec(client, mountCheckScript([mount.mountPoint]))
       .then((ch) => drain(ch, 10_000))
       .catch(() => "");
-    problem = mountProblem(parseMountCheck(check, 1)[0], mount, "reverse-sshfs") ?? "";
+    const mounted = parseMountCheck(check, 1)[0];
+    problem = mountProblem(mounted, mount, "reverse-sshfs") ?? "";
     if (problem === "") break;
+    // Mounted but closed to the guest user: waiting changes nothing.
+    if (mounted?.listable === false) {
+      await close({ unmount: true });
+      throw new DenError("IO", problem);
+    }
     if (Date.now() > deadline) {
       await close({ unmount: true });
       throw new DenError("IO", `sshfs did not mount it within ${Math.round((ctx.mountTimeoutMs ?? 30_000) / 1000)} s: ${problem}${stderr.trim() ? ` (${lastLine(stderr)})` : ""}`);

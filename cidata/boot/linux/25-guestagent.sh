@@ -32,6 +32,7 @@ runtime_dir="${DEN_RUNTIME_MNT:-$root/run/den/runtime}"
 lib="$root/usr/local/lib/den-guestagent"
 bin="$root/usr/local/bin/den-guestagent"
 unit="$root/etc/systemd/system/den-guestagent.service"
+mount_unit="$root/etc/systemd/system/run-den-runtime.mount"
 wants="$root/etc/systemd/system/multi-user.target.wants/den-guestagent.service"
 
 if [ ! -f "$seed_js" ]; then
@@ -67,6 +68,15 @@ mount_runtime_disk() {
 	if [ -z "$dev" ]; then
 		den_log "WARNING no disk labelled DENRUNTIME (den's guest agent runtime) is attached: $kept"
 		exit 1
+	fi
+	# A later boot: systemd mounts the disk through the unit below as soon as udev sees it; wait for that job rather
+	# than mount a second time over it.
+	if den_real_guest && [ -f "$mount_unit" ] && [ -z "${DEN_RUNTIME_MNT:-}" ]; then
+		if ! out="$(systemctl start run-den-runtime.mount 2>&1)"; then
+			den_log "WARNING cannot mount the DENRUNTIME disk ${dev#"$root"} (run-den-runtime.mount): ${out:-systemctl start failed}; $kept"
+			exit 1
+		fi
+		return 0
 	fi
 	mkdir -p "$runtime_dir"
 	if ! out="$(mount -t iso9660 -o ro,nodev,nosuid "$dev" "$runtime_dir" 2>&1)"; then
@@ -147,18 +157,17 @@ fi
 # retrying an agent whose virtio port appears late instead of giving up after five tries. The low OOMScoreAdjust
 # keeps the kernel from killing the agent (and with it every forwarded port) before the workloads that ran the guest
 # out of memory, and MemoryLow shields its ~60 MiB resident set (bench agent-idle) from reclaim under pressure.
-# ConditionPathExists: on a later boot systemd may start the agent before this script has mounted the disk (/run is
-# empty then); the unmet condition skips that start (the unit stays inactive, not failed, and is not retried), and the
-# `is-active` check below starts it on the mounted runtime. If systemd starts it after the mount instead, it runs this
-# boot's runtime, and when it may have loaded an older bundle, the cmp above replaced that bundle and the restart
-# below (changed=1) runs the new one. Either way the agent ends on this boot's runtime and the seed's bundle.
-# After=run-den-runtime.mount orders nothing at start (this script mounts the disk, not systemd) but makes systemd stop
-# the agent before it unmounts the disk at shutdown, which would otherwise fail as busy.
+# Requires/After=run-den-runtime.mount: on a later boot systemd mounts the disk as soon as udev sees it and starts the
+# agent right after, in parallel with cloud-init, instead of waiting for this script (the second boot's agent then
+# connects seconds earlier). If systemd started it before this script ran, it runs this boot's runtime (the disk is
+# the one den attached for this start) and, when it may have loaded an older bundle, the cmp above replaced that
+# bundle and the restart below (changed=1) runs the new one. The ordering also makes systemd stop the agent before it
+# unmounts the disk at shutdown, which would otherwise fail as busy.
 wanted="[Unit]
 Description=den guest agent (port forwarding, file events)
 After=network.target run-den-runtime.mount
+Requires=run-den-runtime.mount
 StartLimitIntervalSec=0
-ConditionPathExists=/run/den/runtime/bun
 
 [Service]
 ExecStart=/usr/local/bin/den-guestagent $serve
@@ -170,16 +179,34 @@ MemoryLow=64M
 [Install]
 WantedBy=multi-user.target
 "
-current=""
-if [ -f "$unit" ]; then
-	IFS= read -r -d '' current <"$unit" || true
-fi
+# The disk's mount, as a unit so that systemd mounts it early at every later boot (this script mounted it itself on
+# the first). The by-label link exists once udev has seen the disk; systemd waits for that device.
+wanted_mount="[Unit]
+Description=den guest agent runtime (the read-only DENRUNTIME disk)
+
+[Mount]
+What=/dev/disk/by-label/DENRUNTIME
+Where=/run/den/runtime
+Type=iso9660
+Options=ro,nodev,nosuid
+"
 unit_changed=0
-if [ "$current" != "$wanted" ]; then
-	mkdir -p "${unit%/*}"
-	printf '%s' "$wanted" >"$unit"
-	den_log "wrote den-guestagent.service"
-	unit_changed=1
+# Writes unit file $1 (named $3 in the log) with text $2 when it differs.
+write_unit() {
+	local current=""
+	if [ -f "$1" ]; then
+		IFS= read -r -d '' current <"$1" || true
+	fi
+	if [ "$current" != "$2" ]; then
+		mkdir -p "${1%/*}"
+		printf '%s' "$2" >"$1"
+		den_log "wrote $3"
+		unit_changed=1
+	fi
+}
+write_unit "$mount_unit" "$wanted_mount" run-den-runtime.mount
+write_unit "$unit" "$wanted" den-guestagent.service
+if [ "$unit_changed" = 1 ]; then
 	changed=1
 fi
 

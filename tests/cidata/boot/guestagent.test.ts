@@ -24,6 +24,7 @@ const scripts = ["boot/linux/25-guestagent.sh"];
 const step = "boot/linux/25-guestagent.sh";
 const wrapperPath = "usr/local/bin/den-guestagent";
 const unitPath = "etc/systemd/system/den-guestagent.service";
+const mountUnitPath = "etc/systemd/system/run-den-runtime.mount";
 const stepFailed = `DEN| WARNING ${step} failed (exit 1)\n`;
 const removedCopy = `removed the guest agent runtime an older den copied to /${AGENT_LIB}`;
 // A QEMU guest's agent port, so that the step logs only what it did.
@@ -128,7 +129,8 @@ test("25-guestagent.sh writes the unit, and a second boot with the disk mounted 
   expect(fx.boot({ PATH: fakeMount(fx, makeRuntimeDisk(join(fx.dir, "disk"), { text: ECHO_RUNTIME })).PATH }).exitCode).toBe(0);
   const unit = fx.read(unitPath) ?? "";
   for (const line of [
-    "ConditionPathExists=/run/den/runtime/bun",
+    "Requires=run-den-runtime.mount",
+    "After=network.target run-den-runtime.mount",
     "ExecStart=/usr/local/bin/den-guestagent serve",
     "Restart=always",
     "OOMScoreAdjust=-500",
@@ -138,6 +140,9 @@ test("25-guestagent.sh writes the unit, and a second boot with the disk mounted 
   ]) {
     expect(unit).toContain(`${line}\n`);
   }
+  expect(fx.read(mountUnitPath)).toBe(
+    "[Unit]\nDescription=den guest agent runtime (the read-only DENRUNTIME disk)\n\n[Mount]\nWhat=/dev/disk/by-label/DENRUNTIME\nWhere=/run/den/runtime\nType=iso9660\nOptions=ro,nodev,nosuid\n",
+  );
   const before = readTree(fx.root);
 
   // No fake tools: a second boot that reached for the disk would run the real mount and fail.
@@ -150,7 +155,7 @@ test("25-guestagent.sh writes the unit, and a second boot with the disk mounted 
   expect(lines.filter((line) => line.startsWith("TRACE ") && line !== "TRACE id -u")).toEqual([`TRACE cmp -s ${fx.seed}/den-guestagent.js ${fx.root}/${AGENT_LIB}/den-guestagent.js`]);
   expect(lines.filter((line) => line.startsWith("DEN| "))).toEqual([]);
   const after = readTree(fx.root);
-  for (const path of [wrapperPath, unitPath, `${AGENT_LIB}/den-guestagent.js`, `${RUNTIME_MOUNT}/bun`]) expect(after[path]).toBe(before[path]!);
+  for (const path of [wrapperPath, unitPath, mountUnitPath, `${AGENT_LIB}/den-guestagent.js`, `${RUNTIME_MOUNT}/bun`]) expect(after[path]).toBe(before[path]!);
 });
 
 const copiedRuntime = "\x7fELF\x02\x01\x01\x00\x00a runtime an older den copied";
@@ -348,10 +353,11 @@ test("25-guestagent.sh rewrites the unit when the transport changes", async () =
   expect(fx.read(unitPath)).toContain("ExecStart=/usr/local/bin/den-guestagent serve --vsock 2222\n");
 });
 
-test("25-guestagent.sh rewrites the unit an older den wrote, adding the start limit, the memory protection and the runtime condition", async () => {
+test("25-guestagent.sh rewrites the unit an older den wrote, adding the start limit, the memory protection and the runtime disk's mount unit", async () => {
   await using fx = makeBootFixture({ scripts, seed, rootFiles: { [unitPath]: OlderAgentUnit, "dev/virtio-ports/io.den.agent.0": "" } });
   const run = fx.boot({ DEN_RUNTIME_MNT: makeRuntimeDisk(join(fx.dir, "disk"), { text: ECHO_RUNTIME }) });
   expect(run.exitCode).toBe(0);
   expect(run.console).toContain("wrote den-guestagent.service");
-  for (const line of ["StartLimitIntervalSec=0", "ConditionPathExists=/run/den/runtime/bun", "MemoryLow=64M", "ExecStart=/usr/local/bin/den-guestagent serve"]) expect(fx.read(unitPath)).toContain(`${line}\n`);
+  expect(run.console).toContain("wrote run-den-runtime.mount");
+  for (const line of ["StartLimitIntervalSec=0", "Requires=run-den-runtime.mount", "MemoryLow=64M", "ExecStart=/usr/local/bin/den-guestagent serve"]) expect(fx.read(unitPath)).toContain(`${line}\n`);
 });
