@@ -2,10 +2,11 @@
 // new agent process started), answers each HELLO with a WELCOME and a fresh session, and serves the session until
 // the host goes away, then waits again. Nothing here exits on bad input: garbage is logged, reported to the host
 // and skipped up to the next HELLO.
+import type { ClockHost, TimeSync } from "./clock/time-sync.ts";
 import type { AgentPort, PortConnection } from "./port/agent-port.ts";
 import { decodeHandshake, decodeJson, encodeFrame, encodeHandshake, encodeJson, type Frame, FrameParser, FrameType, MaxControlPayloadBytes } from "./protocol/frame.ts";
 import { createFrameSender } from "./protocol/frame-sender.ts";
-import { type Control, ControlSchema, type GuestFsEvent, type GuestListener, HelloSchema, type ListenUnix, type Welcome } from "./protocol/messages.ts";
+import { ClockProtocolVersion, type Control, ControlSchema, type GuestFsEvent, type GuestListener, HelloSchema, type ListenUnix, type Welcome } from "./protocol/messages.ts";
 import { negotiateProtocol, type ProtocolRange, SupportedProtocols } from "./protocol/negotiate-protocol.ts";
 import { splice } from "./protocol/splice.ts";
 import { DefaultReceiveWindowBytes, streamLimits } from "./protocol/stream-limits.ts";
@@ -26,6 +27,8 @@ export interface AgentDeps {
   protocols?: ProtocolRange;
   /** The receive window per stream announced to a host that speaks protocol 2 or later. */
   receiveWindow?: number;
+  /** Keeps the guest clock on the host's (clock/time-sync.ts); sessions of protocol 3 and later lend it the host's clock. */
+  timeSync?: TimeSync;
 }
 
 /** Serves hosts until `signal` aborts. */
@@ -69,6 +72,10 @@ class Session {
   readonly #send: (frame: Frame) => void;
   readonly #unix = new UnixListeners();
   #mux: StreamMux | undefined;
+  #clockHost: ClockHost | undefined;
+  /** The one clock request in flight: time-sync.ts asks one at a time, and a newer one replaces an unanswered one. */
+  #clockRequest: { id: number; resolve: (unixMs: number | undefined) => void } | undefined;
+  #nextClockRequest = 1;
 
   constructor(connection: PortConnection, deps: AgentDeps, listeners: () => GuestListener[]) {
     this.#connection = connection;
@@ -98,6 +105,10 @@ class Session {
   end(reason: string): void {
     this.#mux?.resetAll({ errno: "ECONNRESET", message: reason });
     this.#mux = undefined;
+    if (this.#clockHost) this.#deps.timeSync?.detach(this.#clockHost);
+    this.#clockHost = undefined;
+    this.#clockRequest?.resolve(undefined);
+    this.#clockRequest = undefined;
     void this.#unix.closeAll();
   }
 
@@ -138,6 +149,20 @@ class Session {
     });
     this.#mux = mux;
     this.#control({ type: "listeners", listeners: this.#listeners() });
+    if (agreed >= ClockProtocolVersion && this.#deps.timeSync) {
+      this.#clockHost = { request: () => this.#requestClock(), report: (step) => this.#control(step) };
+      this.#deps.timeSync.attach(this.#clockHost);
+    }
+  }
+
+  #requestClock(): Promise<number | undefined> {
+    if (!this.#mux) return Promise.resolve(undefined);
+    this.#clockRequest?.resolve(undefined);
+    const id = this.#nextClockRequest++;
+    const { promise, resolve } = Promise.withResolvers<number | undefined>();
+    this.#clockRequest = { id, resolve };
+    this.#control({ type: "clock-request", id });
+    return promise;
   }
 
   #controlFrame(frame: Frame): void {
@@ -156,6 +181,14 @@ class Session {
         return this.#deps.log(`the host reports: ${message.message}`);
       case "ping":
         return this.#control({ type: "pong", id: message.id });
+      case "clock-check":
+        return void this.#deps.timeSync?.check(`the host asked: ${message.reason}`);
+      case "clock-reply":
+        if (this.#clockRequest?.id === message.id) {
+          this.#clockRequest.resolve(message.unixMs);
+          this.#clockRequest = undefined;
+        }
+        return;
       default:
         return this.#reportError(`unexpected control message "${message.type}"`);
     }

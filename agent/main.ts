@@ -1,11 +1,13 @@
 // den-guestagent: the program den installs in every (non-plain) guest as /usr/local/bin/den-guestagent, run by
 // den-guestagent.service. Subcommands:
 //   den-guestagent [serve] [--port PATH]   serve the host over the virtio-serial port (the default)
-//   den-guestagent serve --socket PATH     serve on a unix socket instead (trying the agent outside a guest)
+//   den-guestagent serve --socket PATH     serve on a unix socket instead (trying the agent outside a guest; no clock sync)
 //   den-guestagent serve --vsock PORT      serve on an AF_VSOCK port (VZ guests: 2222, which the den VZ helper connects to)
 //   den-guestagent --version
 //   den-guestagent yq ...                  boot.sh's yq provisioning (agent/yq-command.ts)
 // Logs go to stderr, which systemd puts in the journal.
+import { startTimeSync } from "./clock/time-sync.ts";
+import { systemClock } from "./clock/system-clock.ts";
 import { applyFsEvents } from "./fs-events.ts";
 import { serveAgent } from "./agent.ts";
 import type { AgentPort } from "./port/agent-port.ts";
@@ -72,6 +74,8 @@ async function serve(path: string, kind: "virtio" | "socket" | "vsock"): Promise
     return 1;
   }
   log(`den-guestagent ${agentVersion()} serving ${kind === "vsock" ? `vsock port ${path}` : path}`);
+  // Only inside a VM: an agent tried out on a unix socket runs on someone's own machine, whose clock is not its to set.
+  const timeSync = kind === "socket" ? undefined : startTimeSync(systemClock(), { log });
   try {
     await serveAgent(
       {
@@ -81,11 +85,13 @@ async function serve(path: string, kind: "virtio" | "socket" | "vsock"): Promise
         log,
         watchListeners: (onChange) => watchListeners(onChange, { onError: (error) => log(`listeners: ${error instanceof Error ? error.message : String(error)}`) }),
         applyFsEvents,
+        ...(timeSync && { timeSync }),
         ...(protocols && { protocols }),
       },
       new AbortController().signal,
     );
   } finally {
+    timeSync?.stop();
     port.close();
   }
   return 0;

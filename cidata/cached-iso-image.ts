@@ -3,6 +3,7 @@
 // of exactly the size its files make.
 import { lstat } from "node:fs/promises";
 import { DenError } from "../lib/errors.ts";
+import { isNoSpaceError, noSpaceError } from "../lib/fs/no-space-error.ts";
 import { writeFileAtomically } from "../lib/fs/write-file-atomically.ts";
 import { type IsoFileEntry, planIso9660, writeIso9660 } from "./iso9660.ts";
 
@@ -22,7 +23,9 @@ export async function ensureCachedIsoImage(path: string, entries: IsoFileEntry[]
   await writeFileAtomically(path, writeIso9660(entries, isoOptions), {
     mode: ImageMode,
     failure: (cause, { step, temporary }) =>
-      new DenError("IO", `Cannot ${step} ${options.what} "${step === "create" ? temporary : path}": ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, {
+      isNoSpaceError(cause)
+        ? noSpaceError(path, { what: options.what, neededBytes: expectedSize, cause })
+        : new DenError("IO", `Cannot ${step} ${options.what} "${step === "create" ? temporary : path}": ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, {
         cause,
         hint: "check that DEN_HOME is writable and the disk has space",
       }),

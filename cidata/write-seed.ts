@@ -6,10 +6,11 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type { FilledDenYaml } from "../lib/config/schema.ts";
 import { DenError } from "../lib/errors.ts";
+import { isNoSpaceError, noSpaceError } from "../lib/fs/no-space-error.ts";
 import { writeFileAtomically } from "../lib/fs/write-file-atomically.ts";
 import { CidataIso, CloudConfig } from "../lib/store/filenames.ts";
 import { bootScriptEntries } from "./boot-scripts.ts";
-import { DEFAULT_VOLUME_ID, type IsoFileEntry, type IsoOptions, writeIso9660 } from "./iso9660.ts";
+import { DEFAULT_VOLUME_ID, type IsoFileEntry, type IsoOptions, planIso9660, writeIso9660 } from "./iso9660.ts";
 import { seedArgsFrom, type SeedFacts } from "./seed-args.ts";
 import { seedLayout } from "./seed-layout.ts";
 import { userData } from "./user-data.ts";
@@ -48,8 +49,11 @@ export async function writeSeed(instanceDir: string, options: WriteSeedOptions):
 
   const isoPath = join(instanceDir, CidataIso);
   const isoOptions: IsoOptions = { volumeId: DEFAULT_VOLUME_ID, ...(options.timestamp && { timestamp: options.timestamp }) };
-  const bytes = await writeAtomically(isoPath, writeIso9660(entries, isoOptions), 0o644);
-  await writeAtomically(join(instanceDir, CloudConfig), once(new TextEncoder().encode(cloudConfigText)), 0o444);
+  const cloudConfig = new TextEncoder().encode(cloudConfigText);
+  // Both files need their room at once: the old ones are replaced only after the new ones are written in full.
+  const neededBytes = planIso9660(entries, isoOptions).totalBytes + cloudConfig.byteLength;
+  const bytes = await writeAtomically(isoPath, writeIso9660(entries, isoOptions), { mode: 0o644, neededBytes });
+  await writeAtomically(join(instanceDir, CloudConfig), once(cloudConfig), { mode: 0o444, neededBytes });
   return { path: isoPath, bytes };
 }
 
@@ -75,10 +79,13 @@ async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
  * latency (hundreds of milliseconds on a busy host) into every start. The mode is set on the file: the umask must
  * not decide it (cloud-config.yaml is read-only on purpose).
  */
-function writeAtomically(path: string, chunks: AsyncIterable<Uint8Array>, mode: number): Promise<number> {
+function writeAtomically(path: string, chunks: AsyncIterable<Uint8Array>, options: { mode: number; neededBytes: number }): Promise<number> {
   return writeFileAtomically(path, chunks, {
-    mode,
-    failure: (cause, { step, temporary }) => ioError(step === "create" ? `Cannot create "${temporary}"` : `Cannot write "${path}"`, cause),
+    mode: options.mode,
+    failure: (cause, { step, temporary }) =>
+      isNoSpaceError(cause)
+        ? noSpaceError(path, { what: "the seed", neededBytes: options.neededBytes, cause, hint: "the instance's previous seed, if any, is left as it was" })
+        : ioError(step === "create" ? `Cannot create "${temporary}"` : `Cannot write "${path}"`, cause),
   });
 }
 

@@ -1,8 +1,9 @@
 // Listening sockets of any address family, made and accepted through libc with bun:ffi: Bun's own net module knows
 // only TCP and unix sockets, and the guest agent needs AF_VSOCK. Everything is non-blocking, so no call ever parks
 // the agent's only JS thread.
-import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import { FFIType, ptr, read } from "bun:ffi";
 import { DenError } from "../../lib/errors.ts";
+import { openLibc } from "../open-libc.ts";
 
 const SockStream = 1;
 const SockNonblock = 0o4000;
@@ -15,33 +16,25 @@ const ListenBacklog = 16;
 /** sizeof(struct sockaddr_storage): room for any family's peer address. */
 const PeerAddressSize = 128;
 
-function openLibc() {
-  const symbols = {
-    socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-    bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-    listen: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-    accept4: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-    close: { args: [FFIType.i32], returns: FFIType.i32 },
-    __errno_location: { args: [], returns: FFIType.ptr },
-  } as const;
-  const arch = process.arch === "arm64" ? "aarch64" : "x86_64";
-  let lastError: unknown;
-  // glibc, then musl (Alpine guests); musl names its errno accessor the same.
-  for (const name of ["libc.so.6", `libc.musl-${arch}.so.1`]) {
-    try {
-      return dlopen(name, symbols);
-    } catch (error) {
-      lastError = error;
-    }
-  }
-  throw new DenError("IO", "Cannot open a socket: libc cannot be loaded", { cause: lastError, hint: "the guest needs glibc or musl" });
+function openSocketLibc() {
+  return openLibc(
+    {
+      socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+      bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+      listen: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+      accept4: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+      close: { args: [FFIType.i32], returns: FFIType.i32 },
+      __errno_location: { args: [], returns: FFIType.ptr },
+    },
+    "open a socket",
+  );
 }
 
-type Libc = ReturnType<typeof openLibc>;
+type Libc = ReturnType<typeof openSocketLibc>;
 let libcCache: Libc | undefined;
 
 function libc(): Libc {
-  libcCache ??= openLibc();
+  libcCache ??= openSocketLibc();
   return libcCache;
 }
 

@@ -7,9 +7,11 @@ import { z } from "zod";
 /**
  * The newest protocol this build speaks; it still speaks every one down to MinProtocolVersion. A HELLO offers a
  * range, the WELCOME names the highest version in both ranges (0: none in common). Version 2 adds the receive windows
- * below and larger DATA frames (agent/PROTOCOL.md).
+ * below and larger DATA frames; version 3 the clock messages (agent/PROTOCOL.md).
  */
-export const ProtocolVersion = 2;
+export const ProtocolVersion = 3;
+/** The first version whose sessions carry the clock messages: neither side sends one to an older peer. */
+export const ClockProtocolVersion = 3;
 export const MinProtocolVersion = 1;
 
 /**
@@ -94,6 +96,28 @@ export type GuestUnixListenSpec = z.infer<typeof GuestUnixListenSpecSchema>;
 export const ListenUnixSchema = GuestUnixListenSpecSchema.extend({ type: z.literal("listen-unix"), id: z.number().int().min(1) });
 export type ListenUnix = z.infer<typeof ListenUnixSchema>;
 
+/** A time as Unix epoch milliseconds (fractions allowed); bounded so arithmetic on it stays exact. */
+const UnixMs = z.number().finite().min(0).max(2 ** 50);
+/** A reason or error text for a log line: short, since the peer's words end up in the other side's logs. */
+const ClockText = z.string().max(200);
+
+/**
+ * Agent → host (protocol 3): the agent stepped its clock (or failed to). `driftMs` is how far the guest clock was
+ * from the reference before the step (positive: ahead); `beforeMs`/`afterMs` are the guest's clock around the step.
+ */
+export const ClockStepSchema = z.object({
+  type: z.literal("clock-stepped"),
+  /** What the guest clock was compared with: the host's clock over this channel, or the VM's real-time clock. */
+  source: z.enum(["host", "rtc"]),
+  driftMs: z.number().finite(),
+  beforeMs: UnixMs,
+  afterMs: UnixMs,
+  /** Why the agent checked its clock. */
+  reason: ClockText,
+  /** Set when setting the clock failed: the clock is still `driftMs` off. */
+  error: ClockText.optional(),
+});
+export type ClockStep = z.infer<typeof ClockStepSchema>;
 export const ControlSchema = z.discriminatedUnion("type", [
   // agent → host
   z.object({ type: z.literal("listeners"), listeners: z.array(GuestListenerSchema).max(65536) }),
@@ -114,6 +138,12 @@ export const ControlSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("fs-events"), events: z.array(GuestFsEventSchema).max(10000) }),
   ListenUnixSchema,
   z.object({ type: z.literal("unlisten-unix"), id: z.number().int().min(1) }),
+  // protocol 3, host → agent: compare your clock with the host's now (a new session, the host slept)
+  z.object({ type: z.literal("clock-check"), reason: ClockText }),
+  // protocol 3, agent → host: the host's clock, please; host → agent: the answer, read when the request arrived
+  z.object({ type: z.literal("clock-request"), id: z.number().int().min(1) }),
+  z.object({ type: z.literal("clock-reply"), id: z.number().int().min(1), unixMs: UnixMs }),
+  ClockStepSchema,
 ]);
 export type Control = z.infer<typeof ControlSchema>;
 

@@ -61,6 +61,14 @@ export class StreamMux {
   /** Write callbacks held back while the transport is congested. */
   #waitingForTransport: (() => void)[] = [];
   #nextId: number;
+  /**
+   * Ids only grow (until they wrap), so an id of this side's parity at or past #nextId, or of the peer's above the
+   * highest it opened, belongs to no stream that ever existed: a frame for it is the peer's error, not a late frame of
+   * a stream already gone. Both are known without keeping the ids of closed streams.
+   */
+  #highestPeerId = 0;
+  /** Set once this side's ids wrapped around: every id of its parity may have been used then. */
+  #wrapped = false;
 
   constructor(options: StreamMuxOptions) {
     this.#options = options;
@@ -85,6 +93,7 @@ export class StreamMux {
   /** Opens a stream to `target` in the peer; rejects with a StreamResetError when the peer refuses. */
   open(target: StreamTarget): Promise<Duplex> {
     const id = this.#nextId;
+    if (this.#nextId + 2 > 0xffff_fffe) this.#wrapped = true;
     this.#nextId = this.#nextId + 2 > 0xffff_fffe ? (this.#options.side === "host" ? 1 : 2) : this.#nextId + 2;
     const { promise, resolve, reject } = Promise.withResolvers<Duplex>();
     this.#pending.set(id, { resolve, reject, objectMode: target.kind === "udp" });
@@ -114,6 +123,7 @@ export class StreamMux {
           pending.reject(new StreamResetError(reason));
           return;
         }
+        if (this.#neverOpened(id)) return this.#unknownStream(id, "RESET");
         this.#incoming.delete(id);
         this.#streams.get(id)?.remoteReset(reason);
         return;
@@ -122,8 +132,12 @@ export class StreamMux {
       case FrameType.End:
       case FrameType.Credit: {
         const stream = this.#streams.get(id);
-        // Frames may still arrive for a stream this side already reset; they are dropped.
-        if (!stream) return;
+        // Frames may still arrive for a stream this side already reset; they are dropped. Frames for a stream that
+        // never was are reported, but not answered: a flood of them must not become a flood of RESETs back.
+        if (!stream) {
+          if (this.#neverOpened(id)) this.#unknownStream(id, frame.type === FrameType.Data ? "DATA" : frame.type === FrameType.End ? "END" : "CREDIT");
+          return;
+        }
         const problem = frame.type === FrameType.Data ? stream.remoteData(frame.payload) : frame.type === FrameType.End ? stream.remoteEnd() : stream.remoteCredit(frame.payload);
         if (problem) this.#violation(id, problem);
         return;
@@ -156,6 +170,8 @@ export class StreamMux {
     const peerParity = this.#options.side === "host" ? 0 : 1;
     const parsed = StreamTargetSchema.safeParse(decodeJson(frame.payload));
     if (id === 0 || id % 2 !== peerParity || this.#streams.has(id) || this.#incoming.has(id)) return this.#violation(id, `OPEN with an invalid or used stream id ${id}`);
+    // Counted before the refusals below: a refused peer may have sent frames for the id already.
+    this.#highestPeerId = Math.max(this.#highestPeerId, id);
     const max = this.#options.maxPeerStreams;
     if (max !== undefined && this.#peerOpened.size + this.#incoming.size >= max) {
       this.#options.onViolation?.(`stream ${id}: OPEN refused, the peer has ${max} streams open`);
@@ -200,6 +216,16 @@ export class StreamMux {
     });
     this.#streams.set(id, stream);
     return stream;
+  }
+
+  #neverOpened(id: number): boolean {
+    if (id === 0) return true;
+    const ownParity = this.#options.side === "host" ? 1 : 0;
+    return id % 2 === ownParity ? !this.#wrapped && id >= this.#nextId : id > this.#highestPeerId;
+  }
+
+  #unknownStream(id: number, what: string): void {
+    this.#options.onViolation?.(id === 0 ? `${what} on stream 0, the session's, which carries no data` : `stream ${id}: ${what} for a stream that was never opened`);
   }
 
   #violation(id: number, message: string): void {

@@ -12,6 +12,7 @@ import { limaArch, readHostInfo } from "../../lib/config/host-info.ts";
 import type { FilledDenYaml } from "../../lib/config/schema.ts";
 import { parseSize } from "../../lib/config/units.ts";
 import { DenError } from "../../lib/errors.ts";
+import { isNoSpaceError, noSpaceError } from "../../lib/fs/no-space-error.ts";
 import { isExecutableFileSync, isFileSync, quietStatSync } from "../../lib/fs/quiet-stat.ts";
 import { run } from "../../lib/process/run.ts";
 import { signalPid } from "../../lib/process/signal-pid.ts";
@@ -64,6 +65,11 @@ const PollMs = 100;
 const StderrTailLines = 20;
 /** How long a savevm or loadvm of a running VM may take. */
 const SnapshotMemoryTimeoutMs = 600_000;
+/**
+ * What an empty qcow2 (an overlay, or the install target of an ISO) takes before the guest writes anything: header,
+ * L1 table, refcount table and one refcount block, a cluster each at qemu-img's default 64 KiB clusters.
+ */
+const EmptyQcow2Bytes = 4 * 64 * 1024;
 const SnapshotTagPattern = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** A running QEMU that this driver object launched. */
@@ -213,6 +219,10 @@ class QemuDriver implements Driver {
       }
       // The disk appears only once complete: a crash above leaves no half-made disk a later start would trust.
       await rename(temporary, disk);
+    } catch (error) {
+      if (!isNoSpaceError(error)) throw error;
+      await rm(temporary, { force: true });
+      throw noSpaceError(disk, { what: "the disk", neededBytes: EmptyQcow2Bytes, atLeast: true, cause: error });
     } finally {
       await rm(temporary, { force: true });
     }

@@ -11,7 +11,7 @@
 import type { Duplex } from "node:stream";
 import { decodeHandshake, decodeJson, encodeHandshake, encodeJson, type Frame, FrameParser, FrameType, MaxControlPayloadBytes } from "../../agent/protocol/frame.ts";
 import { createFrameSender } from "../../agent/protocol/frame-sender.ts";
-import { type Control, ControlSchema, type GuestAgentInfo, type GuestFsEvent, type GuestListener, type GuestStreamTarget, type GuestUnixListenSpec, WelcomeSchema } from "../../agent/protocol/messages.ts";
+import { ClockProtocolVersion, type ClockStep, type Control, ControlSchema, type GuestAgentInfo, type GuestFsEvent, type GuestListener, type GuestStreamTarget, type GuestUnixListenSpec, WelcomeSchema } from "../../agent/protocol/messages.ts";
 import { type ProtocolRange, SupportedProtocols } from "../../agent/protocol/negotiate-protocol.ts";
 import { DefaultReceiveWindowBytes, streamLimits } from "../../agent/protocol/stream-limits.ts";
 import { StreamMux, StreamResetError } from "../../agent/protocol/stream-mux.ts";
@@ -31,6 +31,11 @@ export interface ConnectGuestAgentOptions {
   retryMs?: number;
   /** Interval of liveness pings; a session with an unanswered ping at the next one is started over (default 10 s). */
   pingMs?: number;
+  /**
+   * How long a HELLO may go unanswered before the connection is given up and dialled again (default 30 s). Counted
+   * from the first unanswered HELLO: the ones said again (after an announcement, after garbage) do not extend it.
+   */
+  helloTimeoutMs?: number;
   /** Streams the guest may have open at once (reverse unix sockets), each one a connection on the host; 1024 by default. */
   maxGuestStreams?: number;
   /** Bytes queued for the guest past which it counts as not reading and the connection is dropped; 64 MiB by default. */
@@ -41,6 +46,8 @@ export interface ConnectGuestAgentOptions {
   protocols?: ProtocolRange;
   /** The receive window per stream announced to an agent that speaks protocol 2 or later (default 4 MiB). */
   receiveWindow?: number;
+  /** The host's clock (Unix ms) the agent sets the guest's by; Date.now by default (tests pass another). */
+  now?: () => number;
 }
 
 /**
@@ -57,6 +64,17 @@ const DefaultMaxUnsentBytes = 64 * 1024 * 1024;
 const CongestedBytes = 1024 * 1024;
 /** Far above what a guest's reverse sockets need (docker.sock clients), far below the host's descriptor limit. */
 const DefaultMaxGuestStreams = 1024;
+/**
+ * An agent answers a HELLO in milliseconds once it runs, and a freshly started one announces itself, which gets it a
+ * HELLO at once; so this only bounds an agent that reads and never answers (hung, or not den's), and a connection
+ * made before the agent ran (during boot), which a new connection serves as well.
+ */
+const DefaultHelloTimeoutMs = 30_000;
+/**
+ * HELLOs said again for announcements come at most this often: a real agent announces itself once per start, and a
+ * guest repeating announcements must not get a HELLO for each (nor hold off the HELLO timeout, which they do not reset).
+ */
+const MinHelloIntervalMs = 500;
 
 /** Returns at once; connects and reconnects in the background until `close()`. */
 export function connectGuestAgent(connection: GuestAgentConnection, options: ConnectGuestAgentOptions): GuestAgentClient {
@@ -82,10 +100,17 @@ class AgentClient implements GuestAgentClient {
   readonly #stateListeners = new Set<(state: GuestAgentState) => void>();
   readonly #listListeners = new Set<(listeners: readonly GuestListener[]) => void>();
   readonly #registrations = new Map<number, Registration>();
+  readonly #clockListeners = new Set<(step: ClockStep) => void>();
+  readonly #clockLog: Logger;
   #state: GuestAgentState = { state: "connecting" };
   #listeners: readonly GuestListener[] = [];
   #session: HostSession | undefined;
   #nextRegistration = 1;
+  /**
+   * Whether a session came up since the last HELLO timeout: an agent that answered and stops is a fault, warned about
+   * once per outage; one still booting (or a VM paused on purpose) is only noted.
+   */
+  #answeredSinceTimeout = false;
   readonly #loop: Promise<void>;
 
   constructor(transport: GuestAgentTransport, options: ConnectGuestAgentOptions) {
@@ -97,6 +122,8 @@ class AgentClient implements GuestAgentClient {
     // Its own budget: a burst of session lines (an agent restarted twice in a minute) must not hide which agent and
     // protocol the host is now talking to.
     this.#connectedLog = this.#limited.kind("guest agent connected");
+    // The guest reports its clock steps: a handful a day is normal, a flood is the guest's doing and stays bounded.
+    this.#clockLog = this.#limited.kind("guest clock");
     this.#retryMs = options.retryMs ?? 250;
     this.#pingMs = options.pingMs ?? 10_000;
     this.#loop = this.#run();
@@ -151,6 +178,15 @@ class AgentClient implements GuestAgentClient {
     for (let i = 0; i < events.length; i += 200) session.control({ type: "fs-events", events: events.slice(i, i + 200) });
   }
 
+  onClockStep(listener: (step: ClockStep) => void): () => void {
+    this.#clockListeners.add(listener);
+    return () => this.#clockListeners.delete(listener);
+  }
+
+  syncClock(reason: string): boolean {
+    return this.#session?.checkClock(reason) ?? false;
+  }
+
   async close(): Promise<void> {
     this.#closed.abort();
     this.#session?.socket.destroy();
@@ -190,6 +226,7 @@ class AgentClient implements GuestAgentClient {
       failures = 0;
       const session = new HostSession(socket, {
         pingMs: this.#pingMs,
+        helloTimeoutMs: this.#options.helloTimeoutMs ?? DefaultHelloTimeoutMs,
         maxGuestStreams: this.#options.maxGuestStreams ?? DefaultMaxGuestStreams,
         maxUnsentBytes: this.#options.maxUnsentBytes ?? DefaultMaxUnsentBytes,
         protocols: this.#options.protocols ?? SupportedProtocols,
@@ -200,28 +237,43 @@ class AgentClient implements GuestAgentClient {
         control: this.#limited.kind("guest agent control"),
         streams: this.#limited.kind("guest agent streams"),
         connected: (info) => {
+          this.#answeredSinceTimeout = true;
           this.#connectedLog.info(`guest agent connected: den-guestagent ${guestText(info.version)}, protocol ${info.protocol}, ${guestText(info.arch)}`);
           this.#setState({ state: "connected", info });
           this.#restoreRegistrations(session);
         },
-        reset: (reason) => {
-          this.#log.info(`guest agent: ${reason}; starting a new session`);
+        reset: (reason, severity) => {
+          this.#log[severity](`guest agent: ${reason}; starting a new session`);
           this.#setListeners([]);
           this.#setState({ state: "connecting" });
         },
         listeners: (listeners) => this.#setListeners(listeners),
         listenResult: (message) => this.#listenResult(message),
         openRequest: (id) => this.#registrations.get(id)?.onConnection,
+        clockStepped: (step) => this.#clockStepped(step),
+        now: this.#options.now ?? Date.now,
       });
       this.#session = session;
       const reason = await session.closed;
       this.#session = undefined;
       if (this.#state.state === "connected") this.#log.warn(`guest agent disconnected: ${reason}`);
+      else if (session.handshakeTimedOut) {
+        this.#log[this.#answeredSinceTimeout ? "warn" : "info"](`guest agent: ${reason}; connecting again`);
+        this.#answeredSinceTimeout = false;
+      }
       this.#setListeners([]);
       this.#setState({ state: "disconnected", reason });
       await sleep(this.#retryMs, signal).catch(() => {});
     }
     this.#setState({ state: "disconnected", reason: "the client was closed" });
+  }
+
+  #clockStepped(message: ClockStep): void {
+    const step: ClockStep = { ...message, reason: guestText(message.reason), ...(message.error !== undefined && { error: guestText(message.error) }) };
+    const off = `${(Math.abs(step.driftMs) / 1000).toFixed(1)} s ${step.driftMs < 0 ? "behind" : "ahead of"} ${step.source === "host" ? "the host's clock" : "the RTC"}`;
+    if (step.error === undefined) this.#clockLog.info(`guest clock corrected: it was ${off} (${step.reason})`);
+    else this.#clockLog.warn(`guest clock: the agent cannot set it, ${off}: ${step.error}`);
+    for (const listener of this.#clockListeners) listener(step);
   }
 
   #restoreRegistrations(session: HostSession): void {
@@ -257,15 +309,19 @@ interface SessionHooks {
   /** Protocol violations on streams. */
   streams: Logger;
   connected(info: GuestAgentInfo): void;
-  /** The agent restarted, lost track or stopped answering: the session starts over on the same connection. */
-  reset(reason: string): void;
+  /** The agent restarted, lost track or stopped answering (a fault: "warn"): the session starts over on the same connection. */
+  reset(reason: string, severity: "info" | "warn"): void;
   listeners(listeners: GuestListener[]): void;
   listenResult(message: Extract<Control, { type: "listen-unix-result" }>): void;
   openRequest(listenerId: number): ((stream: Duplex) => void) | undefined;
+  clockStepped(step: ClockStep): void;
+  /** The host's clock for the agent's clock requests. */
+  now(): number;
 }
 
 interface SessionLimits {
   pingMs: number;
+  helloTimeoutMs: number;
   maxGuestStreams: number;
   maxUnsentBytes: number;
   protocols: ProtocolRange;
@@ -282,9 +338,20 @@ class HostSession {
   readonly #send: (frame: Frame) => void;
   #nonce = "";
   #pingTimer: ReturnType<typeof setInterval> | undefined;
+  /** Runs while a HELLO waits for its WELCOME. */
+  #helloTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #helloTimeoutMs: number;
+  #lastHelloAt = 0;
+  /** A HELLO held back by MinHelloIntervalMs. */
+  #helloDue: ReturnType<typeof setTimeout> | undefined;
+  /** Set when the connection was given up because no HELLO got an answer in time. */
+  handshakeTimedOut = false;
   #pingId = 0;
   #pongId = 0;
+  /** The protocol of the session (0 until a WELCOME agreed on one). */
+  #protocol = 0;
 
+  readonly #resolveClosed: (reason: string) => void;
   readonly #maxGuestStreams: number;
   readonly #protocols: ProtocolRange;
   readonly #receiveWindow: number;
@@ -295,6 +362,7 @@ class HostSession {
     this.#maxGuestStreams = limits.maxGuestStreams;
     this.#protocols = limits.protocols;
     this.#receiveWindow = limits.receiveWindow;
+    this.#helloTimeoutMs = limits.helloTimeoutMs;
     this.#send = createFrameSender((bytes) => {
       if (socket.destroyed) return;
       socket.write(bytes);
@@ -305,17 +373,27 @@ class HostSession {
     });
     const { promise, resolve } = Promise.withResolvers<string>();
     this.closed = promise;
+    this.#resolveClosed = resolve;
     socket.on("data", (chunk: Buffer) => this.#input(chunk));
     socket.on("drain", () => this.mux?.drained());
     socket.on("error", (error: NodeJS.ErrnoException) => resolve(`the connection failed: ${error.code ?? error.message}`));
     socket.on("close", () => {
       clearInterval(this.#pingTimer);
+      clearTimeout(this.#helloTimer);
+      clearTimeout(this.#helloDue);
       this.mux?.resetAll({ errno: "ECONNRESET", message: "the guest agent connection closed" });
       this.mux = undefined;
       resolve("the connection closed");
     });
     this.#pingTimer = setInterval(() => this.#ping(), limits.pingMs);
     this.#hello();
+  }
+
+  /** Asks the agent to compare its clock with ours now; false when the session has no agent that can (protocol < 3). */
+  checkClock(reason: string): boolean {
+    if (!this.mux || this.#protocol < ClockProtocolVersion) return false;
+    this.control({ type: "clock-check", reason });
+    return true;
   }
 
   control(message: Control): void {
@@ -326,21 +404,45 @@ class HostSession {
 
   #hello(): void {
     this.#nonce = crypto.randomUUID();
+    this.#lastHelloAt = performance.now();
     this.#parser.resync();
     const hello = { nonce: this.#nonce, protocol: this.#protocols, ...(this.#protocols.max >= 2 && { window: this.#receiveWindow }) };
     this.#send({ type: FrameType.Hello, stream: 0, payload: encodeHandshake(hello) });
+    this.#helloTimer ??= setTimeout(() => this.#giveUp(), this.#helloTimeoutMs);
   }
 
-  #restart(reason: string): void {
+  /** Says HELLO again, at once unless one went out less than MinHelloIntervalMs ago. */
+  #helloSoon(): void {
+    const wait = this.#lastHelloAt + MinHelloIntervalMs - performance.now();
+    if (wait <= 0) return this.#hello();
+    this.#helloDue ??= setTimeout(() => {
+      this.#helloDue = undefined;
+      if (!this.mux && !this.socket.destroyed) this.#hello();
+    }, wait);
+  }
+
+  /** No HELLO got an answer in time: the connection ends, and the client dials again. */
+  #giveUp(): void {
+    const seconds = this.#helloTimeoutMs / 1000;
+    this.handshakeTimedOut = true;
+    this.#resolveClosed(`the agent did not answer HELLO within ${Number(seconds.toFixed(2))} s`);
+    this.socket.destroy();
+  }
+
+  #restart(reason: string, severity: "info" | "warn" = "info"): void {
+    // Still waiting for the WELCOME to a HELLO: that HELLO stands (its timeout bounds the wait), and frames other than
+    // a handshake are dropped until it comes. Saying HELLO again for each bad frame would answer a guest's flood with
+    // one; resyncing the reader would skip the WELCOME itself when it came in the same read as the bad frame.
+    if (!this.mux && this.#helloTimer) return;
     this.mux?.resetAll({ errno: "ECONNRESET", message: `the guest agent session was reset: ${reason}` });
     this.mux = undefined;
-    this.#hooks.reset(reason);
+    this.#hooks.reset(reason, severity);
     this.#hello();
   }
 
   #ping(): void {
     if (!this.mux) return;
-    if (this.#pongId !== this.#pingId) return this.#restart("the agent did not answer a ping");
+    if (this.#pongId !== this.#pingId) return this.#restart("the agent did not answer a ping", "warn");
     this.control({ type: "ping", id: ++this.#pingId });
   }
 
@@ -350,8 +452,10 @@ class HostSession {
       if (this.socket.destroyed) return;
       if (item.kind === "garbage") {
         this.#hooks.input.warn(`guest agent: discarding unreadable input (${item.reason})`);
+        // The reader skipped to the next handshake by itself: what follows in this read starts with one, and may be
+        // the WELCOME this session waits for.
         this.#restart("the agent's output could not be parsed");
-        return;
+        continue;
       }
       this.#frame(item.frame);
     }
@@ -367,7 +471,10 @@ class HostSession {
 
   #welcome(frame: Frame): void {
     const parsed = WelcomeSchema.safeParse(decodeHandshake(frame.payload));
-    if (!parsed.success) return this.#restart("the agent sent a WELCOME that does not parse");
+    if (!parsed.success) {
+      this.#hooks.input.warn("guest agent: discarding a WELCOME that does not parse");
+      return this.#restart("the agent sent a WELCOME that does not parse");
+    }
     const welcome = parsed.data;
     // An announcement: a new agent process started behind the same connection. A WELCOME with another nonce answers
     // an older HELLO of ours and is skipped.
@@ -375,7 +482,7 @@ class HostSession {
       if (this.mux) return this.#restart(`a new agent process started (${guestText(welcome.version)})`);
       // Still waiting for our answer: the new process may never have seen that HELLO, so it gets another one.
       this.#hooks.log.debug("guest agent: an agent process announced itself; saying HELLO again");
-      return this.#hello();
+      return this.#helloSoon();
     }
     if (welcome.nonce !== this.#nonce) return;
     // The agent picks from our range; anything else (0: no version in common) ends the connection.
@@ -385,6 +492,10 @@ class HostSession {
       this.socket.destroy();
       return;
     }
+    clearTimeout(this.#helloTimer);
+    this.#helloTimer = undefined;
+    clearTimeout(this.#helloDue);
+    this.#helloDue = undefined;
     this.#pingId = this.#pongId = 0;
     this.mux = new StreamMux({
       side: "host",
@@ -400,7 +511,10 @@ class HostSession {
       },
       onViolation: (message) => this.#hooks.streams.warn(`guest agent: ${message}`),
     });
+    this.#protocol = welcome.protocol;
     this.#hooks.connected({ version: welcome.version, protocol: welcome.protocol, arch: welcome.arch });
+    // A new session may follow a guest that stood still (its pings went unanswered): its clock is the first suspect.
+    this.checkClock("a new session started");
   }
 
   #controlFrame(frame: Frame): void {
@@ -415,6 +529,11 @@ class HostSession {
       case "pong":
         this.#pongId = Math.max(this.#pongId, message.id);
         return;
+      case "clock-request":
+        // Read now, as late as possible: the agent measures the round trip and counts on the host reading on receipt.
+        return this.control({ type: "clock-reply", id: message.id, unixMs: this.#hooks.now() });
+      case "clock-stepped":
+        return this.#hooks.clockStepped(message);
       case "error":
         this.#hooks.control.warn(`guest agent: ${guestText(message.message)}`);
         if (message.reset) this.#restart("the agent dropped the session");

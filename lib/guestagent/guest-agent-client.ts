@@ -4,7 +4,7 @@
 // against this interface so they can be tested with an in-process agent speaking the same protocol. The wire types
 // it names (listeners, stream targets, file events) are the protocol's own, from agent/protocol/messages.ts.
 import type { Duplex } from "node:stream";
-import type { GuestAgentInfo, GuestFsEvent, GuestListener, GuestStreamTarget, GuestUnixListenSpec } from "../../agent/protocol/messages.ts";
+import type { ClockStep, GuestAgentInfo, GuestFsEvent, GuestListener, GuestStreamTarget, GuestUnixListenSpec } from "../../agent/protocol/messages.ts";
 
 export type GuestAgentState =
   | { state: "connecting" }
@@ -33,6 +33,13 @@ export interface GuestAgentClient {
   listenInGuest(spec: GuestUnixListenSpec, onConnection: (stream: Duplex) => void): Promise<{ close(): Promise<void> }>;
   /** Hands file events to the agent (fire and forget; dropped while disconnected: watchers rescan on reconnect). */
   sendFsEvents(events: readonly GuestFsEvent[]): void;
+  /**
+   * Calls back with each clock step the agent reports (protocol 3), its texts escaped for log lines. Optional, as is
+   * syncClock: a client that only forwards ports or file events (the tests' stand-in agents) has no clock to offer.
+   */
+  onClockStep?(listener: (step: ClockStep) => void): () => void;
+  /** Asks the agent to compare the guest's clock with the host's now; false when no connected agent can (protocol < 3). */
+  syncClock?(reason: string): boolean;
   /** Ends the current connection and stops reconnecting. */
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@
 import { createReadStream } from "node:fs";
 import { chmod, open, rename, rm, stat } from "node:fs/promises";
 import { DenError } from "../errors.ts";
+import { isNoSpaceError, noSpaceError } from "../fs/no-space-error.ts";
 import { run } from "../process/run.ts";
 import { compressionOf, MagicLength, type Compression } from "./compression.ts";
 import { decompressFile } from "./decompress-file.ts";
@@ -48,9 +49,19 @@ export async function copyLocalFile(source: string, target: string, options: Cop
     }
     await chmod(temporary, CopyMode);
     await rename(temporary, target);
+  } catch (error) {
+    if (!isNoSpaceError(error)) throw error;
+    // A compressed file's size once decompressed is known only by writing it: what fitted is the lower bound.
+    const neededBytes = compression ? await sizeOf(temporary) : await sizeOf(source);
+    await rm(temporary, { force: true });
+    throw noSpaceError(target, { what: options.what, neededBytes, atLeast: compression !== undefined, cause: error });
   } finally {
     await rm(temporary, { force: true });
   }
+}
+
+async function sizeOf(path: string): Promise<number> {
+  return (await stat(path).catch(() => undefined))?.size ?? 0;
 }
 
 async function requireFile(path: string, what: string): Promise<void> {

@@ -4,6 +4,7 @@
 import { createReadStream } from "node:fs";
 import { open, readFile, rm, stat } from "node:fs/promises";
 import { DenError } from "../errors.ts";
+import { formatMiB, isNoSpaceError, noSpaceError } from "../fs/no-space-error.ts";
 import type { CacheEntry } from "./cache-layout.ts";
 import { conditionalHeaders, isCacheFresh } from "./cache-freshness.ts";
 import { type Digest, digestHasher, formatDigest } from "./digest.ts";
@@ -120,11 +121,14 @@ async function receiveBody(
       await flush();
     } catch (error) {
       // What arrived is kept: the next attempt asks for the rest.
-      await flush();
+      const failure = isNoSpaceError(error) ? error : await flush().then(() => error, (flushError: unknown) => flushError);
+      if (isNoSpaceError(failure)) throw await cacheFull(entry, options, failure);
       if (options.signal?.aborted) throw options.signal.reason ?? error;
       throw fetchFailed(url, options.label, `the connection broke after ${received} bytes (${(error as Error).message})`, true, error);
     }
-    await handle.datasync();
+    await handle.datasync().catch(async (error: unknown) => {
+      throw isNoSpaceError(error) ? await cacheFull(entry, options, error) : error;
+    });
   } finally {
     await handle.close();
   }
@@ -145,6 +149,24 @@ async function receiveBody(
     });
   }
   return actual;
+}
+
+/**
+ * A full cache is no network fault to retry: the error says how much more the file needs. The part already received
+ * stays (it is `data.part`, never `data`), so the run after the user freed space resumes rather than starts over.
+ */
+async function cacheFull(entry: CacheEntry, options: FetchToPartialOptions & { totalBytes: number | undefined }, cause: unknown): Promise<DenError> {
+  const kept = await partialBytes(entry);
+  const total = options.totalBytes;
+  const resume = kept > 0 ? `the ${formatMiB(kept, "down")} already downloaded are kept and the next run resumes from there` : undefined;
+  return noSpaceError(entry.partial, {
+    what: options.label,
+    neededBytes: total === undefined ? kept : total - kept,
+    atLeast: total === undefined,
+    more: total !== undefined && kept > 0,
+    ...(resume && { hint: resume }),
+    cause,
+  });
 }
 
 export function fetchFailed(url: string, label: string, reason: string, retryable: boolean, cause?: unknown): DenError {

@@ -2,7 +2,7 @@
 // events and report each boot stage as it begins, until the guest is ready, the boot fails, or the timeout passes.
 // A failure names the stage that did not finish and shows the end of the serial console, never just "waiting for ssh".
 import { spawn } from "node:child_process";
-import { closeSync, constants, fchmodSync, openSync } from "node:fs";
+import { closeSync, constants, existsSync, fchmodSync, openSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +20,7 @@ import type { Logger } from "../log.ts";
 import { signalPid } from "../process/signal-pid.ts";
 import { ConfigDir, HostAgentPid, HostAgentStderrLog, HostAgentStdoutLog, SshConfig, UserPrivateKey } from "../store/filenames.ts";
 import { inspectInstance } from "../status/inspect.ts";
+import { stopInstance } from "./stop.ts";
 import { acquireInstanceLock } from "../store/instance-lock.ts";
 import { existingInstanceDir } from "../store/instance-name.ts";
 import { isProcessAlive, readPidFile } from "../store/pid-file.ts";
@@ -60,21 +61,33 @@ const SerialTailLines = 20;
 
 export async function startInstance(denHome: string, name: string, options: StartOptions): Promise<StartResult> {
   const dir = await existingInstanceDir(denHome, name, { action: "start", hint: `create it first: den create --name ${name} TEMPLATE` });
-  const before = await inspectInstance(denHome, name);
+  let before = await inspectInstance(denHome, name);
+  if (before.status === "Broken" && before.hostAgentPID !== undefined && before.driverPID === undefined) {
+    // The VM is gone (killed, crashed) and its host agent only stays to show why: nothing runs that stopping it could
+    // lose, so the start goes on after it, as the user asked, instead of demanding `den stop -f` first.
+    options.warn(`The VM of instance "${name}" is gone (${(before.errors ?? []).join("; ").split("\n")[0]}); stopping its host agent first`);
+    await stopInstance(denHome, name, { logger: options.logger, force: true });
+    before = await inspectInstance(denHome, name);
+  }
   if (before.status === "Running" || before.status === "Paused") {
     options.logger.info(`The instance "${name}" is already ${before.status.toLowerCase()}.`);
     return { sshLocalPort: before.sshLocalPort ?? 0, started: false };
   }
-  const runningAgent = await readPidFile(join(dir, HostAgentPid));
-  if (runningAgent !== undefined && isProcessAlive(runningAgent)) {
-    throw new DenError("INSTANCE_STATE", `Cannot start instance "${name}": its host agent (PID ${runningAgent}) is already running (status ${before.status})`, {
-      hint: `wait for it, or run "den stop -f ${name}" and start again`,
+  await refuseRunningHostAgent(dir, { name, denHome, status: before.status });
+  // A VM whose host agent died (kill -9, a crash) still runs the guest on this disk: a second VM must not boot from it,
+  // and stopping the first loses what runs in it, which only the user may decide.
+  if (before.driverPID !== undefined) {
+    throw new DenError("INSTANCE_STATE", `Cannot start instance "${name}": its VM (PID ${before.driverPID}) still runs without a host agent`, {
+      hint: `run "den stop -f ${name}" to stop that VM, then start again`,
+      details: { driverPid: before.driverPID },
     });
   }
 
   const startedAt = new Date();
   const { child, boot, config, deadline } = await (async () => {
     await using _lock = await acquireInstanceLock(dir, { timeoutMs: 10_000, owner: "den start" });
+    // Again under the lock: another den start may have held it while this one waited, and launched its host agent.
+    await refuseRunningHostAgent(dir, { name, denHome });
     const config = await loadInstanceConfig(denHome, name, { notice: options.warn });
     // Before anything is downloaded: a vmType without a driver for this host is refused here. The host agent runs
     // validate() again and reports its warnings as events, which this process prints: here they go to the debug log,
@@ -106,7 +119,13 @@ export async function startInstance(denHome: string, name: string, options: Star
 
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(new DenError("BOOT_FAILED", "timeout")), Math.max(deadline - Date.now(), 0));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let agentExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code, signal) => {
+      agentExit = { code, signal };
+      resolve(code);
+    }),
+  );
   void exited.then(() => setTimeout(() => abort.abort(), 2_000));
   try {
     const outcome = await followBoot(join(dir, HostAgentStdoutLog), { signal: abort.signal, since: new Date(startedAt.getTime() - 1_000), progress: options.progress, warn: options.warn, driver: boot });
@@ -136,7 +155,17 @@ export async function startInstance(denHome: string, name: string, options: Star
     if (outcome.kind === "failed") {
       // The host agent stops the VM after its last event; return only once both are gone, so the instance reads Stopped.
       await hostAgentGone(dir, 60_000);
-      throw await bootError(dir, { name, reason: outcome.errors.join("; ") || "the host agent exited", stage, serialTail: outcome.serialTail, driver: boot });
+      // No error of its own: it was told to stop (den stop, or SIGINT/SIGTERM) before the guest was ready.
+      const reason = outcome.errors.join("; ") || `the instance was stopped (den stop or a signal to its host agent, PID ${child.pid}) before the guest was ready`;
+      // den delete -f kills QEMU first: a host agent quick enough to report that has lost its folder too.
+      const deleted = existsSync(dir) ? "" : "the instance was deleted while it booted: ";
+      throw await bootError(dir, { name, reason: `${deleted}${reason}`, stage, serialTail: outcome.serialTail, driver: boot });
+    }
+    if (agentExit !== undefined) {
+      // Gone without a last event: killed (den stop -f, den delete -f, kill -9). Waiting for the timeout would misreport it.
+      const how = agentExit.signal ? `was killed by ${agentExit.signal}` : `exited with code ${agentExit.code} without a word`;
+      const deleted = existsSync(dir) ? "" : "; the instance was deleted";
+      throw await bootError(dir, { name, reason: `the host agent (PID ${child.pid}) ${how} before the guest was ready${deleted}`, stage, serialTail: undefined, driver: boot });
     }
     // Timed out: stop the half-booted VM rather than leave its process behind.
     if (child.pid !== undefined) signalPid(child.pid, "SIGINT", { of: "the host agent" });
@@ -146,6 +175,18 @@ export async function startInstance(denHome: string, name: string, options: Star
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Refuses a start while a host agent of the instance lives (it may still be booting): two would fight over one VM. */
+async function refuseRunningHostAgent(dir: string, options: { name: string; denHome: string; status?: string }): Promise<void> {
+  const { name } = options;
+  const runningAgent = await readPidFile(join(dir, HostAgentPid));
+  if (runningAgent === undefined || !isProcessAlive(runningAgent)) return;
+  const status = options.status ?? (await inspectInstance(options.denHome, name)).status;
+  throw new DenError("INSTANCE_STATE", `Cannot start instance "${name}": its host agent (PID ${runningAgent}) is already running (status ${status})`, {
+    hint: `wait for it, or run "den stop -f ${name}" and start again`,
+    details: { hostAgentPid: runningAgent },
+  });
 }
 
 /** The instance's driver as the boot report names it; its first stage is the driver starting the VM. */

@@ -13,6 +13,7 @@ import { signalPid } from "../process/signal-pid.ts";
 import { HostAgentPid, HostAgentStderrLog, HostAgentStdoutLog, QemuPid, TmpFileSuffixes } from "../store/filenames.ts";
 import { inspectInstance } from "../status/inspect.ts";
 import type { InstanceInfo } from "../status/instance-info.ts";
+import { acquireInstanceLock } from "../store/instance-lock.ts";
 import { existingInstanceDir } from "../store/instance-name.ts";
 import { driverOwner, hostAgentOwner, isProcessAlive, type PidOwner, type ProcessReader, readOwnedPid } from "../store/pid-file.ts";
 
@@ -46,6 +47,10 @@ export type StopOutcome = "stopped" | "already-stopped";
 /** Stops instance `name`; returns "already-stopped" (and does nothing) when it is not running. */
 export async function stopInstance(denHome: string, name: string, options: StopOptions): Promise<StopOutcome> {
   const dir = await existingInstanceDir(denHome, name);
+  // A `den start` that is still preparing holds the lock and has launched nothing yet: the instance reads Stopped,
+  // yet it is about to run. Saying "already stopped" (or clearing its files) would be a stop that silently did not
+  // happen; the lock's holder is named instead. Held to the end, so no start begins while this stop waits.
+  await using _lock = await acquireInstanceLock(dir, { timeoutMs: 0, owner: `den stop${options.force ? " -f" : ""}` });
   const info = await inspectInstance(denHome, name, { logger: options.logger, readProcess: options.readProcess });
   if (options.force) {
     if (info.status === "Stopped") {

@@ -186,6 +186,26 @@ describe("virtiofs as an ordinary user", () => {
       await watch.exited;
     }
   }, GuestCommandTimeoutMs);
+
+  // Issue 18: the last check on this guest, since the share is gone afterwards.
+  test("kill -9 of virtiofsd is reported in den list, and den stop -f then leaves nothing running", async () => {
+    const daemons = await processesMentioning(`source=${share}`);
+    expect(daemons.length).toBeGreaterThan(0);
+    for (const pid of daemons) process.kill(pid, "SIGKILL");
+    const deadline = Date.now() + 30_000;
+    let errors: string[] = [];
+    while (Date.now() < deadline) {
+      const listed = JSON.parse((await denAsUser(["list", "--json", name])).stdout.trim().split("\n")[0] ?? "{}") as { errors?: string[] };
+      errors = listed.errors ?? [];
+      if (errors.some((error) => error.includes("virtiofsd"))) break;
+      await Bun.sleep(500);
+    }
+    expect(errors.join("\n")).toContain(`virtiofsd for mount "${share}" was killed by SIGKILL; the guest can no longer use that mount`);
+    const stopped = await denAsUser(["stop", "-f", name], { timeoutMs: 120_000 });
+    expect(stopped.exitCode).toBe(0);
+    expect(await processesMentioning(user.denHome)).toEqual([]);
+    console.log(`nonroot e2e: kill -9 virtiofsd reported as: ${errors.find((error) => error.includes("virtiofsd"))}`);
+  }, GuestCommandTimeoutMs);
 });
 
 describe("9p with mountInotify as an ordinary user", () => {

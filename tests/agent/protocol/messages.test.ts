@@ -17,6 +17,11 @@ const accepted = [
     what: "a listen-unix request",
     input: { type: "listen-unix", id: 3, path: "/run/d.sock", uid: 1000, gid: 1000, mode: 0o660 },
   },
+  { schema: "ControlSchema", what: "a clock check", input: { type: "clock-check", reason: "a new session started" } },
+  { schema: "ControlSchema", what: "a clock request", input: { type: "clock-request", id: 1 } },
+  { schema: "ControlSchema", what: "a clock reply with a fraction of a millisecond", input: { type: "clock-reply", id: 1, unixMs: 1_700_000_000_000.25 } },
+  { schema: "ControlSchema", what: "a clock step", input: { type: "clock-stepped", source: "host", driftMs: -60012, beforeMs: 1.7e12, afterMs: 1.7e12 + 60012, reason: "the host asked: a new session started" } },
+  { schema: "ClockStepSchema", what: "a failed clock step from the RTC", input: { ...{ type: "clock-stepped", source: "host", driftMs: -60012, beforeMs: 1.7e12, afterMs: 1.7e12 + 60012, reason: "the host asked: a new session started" }, source: "rtc", error: "Cannot set the clock: EPERM" } },
 ];
 
 const refused = [
@@ -38,6 +43,13 @@ const refused = [
     input: { type: "listeners", listeners: [{ proto: "tcp", ip: "::", port: -1 }] },
   },
   { schema: "ControlSchema", what: "an unknown message type", input: { type: "exec", command: "sh" } },
+  { schema: "ControlSchema", what: "a clock request without an id", input: { type: "clock-request" } },
+  { schema: "ControlSchema", what: "a clock reply before 1970", input: { type: "clock-reply", id: 1, unixMs: -1 } },
+  { schema: "ControlSchema", what: "a clock reply that is not a number", input: { type: "clock-reply", id: 1, unixMs: "now" } },
+  { schema: "ControlSchema", what: "a clock reply of infinity", input: { type: "clock-reply", id: 1, unixMs: Number.POSITIVE_INFINITY } },
+  { schema: "ClockStepSchema", what: "a step from an unknown source", input: { ...{ type: "clock-stepped", source: "host", driftMs: -60012, beforeMs: 1.7e12, afterMs: 1.7e12 + 60012, reason: "the host asked: a new session started" }, source: "ntp" } },
+  { schema: "ClockStepSchema", what: "a step whose reason is 201 characters", input: { ...{ type: "clock-stepped", source: "host", driftMs: -60012, beforeMs: 1.7e12, afterMs: 1.7e12 + 60012, reason: "the host asked: a new session started" }, reason: "x".repeat(201) } },
+  { schema: "ClockStepSchema", what: "a step with a drift of NaN", input: { ...{ type: "clock-stepped", source: "host", driftMs: -60012, beforeMs: 1.7e12, afterMs: 1.7e12 + 60012, reason: "the host asked: a new session started" }, driftMs: Number.NaN } },
 ];
 
 describe("wire schemas", () => {

@@ -153,3 +153,35 @@ test("StreamMux holds a stream's writes while the transport is congested and fin
   await Bun.sleep(0);
   expect(written).toBe(true);
 });
+
+/** A host-side mux that recorded what it sent and what it reported, with one stream of each side open and closed. */
+async function usedMux(): Promise<{ mux: StreamMux; sent: Frame[]; violations: string[] }> {
+  const sent: Frame[] = [];
+  const violations: string[] = [];
+  const mux = new StreamMux({ side: "host", send: (frame) => sent.push(frame), onOpenRequest: (request) => request.accept().destroy(), onViolation: (message) => violations.push(message) });
+  // Host stream 1: opened, refused. Agent stream 2: opened, accepted, closed by the host.
+  const refused = mux.open({ kind: "tcp", host: "127.0.0.1", port: 1 }).catch(() => undefined);
+  mux.handle({ type: FrameType.Reset, stream: 1, payload: new TextEncoder().encode(JSON.stringify({ errno: "ECONNREFUSED", message: "refused" })) });
+  await refused;
+  mux.handle({ type: FrameType.Open, stream: 2, payload: new TextEncoder().encode(JSON.stringify({ kind: "listener", id: 1 })) });
+  await Bun.sleep(1);
+  sent.length = 0;
+  return { mux, sent, violations };
+}
+
+const u32 = Uint8Array.of(0, 0, 1, 0);
+test.each([
+  { name: "DATA for a host id never opened", frame: { type: FrameType.Data, stream: 3, payload: u32 }, report: "stream 3: DATA for a stream that was never opened" },
+  { name: "CREDIT for an agent id never opened", frame: { type: FrameType.Credit, stream: 4, payload: u32 }, report: "stream 4: CREDIT for a stream that was never opened" },
+  { name: "END for an agent id never opened", frame: { type: FrameType.End, stream: 1_000_000, payload: new Uint8Array(0) }, report: "stream 1000000: END for a stream that was never opened" },
+  { name: "RESET for a host id never opened", frame: { type: FrameType.Reset, stream: 99, payload: new Uint8Array(0) }, report: "stream 99: RESET for a stream that was never opened" },
+  { name: "DATA on stream 0", frame: { type: FrameType.Data, stream: 0, payload: u32 }, report: "DATA on stream 0, the session's, which carries no data" },
+  { name: "DATA for a host stream already gone", frame: { type: FrameType.Data, stream: 1, payload: u32 }, report: undefined },
+  { name: "DATA for an agent stream already gone", frame: { type: FrameType.Data, stream: 2, payload: u32 }, report: undefined },
+  { name: "RESET for an agent stream already gone", frame: { type: FrameType.Reset, stream: 2, payload: new Uint8Array(0) }, report: undefined },
+])("StreamMux answers nothing to $name, and reports it only when the id was never opened", async ({ frame, report }) => {
+  const { mux, sent, violations } = await usedMux();
+  mux.handle(frame as Frame);
+  expect(violations).toEqual(report === undefined ? [] : [report]);
+  expect(sent).toEqual([]);
+});

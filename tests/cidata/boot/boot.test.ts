@@ -33,6 +33,30 @@ describe("boot.sh", () => {
     expect(run.stdout).toContain(`DEN| boot done ${IID}`);
   });
 
+  test("under den-boot.service the first boot with a cloud-config records its digest, and a later boot with the same one does not wait for cloud-init's config stage", async () => {
+    const userData = "#cloud-config\nhostname: den-test\n";
+    await using fx = makeBootFixture({ seed: { "user-data": userData } });
+    const digest = new Bun.CryptoHasher("sha256").update(userData).digest("hex");
+    const notWaited = "DEN| cloud-init's config stage applies the same settings as on an earlier boot: not waited for";
+    const first = fx.boot({ DEN_BOOT_EARLY: "1" });
+    expect(first.exitCode).toBe(0);
+    expect(fx.read("var/lib/den/cloud-config-applied")).toBe(`${digest}\n`);
+    expect(first.console).not.toContain(notWaited);
+    const second = fx.boot({ DEN_BOOT_EARLY: "1" });
+    expect(second.exitCode).toBe(0);
+    expect(second.console).toContain(`${notWaited}\n`);
+    expect(second.console).toEndWith(`DEN| boot done ${IID}\n`);
+    // A changed configuration is waited for again, and recorded.
+    fx.write("var/lib/den/cloud-config-applied", `${"0".repeat(64)}\n`);
+    const changed = fx.boot({ DEN_BOOT_EARLY: "1" });
+    expect(changed.console).not.toContain(notWaited);
+    expect(fx.read("var/lib/den/cloud-config-applied")).toBe(`${digest}\n`);
+    // Outside den-boot.service (boot.sh after cloud-init's config stage) nothing is recorded.
+    await using plain = makeBootFixture({ seed: { "user-data": userData } });
+    expect(plain.boot().exitCode).toBe(0);
+    expect(plain.read("var/lib/den/cloud-config-applied")).toBeUndefined();
+  });
+
   test("boot.sh runs essential scripts, then linux scripts, then data, system and user provisioning", async () => {
     await using fx = makeBootFixture({
       env: { DATAFILE_00000002_PATH: "/etc/den/data.txt", DATAFILE_00000002_OVERWRITE: "1", DATAFILE_00000002_PERMISSIONS: "644" },

@@ -1,5 +1,5 @@
 // The QEMU driver without booting a guest: validation, disks, start failures through a fake QEMU, stop and pause
-// against no QEMU at all. The real boot is tests/e2e/qemu-driver.test.ts.
+// against no QEMU at all. The real boots go through `den start` in tests/e2e/lifecycle.test.ts (start, pause/resume over QMP, graceful stop, kill -9).
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -48,7 +48,7 @@ function nextListeners(h: Harness, predicate: (listeners: readonly GuestListener
 test("connectGuestAgent() connects, completes the handshake and reports the agent's version, protocol and arch", async () => {
   const h = await harness();
   const state = await h.waitForState("connected");
-  expect(state).toEqual({ state: "connected", info: { version: "9.9.9-test", protocol: 2, arch: "x86_64" } });
+  expect(state).toEqual({ state: "connected", info: { version: "9.9.9-test", protocol: 3, arch: "x86_64" } });
   expect(h.hostLog.lines.some((line) => line.level === "info" && line.message.includes("guest agent connected: den-guestagent 9.9.9-test"))).toBe(true);
 });
 
