@@ -20,6 +20,7 @@
 //        bun scripts/build.ts --agent-only   (the bundle and the runtimes a source checkout on this host needs;
 //                                             scripts/test.sh runs this)
 //   --release-url  where the release publishes the runtime files: den's default for fetching them
+//   --musl         also the musl runtimes, for Alpine guests (Bun's linux-*-musl builds, fetched from npm once)
 //
 // The runtimes are compressed with zstd at level 19 with a 128 MiB long-distance window (--long=27), which Bun's
 // zstdDecompress reads (its default window limit is 2^27). Measured on the 107 MiB linux runtimes: level 9 gives
@@ -62,7 +63,10 @@ removeOldAgentFiles();
 const bundleZst = await buildBundle();
 const hostNative = nativeAgentTarget(process.platform, process.arch);
 // A source checkout runs its own arch's guests with the bun running den; every other runtime must be in dist/agent.
-const runtimeTargets = agentOnly ? AgentTargets.filter((target) => target !== hostNative) : [...AgentTargets];
+// The musl runtimes (Alpine guests) only with --musl: compressing each costs a minute or two, and the builds of every
+// test run would pay it; a later build without --musl keeps in the manifest the ones an earlier one left current.
+const withMusl = args.includes("--musl");
+const runtimeTargets = (agentOnly ? AgentTargets.filter((target) => target !== hostNative) : [...AgentTargets]).filter((target) => withMusl || !target.endsWith("-musl"));
 const runtimes = new Map<AgentTarget, RuntimeEntry>();
 for (const target of AgentTargets) {
   // A runtime this run does not need stays in the manifest when an earlier build left it current: --agent-only
@@ -173,8 +177,8 @@ function currentRuntime(target: AgentTarget): RuntimeEntry | undefined {
 /** The plain Bun executable for `target`: the bun running this build when it is one, else Bun's download cache. */
 function plainRuntime(target: AgentTarget, options: { optional: boolean }): string | undefined {
   if (target === nativeAgentTarget(process.platform, process.arch)) return process.execPath;
-  const arch = target === "linux-arm64" ? "aarch64" : "x64";
-  const cached = join(bunCacheDir(), `bun-linux-${arch}-v${Bun.version}`);
+  // Bun's names: bun-linux-x64-v1.4.5, bun-linux-aarch64-musl-v1.4.5.
+  const cached = join(bunCacheDir(), `bun-${target.replace("arm64", "aarch64")}-v${Bun.version}`);
   // Cross-compiling anything for the target makes bun download its runtime into that cache.
   if (!existsSync(cached)) crossCompileOnce(target, options);
   if (existsSync(cached)) return cached;

@@ -89,13 +89,17 @@ export function bundledRuntimeFile(target: ReleaseTarget, manifest: RuntimeManif
   return entry.file;
 }
 
-/** The runtime files a release publishes, by name, as the build's manifest lists them; throws when one is missing. */
+/**
+ * The runtime files a release publishes, by name, as the build's manifest lists them; throws when a glibc one is
+ * missing. The musl ones (scripts/build.ts --musl) are published when the build made them.
+ */
 export function releaseRuntimeFiles(manifest: RuntimeManifest): string[] {
-  return AgentTargets.map((target) => {
+  return AgentTargets.flatMap((target) => {
     const entry = manifest.runtimes[target];
+    if (!entry && target.endsWith("-musl")) return [];
     if (!entry) throw new Error(`the runtime manifest has no ${target} runtime`);
     if (entry.file !== runtimeFileName(manifest.bunVersion, target)) throw new Error(`the runtime manifest names "${entry.file}" for ${target}`);
-    return entry.file;
+    return [entry.file];
   });
 }
 

@@ -10,6 +10,9 @@ packages=(qemu-system-x86 qemu-utils genisoimage xorriso debootstrap e2fsprogs o
 # `podman --remote`, busybox-static as the one binary of the FROM scratch image they build (no registry is reachable),
 # and Debian's docker.io only when no docker client is on PATH already (a Docker CE or static client does the same job).
 packages+=(podman busybox-static)
+# musl's loader and libc: tests/lib/guestagent/musl-agent.test.ts runs Bun's musl runtime (an Alpine guest's) with den's
+# agent, and compiles a small glibc shim for it with gcc.
+packages+=(musl gcc)
 command -v docker >/dev/null || packages+=(docker.io)
 missing=()
 for package in "${packages[@]}"; do

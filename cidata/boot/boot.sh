@@ -30,6 +30,23 @@ den_real_guest() {
 }
 export -f den_real_guest
 
+# A guest whose C library is musl (Alpine): musl's dynamic loader is there and glibc's libc.so.6 is not. Not glibc's
+# loader: gcompat (Alpine's glibc shim) installs ld-linux-*.so.* links to musl's, while a glibc distribution may
+# carry musl's loader beside its own (Debian's musl package). Globs and tests only, no fork: this runs on the
+# critical path. Such a guest runs the musl build of Bun's runtime.
+den_musl_guest() {
+	local file found=""
+	for file in "$DEN_BOOT_ROOT"/lib/ld-musl-*.so.1; do
+		[ -e "$file" ] && found=1
+	done
+	[ -n "$found" ] || return 1
+	for file in "$DEN_BOOT_ROOT"/{usr/,}{lib,lib64}/{,*-linux-gnu*/}libc.so.6; do
+		[ -e "$file" ] && return 1
+	done
+	return 0
+}
+export -f den_musl_guest
+
 # Under den-boot.service (DEN_BOOT_EARLY=1, see cidata/user-data.ts) boot.sh runs beside cloud-init's config stage
 # instead of after it. What Lima runs after that stage waits for it here: provisioning (which may use apt, the
 # timezone…), package installation, and the end of the boot. Starting a unit whose start is queued or done only
@@ -207,6 +224,10 @@ apply_yq_provision() {
 	if [ ! -f "$bundle" ]; then
 		den_log "WARNING yq provisioning needs the den guest agent, which this seed does not carry; skipped $path"
 		return 1
+	fi
+	# A musl guest's runtime is the disk's musl build (boot/linux/25-guestagent.sh checked it against the seed).
+	if [ -x "$runtime-musl" ] && den_musl_guest; then
+		runtime="$runtime-musl"
 	fi
 	if [ ! -x "$runtime" ]; then
 		den_log "WARNING yq provisioning needs the den guest agent's runtime, which boot/linux/25-guestagent.sh did not install; skipped $path"

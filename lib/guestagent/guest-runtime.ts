@@ -16,7 +16,7 @@ import { writeFileAtomically } from "../fs/write-file-atomically.ts";
 import { ensurePrivateDir } from "../store/dirs.ts";
 import { CacheDir, GuestAgentCacheDir } from "../store/filenames.ts";
 import { type FetchRuntimeContext, fetchRuntime } from "./fetch-runtime.ts";
-import { type AgentTarget, agentTargetFor, builtInRuntimeManifest, DistAgentDir, nativeAgentTarget, type RuntimeEntry, type RuntimeManifest } from "./runtime-manifest.ts";
+import { type AgentTarget, agentTargetFor, builtInRuntimeManifest, DistAgentDir, type GuestLibc, nativeAgentTarget, type RuntimeEntry, type RuntimeManifest } from "./runtime-manifest.ts";
 import { recordSha256, stampedSha256 } from "./stamped-sha256.ts";
 
 export interface GuestRuntime {
@@ -30,6 +30,8 @@ export interface GuestRuntime {
 
 export interface FindGuestRuntimeContext extends Omit<FetchRuntimeContext, "baseUrl"> {
   denHome: string;
+  /** The guest's C library; glibc by default. A musl runtime is never den's own executable: it always comes from the manifest. */
+  libc?: GuestLibc;
   /** This process's executable, platform, arch and Bun version; default the running ones. */
   execPath?: string;
   platform?: string;
@@ -50,7 +52,7 @@ const UnpackedMode = 0o600;
  * known but cannot be had (offline, damaged).
  */
 export async function findGuestRuntime(arch: string, ctx: FindGuestRuntimeContext): Promise<GuestRuntime | undefined> {
-  const target = agentTargetFor(arch);
+  const target = agentTargetFor(arch, { libc: ctx.libc ?? "glibc" });
   if (!target) return undefined;
   const cacheDir = join(ctx.denHome, CacheDir);
   const agentDir = join(cacheDir, GuestAgentCacheDir);

@@ -16,8 +16,11 @@ export interface PruneRuntimeDisksOptions {
   now?: number;
 }
 
-/** Runtime disk file names: a sha256 and `.iso`, and `….iso.<uuid>.tmp` while one is written (left by a crash). */
-const RuntimeDiskName = /^([0-9a-f]{64})\.iso(\.[0-9a-f-]{36}\.tmp)?$/;
+/**
+ * Runtime disk file names: a sha256 (a second one after a dash for a disk that also carries the musl runtime) and
+ * `.iso`, and `….iso.<uuid>.tmp` while one is written (left by a crash).
+ */
+const RuntimeDiskName = /^([0-9a-f]{64})(?:-([0-9a-f]{64}))?\.iso(\.[0-9a-f-]{36}\.tmp)?$/;
 
 /** Removes the other runtime disks in `dir`; returns the bytes freed. A missing folder frees nothing. */
 export async function pruneRuntimeDisks(dir: string, options: PruneRuntimeDisksOptions): Promise<{ removed: string[]; freedBytes: number }> {
@@ -28,8 +31,11 @@ export async function pruneRuntimeDisks(dir: string, options: PruneRuntimeDisksO
   for (const name of names) {
     const match = RuntimeDiskName.exec(name);
     const sha256 = match?.[1];
-    // An unfinished write of a kept runtime is garbage too once it is old enough: no writer takes that long.
-    if (sha256 === undefined || (options.keep.has(sha256) && match?.[2] === undefined)) continue;
+    if (sha256 === undefined) continue;
+    // A disk is kept only while every runtime on it is; an unfinished write of a kept one is garbage too once it is
+    // old enough: no writer takes that long.
+    const kept = options.keep.has(sha256) && (match?.[2] === undefined || options.keep.has(match[2]));
+    if (kept && match?.[3] === undefined) continue;
     const path = join(dir, name);
     const info = await lstat(path).catch(() => undefined);
     // Only our own regular files: a link or folder put here is not ours to follow or remove.

@@ -4,6 +4,9 @@
 // the runtime, so it is written in milliseconds at every start; the guest mounts the disk read-only at every boot and
 // runs the runtime from it, never copying it, once the disk's bun.sha256 matches that line
 // (cidata/boot/linux/25-guestagent.sh).
+// For a guest den expects to run musl (expectsMuslGuest in guest-libc.ts) the disk also carries Bun's musl build as
+// `bun-musl` and `bun-musl.sha256`, and is named <glibc sha256>-<musl sha256>.iso: both runtimes, because den cannot
+// see the guest's C library before it boots, and the guest's boot script picks the one its C library runs.
 import { join } from "node:path";
 import { ensureCachedIsoImage } from "../../cidata/cached-iso-image.ts";
 import type { IsoFileEntry } from "../../cidata/iso9660.ts";
@@ -15,12 +18,21 @@ import { pruneRuntimeDisks } from "./prune-runtime-disks.ts";
 
 export const RuntimeDiskLabel = "DENRUNTIME";
 
-/** The image's files: the runtime (streamed, its sha256 checked on the way) and its digest. */
-export function runtimeDiskEntries(runtime: GuestRuntime): IsoFileEntry[] {
-  return [
-    { path: "bun", kind: "file", mode: 0o755, size: runtime.size, source: () => verifiedStream(runtime) },
-    { path: "bun.sha256", kind: "file", mode: 0o644, size: runtime.sha256.length + 1, source: () => `${runtime.sha256}\n` },
+/** The image's files: the runtime (streamed, its sha256 checked on the way) and its digest; then the musl runtime's. */
+export function runtimeDiskEntries(runtime: GuestRuntime, options: { musl?: GuestRuntime | undefined } = {}): IsoFileEntry[] {
+  const files = (name: string, file: GuestRuntime): IsoFileEntry[] => [
+    { path: name, kind: "file", mode: 0o755, size: file.size, source: () => verifiedStream(file) },
+    { path: `${name}.sha256`, kind: "file", mode: 0o644, size: file.sha256.length + 1, source: () => `${file.sha256}\n` },
   ];
+  return [...files("bun", runtime), ...(options.musl ? files(MuslRuntimeFile, options.musl) : [])];
+}
+
+/** The musl runtime's name on the disk. */
+export const MuslRuntimeFile = "bun-musl";
+
+/** The disk's file name: the runtime's sha256, and the musl runtime's after a dash when it carries one. */
+export function runtimeDiskName(runtime: Pick<GuestRuntime, "sha256">, options: { musl?: Pick<GuestRuntime, "sha256"> | undefined } = {}): string {
+  return options.musl ? `${runtime.sha256}-${options.musl.sha256}.iso` : `${runtime.sha256}.iso`;
 }
 
 /**
@@ -28,15 +40,15 @@ export function runtimeDiskEntries(runtime: GuestRuntime): IsoFileEntry[] {
  * own 0600 regular file of exactly the size the image of this runtime has; a runtime that changes while it is copied
  * fails the write, which then leaves no image behind.
  */
-export async function ensureRuntimeDisk(runtime: GuestRuntime, ctx: { denHome: string; sweepKeeping?: ReadonlySet<string> | undefined }): Promise<string> {
+export async function ensureRuntimeDisk(runtime: GuestRuntime, ctx: { denHome: string; musl?: GuestRuntime | undefined; sweepKeeping?: ReadonlySet<string> | undefined }): Promise<string> {
   const cacheDir = join(ctx.denHome, CacheDir);
   const dir = join(cacheDir, GuestAgentCacheDir, RuntimeDisksDir);
   for (const level of [cacheDir, join(cacheDir, GuestAgentCacheDir), dir]) await ensurePrivateDir(level);
-  const path = join(dir, `${runtime.sha256}.iso`);
-  const written = await ensureCachedIsoImage(path, runtimeDiskEntries(runtime), { volumeId: RuntimeDiskLabel, what: "the guest agent runtime disk" });
+  const path = join(dir, runtimeDiskName(runtime, { musl: ctx.musl }));
+  const written = await ensureCachedIsoImage(path, runtimeDiskEntries(runtime, { musl: ctx.musl }), { volumeId: RuntimeDiskLabel, what: "the guest agent runtime disk" });
   if (!written) return path;
   // A new disk means a new runtime, most often a new den: the disks of earlier ones would only take room.
-  if (ctx.sweepKeeping) await pruneRuntimeDisks(dir, { keep: new Set([runtime.sha256, ...ctx.sweepKeeping]), minAgeMs: RecentDiskMs });
+  if (ctx.sweepKeeping) await pruneRuntimeDisks(dir, { keep: new Set([runtime.sha256, ...(ctx.musl ? [ctx.musl.sha256] : []), ...ctx.sweepKeeping]), minAgeMs: RecentDiskMs });
   return path;
 }
 

@@ -11,8 +11,14 @@ import { DenError } from "../errors.ts";
 // Set by scripts/build.ts through `bun build --define` (the manifest as JSON); absent when running from source.
 declare const DEN_GUESTAGENT_RUNTIMES: string | undefined;
 
-export const AgentTargets = ["linux-x64", "linux-arm64"] as const;
+// The -musl targets are Bun's builds for musl guests (Alpine): den never runs on musl itself, so their runtimes always
+// come from the manifest, and they travel beside the glibc runtime on the runtime disk (runtime-disk.ts).
+export const AgentTargets = ["linux-x64", "linux-arm64", "linux-x64-musl", "linux-arm64-musl"] as const;
 export type AgentTarget = (typeof AgentTargets)[number];
+
+/** The C library of a guest; Bun has a runtime build for each. */
+export const GuestLibcs = ["glibc", "musl"] as const;
+export type GuestLibc = (typeof GuestLibcs)[number];
 
 const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -41,9 +47,11 @@ export const RuntimeManifestFile = "runtime-manifest.json";
 /** Where a source checkout keeps the agent's build outputs (`bun scripts/build.ts --agent-only`). */
 export const DistAgentDir = join(import.meta.dir, "..", "..", "dist", "agent");
 
-/** The `bun build` target of each guest arch den runs an agent on (den's arch names: x86_64, aarch64). */
-export function agentTargetFor(arch: string): AgentTarget | undefined {
-  return arch === "x86_64" ? "linux-x64" : arch === "aarch64" ? "linux-arm64" : undefined;
+/** The `bun build` target of each guest arch den runs an agent on (den's arch names: x86_64, aarch64), glibc by default. */
+export function agentTargetFor(arch: string, options: { libc?: GuestLibc } = {}): AgentTarget | undefined {
+  const base = arch === "x86_64" ? "linux-x64" : arch === "aarch64" ? "linux-arm64" : undefined;
+  if (!base) return undefined;
+  return options.libc === "musl" ? `${base}-musl` : base;
 }
 
 /** The agent target whose runtime is this very process's executable (den itself, or bun from source), if any. */

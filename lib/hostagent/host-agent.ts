@@ -37,6 +37,7 @@ import { connectGuestAgent } from "../guestagent/connect-guest-agent.ts";
 import type { GuestAgentClient } from "../guestagent/guest-agent-client.ts";
 import { guestAgentSeedEntries } from "../guestagent/guest-agent-seed-entry.ts";
 import { type PreparedGuestAgent, prepareGuestAgent } from "../guestagent/prepare-guest-agent.ts";
+import { expectsMuslGuest } from "../guestagent/guest-libc.ts";
 import type { GuestServiceReport, RunningGuestService } from "./guest-service.ts";
 import { guestServices } from "./guest-services.ts";
 import { copyToHost, removeCopiedFiles } from "./copy-to-host.ts";
@@ -285,7 +286,8 @@ interface PreparedBoot {
 async function prepareAgent(config: FilledDenYaml, options: HostAgentOptions): Promise<PreparedGuestAgent | undefined> {
   if (config.plain) return undefined;
   try {
-    return await prepareGuestAgent(config.arch, { denHome: options.denHome, env: options.env, hostHome: options.env.HOME ?? homedir() });
+    // An image named Alpine gets Bun's musl runtime beside the glibc one (guest-libc.ts says why that guess).
+    return await prepareGuestAgent(config.arch, { denHome: options.denHome, env: options.env, hostHome: options.env.HOME ?? homedir(), musl: expectsMuslGuest(config) });
   } catch (error) {
     const hint = error instanceof DenError && error.hint ? ` (hint: ${error.hint})` : "";
     options.logger.error(`${error instanceof Error ? error.message : String(error)}${hint}`);

@@ -93,7 +93,11 @@ describe("scripts/release.ts", () => {
   test("sha256sum -c accepts SHA256SUMS in the out folder", () => {
     const check = run(["sha256sum", "-c", "SHA256SUMS"], { cwd: out });
     expect(check).toMatchObject({ exitCode: 0 });
-    const runtimes = ["linux-arm64", "linux-x64"].map((target) => `den-guestagent-runtime-bun-${Bun.version}-${target}.zst: OK\n`);
+    // The musl runtimes are there when a build with --musl left them in dist/agent/.
+    const runtimes = ["linux-arm64", "linux-arm64-musl", "linux-x64", "linux-x64-musl"]
+      .map((target) => `den-guestagent-runtime-bun-${Bun.version}-${target}.zst`)
+      .filter((file) => !file.endsWith("-musl.zst") || existsSync(join(out, file)))
+      .map((file) => `${file}: OK\n`);
     expect(check.stdout).toBe(`${tarballName(version, host)}: OK\nden-${version}.tar.gz: OK\n${runtimes.join("")}`);
   });
 
@@ -272,6 +276,12 @@ describe("release.ts helpers", () => {
     const manifest = { bunVersion: "1.4.5", baseUrl: "", runtimes: { "linux-x64": entry("linux-x64"), "linux-arm64": entry("linux-arm64") } };
     expect(releaseRuntimeFiles(manifest)).toEqual(["den-guestagent-runtime-bun-1.4.5-linux-x64.zst", "den-guestagent-runtime-bun-1.4.5-linux-arm64.zst"]);
     expect(() => releaseRuntimeFiles({ ...manifest, runtimes: { "linux-x64": entry("linux-x64") } })).toThrow("the runtime manifest has no linux-arm64 runtime");
+  });
+
+  test("releaseRuntimeFiles() adds the musl runtimes a build with --musl made, and needs none", () => {
+    const entry = (target: string) => ({ file: `den-guestagent-runtime-bun-1.4.5-${target}.zst`, sha256: "a".repeat(64), size: 2, compressedSha256: "b".repeat(64), compressedSize: 1 });
+    const manifest = { bunVersion: "1.4.5", baseUrl: "", runtimes: { "linux-x64": entry("linux-x64"), "linux-arm64": entry("linux-arm64"), "linux-x64-musl": entry("linux-x64-musl") } };
+    expect(releaseRuntimeFiles(manifest)).toEqual(["den-guestagent-runtime-bun-1.4.5-linux-x64.zst", "den-guestagent-runtime-bun-1.4.5-linux-arm64.zst", "den-guestagent-runtime-bun-1.4.5-linux-x64-musl.zst"]);
   });
 
   test("fillInstallScript() sets only the default release URL", () => {

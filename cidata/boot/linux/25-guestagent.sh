@@ -21,6 +21,10 @@
 # something changed or it is not running.
 # The agent serves the host over the virtio-serial port when the VM has one (QEMU), else over vsock port 2222 (VZ,
 # where the den VZ helper connects to it); the unit is rewritten, and the agent restarted, when that changes.
+# musl guests (Alpine, see den_musl_guest in boot.sh) run the disk's musl build of the runtime, bun-musl (checked
+# against bun-musl.sha256 and the seed's den-guestagent.runtime-musl line, in the same format), which needs the
+# guest's libstdc++ and libgcc (installed with apk when missing). Without systemd but with OpenRC the agent runs as
+# the OpenRC service /etc/init.d/den-guestagent under supervise-daemon instead of the systemd unit.
 # DEN_RUNTIME_MNT (for tests) names a folder standing in for /run/den/runtime; like it, it counts as mounted when it
 # holds bun.sha256.
 set -eu
@@ -28,6 +32,7 @@ set -eu
 root="${DEN_BOOT_ROOT:-}"
 seed_js="${DEN_CIDATA_MNT:?}/den-guestagent.js"
 seed_runtime="$DEN_CIDATA_MNT/den-guestagent.runtime"
+seed_runtime_musl="$DEN_CIDATA_MNT/den-guestagent.runtime-musl"
 runtime_dir="${DEN_RUNTIME_MNT:-$root/run/den/runtime}"
 lib="$root/usr/local/lib/den-guestagent"
 bin="$root/usr/local/bin/den-guestagent"
@@ -58,12 +63,33 @@ if [[ ! "$runtime_id" =~ $runtime_line ]]; then
 fi
 read -r runtime_sha runtime_target runtime_version <<<"$runtime_id"
 
+# The runtime file on the disk this guest runs, and what names it.
+runtime_name=bun
+runtime_what=runtime
+if den_musl_guest; then
+	musl_id=""
+	if [ -f "$seed_runtime_musl" ]; then
+		IFS= read -r musl_id <"$seed_runtime_musl" || true
+	fi
+	if [[ ! "$musl_id" =~ $runtime_line ]]; then
+		den_log "WARNING this guest's C library is musl, and the seed's den-guestagent.runtime-musl is missing or not \"<sha256> <target> <bun version>\" (den adds the musl runtime for instances whose image location names Alpine): $kept"
+		exit 1
+	fi
+	read -r runtime_sha runtime_target runtime_version <<<"$musl_id"
+	runtime_name=bun-musl
+	runtime_what="musl runtime"
+fi
+
 # Mounts the DENRUNTIME disk read-only at $runtime_dir; exits 1 when there is none or it cannot be mounted.
 mount_runtime_disk() {
 	local dev="$root/dev/disk/by-label/DENRUNTIME" out
 	# udev makes the by-label link; blkid finds the disk without it.
 	if [ ! -e "$dev" ]; then
 		dev="$(blkid -L DENRUNTIME 2>/dev/null)" || dev=""
+	fi
+	# Alpine's blkid (busybox) has no -L; its findfs finds a label.
+	if [ -z "$dev" ] && command -v findfs >/dev/null; then
+		dev="$(findfs LABEL=DENRUNTIME 2>/dev/null)" || dev=""
 	fi
 	if [ -z "$dev" ]; then
 		den_log "WARNING no disk labelled DENRUNTIME (den's guest agent runtime) is attached: $kept"
@@ -92,12 +118,28 @@ if [ ! -f "$runtime_dir/bun.sha256" ]; then
 	mount_runtime_disk
 fi
 disk_sha=""
-if [ -f "$runtime_dir/bun.sha256" ]; then
-	read -r disk_sha _ <"$runtime_dir/bun.sha256" || true
+if [ -f "$runtime_dir/$runtime_name.sha256" ]; then
+	read -r disk_sha _ <"$runtime_dir/$runtime_name.sha256" || true
 fi
-if [ ! -f "$runtime_dir/bun" ] || [ "$disk_sha" != "$runtime_sha" ]; then
-	den_log "WARNING the DENRUNTIME disk does not carry the runtime the seed names (bun $runtime_version $runtime_target, sha256 $runtime_sha; the disk's bun.sha256: ${disk_sha:-none}): $kept"
+if [ ! -f "$runtime_dir/$runtime_name" ] || [ "$disk_sha" != "$runtime_sha" ]; then
+	den_log "WARNING the DENRUNTIME disk does not carry the $runtime_what the seed names (bun $runtime_version $runtime_target, sha256 $runtime_sha; the disk's $runtime_name.sha256: ${disk_sha:-none}): $kept"
 	exit 1
+fi
+
+# Bun's musl build links libstdc++ and libgcc dynamically; a minimal Alpine has neither.
+has_lib() {
+	[ -e "$root/usr/lib/$1" ] || [ -e "$root/lib/$1" ]
+}
+if [ "$runtime_name" = bun-musl ] && { ! has_lib libstdc++.so.6 || ! has_lib libgcc_s.so.1; }; then
+	if ! command -v apk >/dev/null; then
+		den_log "WARNING Bun's musl runtime needs libstdc++.so.6 and libgcc_s.so.1, which this guest lacks, and there is no apk to install them: $kept"
+		exit 1
+	fi
+	if ! out="$(apk --root "${root:-/}" add --no-progress libstdc++ libgcc 2>&1)"; then
+		den_log "WARNING cannot install libstdc++ and libgcc, which Bun's musl runtime needs (apk add libstdc++ libgcc): ${out##*$'\n'}; $kept"
+		exit 1
+	fi
+	den_log "installed libstdc++ and libgcc for Bun's musl runtime"
 fi
 
 changed=0
@@ -120,7 +162,7 @@ quoted_lib="${lib//\'/\'\\\'\'}"
 wrapper="#!/bin/sh
 # den's guest agent: Bun's runtime, run from den's read-only DENRUNTIME disk, running den's bundle (written by den's
 # boot script 25-guestagent.sh, which mounts the disk at every boot).
-BUN_BE_BUN=1 exec '$quoted_runtime/bun' '$quoted_lib/den-guestagent.js' \"\$@\"
+BUN_BE_BUN=1 exec '$quoted_runtime/$runtime_name' '$quoted_lib/den-guestagent.js' \"\$@\"
 "
 # read -d '' stops at the first NUL, so an older den's agent binary costs a few bytes, not 100 MiB.
 current=""
@@ -142,7 +184,22 @@ if [ -e "$lib/bun" ] || [ -e "$lib/bun.new" ] || [ -e "$lib/runtime.id" ]; then
 	den_log "removed the guest agent runtime an older den copied to ${lib#"$root"}"
 fi
 
-virtio_port="/dev/virtio-ports/${DEN_CIDATA_VIRTIO_PORT:-io.den.agent.0}"
+port_name="${DEN_CIDATA_VIRTIO_PORT:-io.den.agent.0}"
+virtio_port="/dev/virtio-ports/$port_name"
+# udev links each named virtio port into /dev/virtio-ports; mdev (Alpine) does not, so a port found in sysfs is
+# linked here as udev would.
+if [ ! -e "$root$virtio_port" ]; then
+	for name_file in "$root"/sys/class/virtio-ports/*/name; do
+		[ -f "$name_file" ] || continue
+		IFS= read -r name <"$name_file" || true
+		if [ "$name" = "$port_name" ]; then
+			port_dir="${name_file%/name}"
+			mkdir -p "$root/dev/virtio-ports"
+			ln -sfn "../${port_dir##*/}" "$root$virtio_port"
+			den_log "linked $virtio_port to /dev/${port_dir##*/}"
+		fi
+	done
+fi
 if [ -e "$root$virtio_port" ]; then
 	serve="serve"
 elif [ -e "$root/dev/vsock" ]; then
@@ -151,6 +208,93 @@ else
 	# A QEMU guest whose port has not appeared yet: the agent fails and systemd retries until it does.
 	den_log "neither $virtio_port nor /dev/vsock exists: the agent will use the virtio port"
 	serve="serve"
+fi
+
+unit_changed=0
+# Writes unit file $1 (named $3 in the log) with text $2 when it differs.
+write_unit() {
+	local current=""
+	if [ -f "$1" ]; then
+		IFS= read -r -d '' current <"$1" || true
+	fi
+	if [ "$current" != "$2" ]; then
+		mkdir -p "${1%/*}"
+		printf '%s' "$2" >"$1"
+		den_log "wrote $3"
+		unit_changed=1
+	fi
+}
+# OpenRC (Alpine) instead of systemd: the agent is the service /etc/init.d/den-guestagent, run by supervise-daemon,
+# which restarts it whenever it ends (respawn_max=0: without limit, as StartLimitIntervalSec=0 does for systemd).
+# OpenRC has no mount units: on a later boot the service may start before this script, so its start_pre mounts the
+# disk and links the virtio port itself (the same steps as above, for sh). `need localmount`: after the local file
+# systems. The branch is taken only where the root has openrc-run, so tests reach it in a fake root with stand-in
+# rc-update and rc-service on PATH.
+initd="$root/etc/init.d/den-guestagent"
+if [ ! -d "$root/run/systemd/system" ] && [ -x "$root/sbin/openrc-run" ] && [ -d "$root/etc/init.d" ]; then
+	quoted_port_name="'${port_name//\'/\'\\\'\'}'"
+	quoted_virtio_port="'${virtio_port//\'/\'\\\'\'}'"
+	wanted_initd="#!/sbin/openrc-run
+# den's guest agent (written by den's boot script 25-guestagent.sh): Bun's runtime from den's read-only DENRUNTIME
+# disk running den's bundle, through /usr/local/bin/den-guestagent.
+description=\"den guest agent (port forwarding, file events)\"
+supervisor=supervise-daemon
+command=/usr/local/bin/den-guestagent
+command_args=\"$serve\"
+respawn_delay=1
+respawn_max=0
+output_log=/var/log/den-guestagent.log
+error_log=/var/log/den-guestagent.log
+
+depend() {
+	need localmount
+	after net
+}
+
+start_pre() {
+	if [ ! -f /run/den/runtime/bun.sha256 ]; then
+		dev=/dev/disk/by-label/DENRUNTIME
+		[ -e \"\$dev\" ] || dev=\"\$(findfs LABEL=DENRUNTIME 2>/dev/null || blkid -L DENRUNTIME 2>/dev/null)\" || dev=\"\"
+		if [ -z \"\$dev\" ]; then
+			eerror \"no disk labelled DENRUNTIME (den's guest agent runtime) is attached\"
+			return 1
+		fi
+		mkdir -p /run/den/runtime
+		mount -t iso9660 -o ro,nodev,nosuid \"\$dev\" /run/den/runtime || return 1
+	fi
+	if [ ! -e $quoted_virtio_port ]; then
+		for name_file in /sys/class/virtio-ports/*/name; do
+			[ -f \"\$name_file\" ] || continue
+			read -r name <\"\$name_file\" || true
+			[ \"\$name\" = $quoted_port_name ] || continue
+			port_dir=\"\${name_file%/name}\"
+			mkdir -p /dev/virtio-ports
+			ln -sfn \"../\${port_dir##*/}\" $quoted_virtio_port
+		done
+	fi
+	return 0
+}
+"
+	write_unit "$initd" "$wanted_initd" /etc/init.d/den-guestagent
+	if [ "$unit_changed" = 1 ]; then
+		chmod 0755 "$initd"
+		changed=1
+	fi
+	if [ ! -L "$root/etc/runlevels/default/den-guestagent" ]; then
+		if ! out="$(rc-update add den-guestagent default 2>&1)"; then
+			den_log "WARNING cannot add den-guestagent to the default runlevel: ${out:-rc-update failed}"
+			exit 1
+		fi
+		den_log "added den-guestagent to the default runlevel"
+	fi
+	if [ "$changed" = 1 ] || ! rc-service den-guestagent status >/dev/null 2>&1; then
+		if ! out="$(rc-service den-guestagent restart 2>&1)"; then
+			den_log "WARNING cannot start den-guestagent: ${out:-rc-service failed}"
+			exit 1
+		fi
+		den_log "started den-guestagent (OpenRC)"
+	fi
+	exit 0
 fi
 
 # Restart=always: the host agent re-syncs with a restarted agent at once; StartLimitIntervalSec=0 keeps systemd
@@ -190,20 +334,6 @@ Where=/run/den/runtime
 Type=iso9660
 Options=ro,nodev,nosuid
 "
-unit_changed=0
-# Writes unit file $1 (named $3 in the log) with text $2 when it differs.
-write_unit() {
-	local current=""
-	if [ -f "$1" ]; then
-		IFS= read -r -d '' current <"$1" || true
-	fi
-	if [ "$current" != "$2" ]; then
-		mkdir -p "${1%/*}"
-		printf '%s' "$2" >"$1"
-		den_log "wrote $3"
-		unit_changed=1
-	fi
-}
 write_unit "$mount_unit" "$wanted_mount" run-den-runtime.mount
 write_unit "$unit" "$wanted" den-guestagent.service
 if [ "$unit_changed" = 1 ]; then

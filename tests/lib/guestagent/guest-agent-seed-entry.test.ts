@@ -16,3 +16,16 @@ test("guestAgentSeedEntries() are the bundle and the runtime line, both 0644, wi
   ]);
   expect(entries.map((entry) => entry.source())).toEqual([bundle, new TextEncoder().encode(runtimeIdLine(runtime))]);
 });
+
+test("guestAgentSeedEntries() with a musl runtime add its line as den-guestagent.runtime-musl, leaving the first line as it was", () => {
+  const bundle = new TextEncoder().encode("console.log(1)");
+  const muslRuntime = { sha256: "b".repeat(64), target: "linux-arm64-musl" as const, bunVersion: "1.4.5" };
+  const entries = guestAgentSeedEntries({ bundle, runtime, muslRuntime });
+  expect(entries.map(({ path, mode }) => ({ path, mode }))).toEqual([
+    { path: "den-guestagent.js", mode: 0o644 },
+    { path: "den-guestagent.runtime", mode: 0o644 },
+    { path: "den-guestagent.runtime-musl", mode: 0o644 },
+  ]);
+  const decoder = new TextDecoder();
+  expect(entries.slice(1).map((entry) => decoder.decode(entry.source() as Uint8Array))).toEqual([`${"a".repeat(64)} linux-arm64 1.4.5\n`, `${"b".repeat(64)} linux-arm64-musl 1.4.5\n`]);
+});

@@ -17,11 +17,15 @@ test.each([
   { name: "a write of the kept disk in progress", file: `${sha("b")}.iso.${uuid}.tmp`, age: "new", removed: false },
   { name: "a file that is not a runtime disk", file: "notes.txt", age: "old", removed: false },
   { name: "an upper-case name", file: `${sha("A")}.iso`, age: "old", removed: false },
+  { name: "a disk with the kept runtime and a kept musl runtime", file: `${sha("b")}-${sha("c")}.iso`, age: "old", removed: false },
+  { name: "a disk with the kept runtime and another musl runtime", file: `${sha("b")}-${sha("d")}.iso`, age: "old", removed: true },
+  { name: "a disk with another runtime and a kept musl runtime", file: `${sha("a")}-${sha("c")}.iso`, age: "old", removed: true },
+  { name: "a crashed write of a kept disk with a musl runtime", file: `${sha("b")}-${sha("c")}.iso.${uuid}.tmp`, age: "old", removed: true },
 ])("pruneRuntimeDisks() with $name: removed $removed", async ({ file, age, removed }) => {
   const dir = await tempDir(defer);
   await writeFile(join(dir, file), "disk bytes");
   if (age === "old") await utimes(join(dir, file), hourAgo / 1000, hourAgo / 1000);
-  const result = await pruneRuntimeDisks(dir, { keep: new Set([sha("b")]), minAgeMs: 600_000 });
+  const result = await pruneRuntimeDisks(dir, { keep: new Set([sha("b"), sha("c")]), minAgeMs: 600_000 });
   expect(result).toEqual(removed ? { removed: [file], freedBytes: 10 } : { removed: [], freedBytes: 0 });
   expect(await readdir(dir)).toEqual(removed ? [] : [file]);
 });

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readdir, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ensureRuntimeDisk, RuntimeDiskLabel } from "../../../lib/guestagent/runtime-disk.ts";
+import { ensureRuntimeDisk, RuntimeDiskLabel, runtimeDiskEntries, runtimeDiskName } from "../../../lib/guestagent/runtime-disk.ts";
 import type { GuestRuntime } from "../../../lib/guestagent/guest-runtime.ts";
 import { deferredCleanups, tempDir } from "../../support/deferred-cleanups.ts";
 
@@ -31,6 +31,28 @@ test("ensureRuntimeDisk() writes a private ISO named after the runtime's sha256,
   expect(await volumeId(path)).toBe(RuntimeDiskLabel);
   const image = Buffer.from(await Bun.file(path).bytes());
   expect({ runtime: image.includes(text), digest: image.includes(`${sha256}\n`), bun: image.includes("bun.sha256") }).toEqual({ runtime: true, digest: true, bun: true });
+});
+
+test("ensureRuntimeDisk() with a musl runtime writes one disk with bun and bun-musl, named after both sha256s", async () => {
+  const { denHome, runtime } = await setup();
+  const muslText = "the musl runtime bytes ".repeat(200);
+  const muslPath = join(denHome, "..", "bun-musl-source");
+  await writeFile(muslPath, muslText);
+  const muslSha = new Bun.CryptoHasher("sha256").update(muslText).digest("hex");
+  const musl: GuestRuntime = { path: muslPath, size: muslText.length, sha256: muslSha, target: "linux-x64-musl", bunVersion: "1.4.5" };
+  const path = await ensureRuntimeDisk(runtime, { denHome, musl });
+  expect(path).toBe(join(denHome, "_cache", "guestagent", "runtime-disks", runtimeDiskName(runtime, { musl })));
+  expect(path.endsWith(`${sha256}-${muslSha}.iso`)).toBe(true);
+  expect(runtimeDiskEntries(runtime, { musl }).map((entry) => [entry.path, entry.mode])).toEqual([
+    ["bun", 0o755],
+    ["bun.sha256", 0o644],
+    ["bun-musl", 0o755],
+    ["bun-musl.sha256", 0o644],
+  ]);
+  const image = Buffer.from(await Bun.file(path).bytes());
+  expect({ runtime: image.includes(text), musl: image.includes(muslText), muslDigest: image.includes(`${muslSha}\n`) }).toEqual({ runtime: true, musl: true, muslDigest: true });
+  // The glibc-only disk is another file: a guest of the same den without the musl runtime keeps its own.
+  expect(await ensureRuntimeDisk(runtime, { denHome })).toBe(join(denHome, "_cache", "guestagent", "runtime-disks", `${sha256}.iso`));
 });
 
 test("ensureRuntimeDisk() reuses the disk it wrote without reading the runtime again", async () => {

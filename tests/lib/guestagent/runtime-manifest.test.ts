@@ -21,6 +21,15 @@ test.each([
 });
 
 test.each([
+  { arch: "x86_64", libc: "glibc" as const, target: "linux-x64" },
+  { arch: "x86_64", libc: "musl" as const, target: "linux-x64-musl" },
+  { arch: "aarch64", libc: "musl" as const, target: "linux-arm64-musl" },
+  { arch: "riscv64", libc: "musl" as const, target: undefined },
+])("agentTargetFor($arch, { libc: $libc }) is $target", ({ arch, libc, target }) => {
+  expect(agentTargetFor(arch, { libc })).toBe(target);
+});
+
+test.each([
   { platform: "linux", arch: "x64", target: "linux-x64" },
   { platform: "linux", arch: "arm64", target: "linux-arm64" },
   { platform: "darwin", arch: "arm64", target: undefined },
