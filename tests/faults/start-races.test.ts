@@ -288,4 +288,41 @@ describe("den start races", () => {
       silent: false,
     });
   }, 60_000);
+  test("kill -9 of den start while it downloads the image: Stopped, nothing half-written, and the next den start takes over its lock and boots from a whole image", async () => {
+    gate = Promise.withResolvers<void>();
+    const name = "killed";
+    const file = join(root, `${name}.yaml`);
+    // A URL of its own, so the image is not in the cache yet.
+    const url = `http://127.0.0.1:${server.port}/killed-download.qcow2`;
+    writeFileSync(file, ["images:", `- location: ${url}`, "  arch: x86_64", "cpus: 1", "memory: 256MiB", "disk: 1GiB", "plain: true", "mounts: []", "containerd: {system: false, user: false}", "firmware: {legacyBIOS: true}"].join("\n"));
+    expect((await den(["create", "--name", name, file])).exitCode).toBe(0);
+    const dir = join(home, name);
+    const asked = requests;
+    const start = spawnDen(["start", name, "--timeout", "5m"]);
+    await waitFor("the download", () => (requests > asked ? true : undefined));
+    start.child.kill("SIGKILL");
+    await start.done;
+    const killedState = await status(name);
+    expect(killedState).toBe("Stopped");
+    expect({ image: existsSync(join(dir, "image")), disk: existsSync(join(dir, "disk")) }).toEqual({ image: false, disk: false });
+    gate.resolve();
+    const again = spawnDen(["start", name, "--timeout", "5m"]);
+    const booting = await waitUntilBooting(dir);
+    expect({ qemu: booting.qemu.length, hostAgents: booting.hostAgents.length }).toEqual({ qemu: 1, hostAgents: 1 });
+    expect(Buffer.compare(readFileSync(join(dir, "image")), imageBytes)).toBe(0);
+    expect((await den(["stop", "-f", name])).exitCode).toBe(0);
+    await again.done;
+    const state = await status(name);
+    expect(state).toBe("Stopped");
+    const leaked = await lingering();
+    expect(leaked).toBe(0);
+    const intact = Bun.spawnSync(["qemu-img", "check", "-q", join(dir, "disk")]).exitCode === 0;
+    recordFault({
+      fault: "kill -9 den start while it downloads the image",
+      state: `${killedState}, no image or disk in the instance; the next den start took over the dead start's lock and booted from the whole image`,
+      diskIntact: intact,
+      leaked,
+      silent: false,
+    });
+  }, 60_000);
 });
