@@ -20,7 +20,7 @@ import { AccelCacheFile, CacheDir, Disk, EfiVarsFile, GuestAgentSock, HostAgentS
 import { driverOwner, isProcessAlive, readOwnedPid, readPidFile } from "../../lib/store/pid-file.ts";
 import { listenUnixSocket } from "../../lib/mounts/listen-unix-socket.ts";
 import { mountInotifyWarnings } from "../../lib/mounts/inotify/mount-inotify-warnings.ts";
-import { virtiofsdCandidates, virtiofsdCommand, virtiofsdFlavour, virtiofsdLaunchPlan, type VirtiofsdBinary, type VirtiofsdLaunchPlan } from "../../lib/mounts/virtiofsd-command.ts";
+import { virtiofsdAccessCheck, virtiofsdCandidates, virtiofsdCommand, virtiofsdFlavour, virtiofsdLaunchPlan, type VirtiofsdBinary, type VirtiofsdLaunchPlan } from "../../lib/mounts/virtiofsd-command.ts";
 import type { CallOptions, Driver, DriverContext, DriverFeatures, DriverInfo, DriverRegistration, GuestAgentConnection, HostForwarder, SnapshotManager, StartedVm, VmExit } from "../driver.ts";
 import { type Accelerator, chooseAccelerator, resolveAccelerator } from "./accel.ts";
 import { createEmptyDisk, createOverlay, detectImageFormat, growDisk, qemuImgInfo, snapshotDisk } from "./disk.ts";
@@ -166,7 +166,15 @@ class QemuDriver implements Driver {
     if (check.warning) this.#warn(check.warning);
     requireTool("qemu-img", env, "install qemu-img (Debian: apt-get install qemu-utils; macOS: brew install qemu)");
     // An ordinary user without what an unprivileged virtiofsd needs is told now, not after QEMU failed to start.
-    if (this.#virtiofsMounts().length > 0 && host.os === "Linux") await this.#virtiofsdLaunch(options);
+    // So is a shared folder the daemon could not open (the host agent checks again before it starts each daemon).
+    if (this.#virtiofsMounts().length > 0 && host.os === "Linux") {
+      const { binary, plan } = await this.#virtiofsdLaunch(options);
+      const { uid } = config.user;
+      for (const [i, mount] of this.#virtiofsMounts().entries()) {
+        const argv = virtiofsdCommand({ binary, socketPath: join(this.#dir, virtiofsdSock(i)), location: mount.location, guest: { uid, gid: uid }, ...plan });
+        if (existsSync(mount.location)) await this.#checkVirtiofsdAccess(argv, mount.location, uid, options);
+      }
+    }
     // A forced accelerator this host cannot have fails here rather than at start; nothing is probed.
     chooseAccelerator({ hostOs: host.os, hostArch: host.arch, guestArch: config.arch, envAccel: env.DEN_QEMU_ACCEL, vmOptsAccel: config.vmOpts.qemu.accel, kvm: "absent", hvf: "absent" });
     // Once the image is in place, what it brought decides (den may have fallen back to a later images[] entry).
@@ -585,6 +593,7 @@ class QemuDriver implements Driver {
         await rm(socketPath, { force: true });
         // The guest user's group is assumed to share its uid (useradd's default for a new user group).
         const argv = virtiofsdCommand({ binary, socketPath, location: mount.location, guest: { uid, gid: uid }, ...plan });
+        await this.#checkVirtiofsdAccess(argv, mount.location, uid, options);
         const offset = fileSize(logPath);
         const logFd = openSync(logPath, "a");
         // The socket den listens on for the daemon, when it cannot create its own (see virtiofsd-command.ts); den's
@@ -626,6 +635,19 @@ class QemuDriver implements Driver {
       await this.#stopVirtiofsds();
       throw error;
     }
+  }
+
+  /** Refuses a folder the daemon could not open, naming it, before QEMU fails on it with a protocol error. */
+  async #checkVirtiofsdAccess(daemonArgv: readonly string[], location: string, guestUid: number, options: CallOptions): Promise<void> {
+    const check = virtiofsdAccessCheck(daemonArgv, location);
+    if (!check) return;
+    const result = await run(check, { signal: options.signal, timeoutMs: 10_000 });
+    if (result.code === 0) return;
+    const owner = quietStatSync(location);
+    const shown = owner ? ` (owner uid ${owner.uid}, mode ${(owner.mode & 0o7777).toString(8).padStart(4, "0")})` : "";
+    throw new DenError("QEMU_FAILED", `Cannot share "${location}" through virtiofs: virtiofsd, which runs as the guest user (uid ${guestUid}) in a user namespace, cannot list it${shown}`, {
+      hint: "let others read the folder (chmod o+rx), share one you own, use mountType: 9p, or remove the mount",
+    });
   }
 
   /** Ends the virtiofsd processes (they usually exit by themselves when QEMU closes their socket). */

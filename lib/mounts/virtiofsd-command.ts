@@ -70,6 +70,19 @@ export function virtiofsdCommand(input: VirtiofsdCommandInput): string[] {
   return [input.unshare, "--user", `--map-user=${input.guest.uid}`, `--map-group=${input.guest.gid}`, ...subordinate, "--keep-caps", "--", ...daemon];
 }
 
+/**
+ * The command that tells whether the daemon `daemonArgv` (from virtiofsdCommand) may list its folder: a shell
+ * `test -r && test -x` run with the same namespace prefix, hence the same identity and the same limits (in a user
+ * namespace even root reads only what the folder's owner and mode allow the mapped ids). Undefined for a daemon run
+ * directly, as root, which can read every folder. Checked before boot because the daemon opens its folder only once
+ * QEMU connects, and then QEMU fails with nothing but a vhost-user protocol error.
+ */
+export function virtiofsdAccessCheck(daemonArgv: readonly string[], location: string): string[] | undefined {
+  const separator = daemonArgv.indexOf("--");
+  if (separator < 0) return undefined;
+  return [...daemonArgv.slice(0, separator + 1), "/bin/sh", "-c", 'test -r "$1" && test -x "$1"', "sh", location];
+}
+
 // The kernel's default overflow gid; a guest user whose gid is that very number gets the one below it instead.
 const OverflowGid = 65534;
 

@@ -1,7 +1,7 @@
 // The QEMU driver without booting a guest: validation, disks, start failures through a fake QEMU, stop and pause
 // against no QEMU at all. The real boots go through `den start` in tests/e2e/lifecycle.test.ts (start, pause/resume over QMP, graceful stop, kill -9).
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createQemuDriver, type QemuDriverContext } from "../../../drivers/qemu/qemu-driver.ts";
@@ -147,6 +147,27 @@ describe("QEMU driver validate()", () => {
     await expect(driver.validate()).rejects.toMatchObject(want);
   });
 });
+
+// Root in a user namespace mapped to the guest uid (how den runs virtiofsd) reads only what owner and mode allow.
+test.if(process.getuid?.() === 0 && Bun.which("unshare") !== null && ["/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd"].some((path) => existsSync(path)))(
+  "validate() refuses a virtiofs folder of another owner, mode 0700, naming it with its owner and mode, before anything starts",
+  async () => {
+    const closed = join(root, "closed share");
+    mkdirSync(closed, { mode: 0o700 });
+    chownSync(closed, 12345, 12345);
+    chmodSync(root, 0o755);
+    const yaml = `${x86Kernel.replace("mounts: []\n", "")}mountType: virtiofs\nmounts:\n- location: ${JSON.stringify(closed)}\n`;
+    const { driver } = await driverFor(yaml, { env: { PATH: process.env.PATH, QEMU_SYSTEM_X86_64: fakeQemu("8.2.1") } });
+    await expect(driver.validate()).rejects.toMatchObject({
+      code: "QEMU_FAILED",
+      message: `Cannot share "${closed}" through virtiofs: virtiofsd, which runs as the guest user (uid 1000) in a user namespace, cannot list it (owner uid 12345, mode 0700)`,
+      hint: "let others read the folder (chmod o+rx), share one you own, use mountType: 9p, or remove the mount",
+    });
+    chmodSync(closed, 0o755);
+    // Readable now: validate() goes past the mount (to the firmware or the command line, whatever this host lacks).
+    await driver.validate().catch((error: unknown) => expect(String((error as Error).message)).not.toContain("through virtiofs"));
+  },
+);
 
 describe("QEMU driver createDisk()", () => {
   test("createDisk() makes a qcow2 overlay over the image, grown to disk:", async () => {

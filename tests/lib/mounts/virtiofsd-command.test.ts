@@ -1,10 +1,14 @@
 import { describe, expect, test } from "bun:test";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { caughtDenError } from "../../support/caught-den-error.ts";
 import {
   fuseOptValue,
   subordinateRange,
   type VirtiofsdCommandInput,
   type VirtiofsdHostFacts,
+  virtiofsdAccessCheck,
   virtiofsdCandidates,
   virtiofsdCommand,
   virtiofsdFlavour,
@@ -123,5 +127,38 @@ describe("virtiofsdLaunchPlan", () => {
     expect(error.code).toBe("HOST_TOOL_MISSING");
     expect(error.message).toMatch(message);
     expect(error.hint).toMatch(hint);
+  });
+});
+
+describe("virtiofsdAccessCheck", () => {
+  const binary = { path: "/usr/libexec/virtiofsd", flavour: "rust" as const };
+  test("virtiofsdAccessCheck() runs a listing test behind the daemon's namespace prefix, and nothing for a daemon run directly", () => {
+    const inNamespace = virtiofsdCommand({ binary, socketPath: "/i/virtiofsd-0.sock", location: "/srv/x y", guest: { uid: 1000, gid: 1000 }, unshare: "/usr/bin/unshare" });
+    expect(virtiofsdAccessCheck(inNamespace, "/srv/x y")).toEqual([
+      "/usr/bin/unshare", "--user", "--map-user=1000", "--map-group=1000", "--keep-caps", "--",
+      "/bin/sh", "-c", 'test -r "$1" && test -x "$1"', "sh", "/srv/x y",
+    ]);
+    const direct = virtiofsdCommand({ binary, socketPath: "/i/virtiofsd-0.sock", location: "/srv/x", guest: { uid: 1000, gid: 1000 }, unshare: undefined });
+    expect(virtiofsdAccessCheck(direct, "/srv/x")).toBeUndefined();
+  });
+
+  // The real namespace: even root, mapped to the guest uid, cannot list a folder of another owner with mode 0700.
+  test.if(process.getuid?.() === 0 && Bun.which("unshare") !== null)("virtiofsdAccessCheck() run for real tells a folder of another owner, mode 0700, from an open one", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vfs-access-"));
+    try {
+      chmodSync(dir, 0o755);
+      const open = join(dir, "open");
+      const closed = join(dir, "closed");
+      mkdirSync(open, { mode: 0o755 });
+      mkdirSync(closed, { mode: 0o700 });
+      chownSync(closed, 12345, 12345);
+      const exitCode = (location: string) => {
+        const argv = virtiofsdCommand({ binary, socketPath: join(dir, "s"), location, guest: { uid: 1000, gid: 1000 }, unshare: Bun.which("unshare") ?? "unshare" });
+        return Bun.spawnSync(virtiofsdAccessCheck(argv, location) ?? []).exitCode;
+      };
+      expect({ open: exitCode(open), closed: exitCode(closed) }).toEqual({ open: 0, closed: 1 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
