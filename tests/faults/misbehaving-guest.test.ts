@@ -222,6 +222,8 @@ test("a truncated frame then silence: the host gives up on the connection within
   const gaveUpMs = performance.now() - started;
   const dropped = states.find((state): state is Extract<GuestAgentState, { state: "disconnected" }> => state.state === "disconnected");
   await until(() => guest.connections.length >= 2 || undefined, settleMs);
+  // The new connection's HELLO may still be on its way: answer it once it is there.
+  await until(() => guest.latest().hellos.length > 0 || undefined, settleMs);
   guest.policy.hello = true;
   guest.policy.pong = true;
   guest.latest().welcome();
