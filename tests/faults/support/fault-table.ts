@@ -16,7 +16,9 @@ export interface FaultRow {
   silent: boolean;
 }
 
-const rows: FaultRow[] = [];
+// bun runs every test file in one process, one file after the other, so this module is shared: each file's
+// printFaultTableAfterAll() starts that file's own table.
+let rows: FaultRow[] = [];
 
 /** Adds a row to this file's table and fails the test when the row breaks one of the suite's rules. */
 export function recordFault(row: FaultRow): void {
@@ -35,8 +37,10 @@ export function faultTable(list: readonly FaultRow[]): string {
 
 /** Prints this file's table once its tests end (to stdout, which CI shows). */
 export function printFaultTableAfterAll(title: string): void {
+  const own: FaultRow[] = [];
+  rows = own;
   afterAll(() => {
-    if (rows.length === 0) return;
-    console.log(`\n${title}: ${rows.length} faults injected\n${faultTable(rows)}\n`);
+    if (own.length === 0) return;
+    console.log(`\n${title}: ${own.length} faults injected\n${faultTable(own)}\n`);
   });
 }
