@@ -1,56 +1,14 @@
 #!/usr/bin/env bun
-// den's entry point: argv → command → run. The only place that prints errors and sets the exit code.
-import { CommanderError } from "@commander-js/extra-typings";
-import { ExitError, renderError } from "./lib/errors.ts";
-import { buildProgram, normalizeTtyFlags } from "./lib/cli/program.ts";
-import { denHome } from "./lib/store/dirs.ts";
-import { pluginInvocation, type PluginInvocation } from "./lib/plugins/command-plugin.ts";
-import { discoverPlugins, findPlugin } from "./lib/plugins/find-plugin.ts";
-import { processPluginDirs } from "./lib/plugins/plugin-dirs.ts";
-import { pluginEnv } from "./lib/plugins/plugin-env.ts";
-import { renderPluginHelp } from "./lib/plugins/plugin-help.ts";
+// den's entry point: argv → command → run, and the exit code. `den --version` answers before the CLI is loaded (the
+// commander program, the schemas and every command's modules): scripts call it often, and it is the startup floor
+// `bun run bench cli-startup` measures. Bun's bundler evaluates a module reached only through import() when it is
+// imported, so the compiled den pays for the rest only when it runs a command.
+import { versionLine } from "./lib/version.ts";
 
-function commandNamesOf(program: ReturnType<typeof buildProgram>): ReadonlySet<string> {
-  return new Set(program.commands.flatMap((command) => [command.name(), ...command.aliases()]));
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
+  process.stdout.write(`${versionLine()}\n`);
+} else {
+  const { runCli } = await import("./lib/cli/run-cli.ts");
+  process.exitCode = await runCli(process.argv);
 }
-
-/** The plugin's exit status, or undefined when no den-NAME exists (commander then reports the unknown command). */
-async function runPluginIfFound(plugin: PluginInvocation): Promise<number | undefined> {
-  const dirs = processPluginDirs();
-  const path = await findPlugin(plugin.name, dirs);
-  if (path === undefined) return undefined;
-  const { runCommandPlugin } = await import("./lib/plugins/run-command-plugin.ts");
-  return runCommandPlugin(path, { args: plugin.args, env: pluginEnv(process.env, { denHome: denHome(), dirs }) });
-}
-
-/** The "Available plugins" section of `den --help` and `den help`; the folders are read only when help is shown. */
-function pluginHelpText(): string {
-  return renderPluginHelp(discoverPlugins(processPluginDirs()));
-}
-
-async function main(argv: string[]): Promise<number> {
-  const program = buildProgram({ globalOptionsOnDemand: true });
-  program.exitOverride();
-  try {
-    // `den NAME …` for a NAME that is no den command runs the plugin den-NAME when there is one (Lima 2.x).
-    const plugin = pluginInvocation(argv, { commands: commandNamesOf(program) });
-    if (plugin !== undefined) {
-      const exitCode = await runPluginIfFound(plugin);
-      if (exitCode !== undefined) return exitCode;
-    }
-    program.addHelpText("after", pluginHelpText);
-    await program.parseAsync(normalizeTtyFlags(argv, { program }));
-    return 0;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      // commander already printed help, the version or the usage error.
-      return error.exitCode === 0 ? 0 : 1;
-    }
-    if (error instanceof ExitError) return error.exitCode;
-    const debug = argv.includes("--debug");
-    process.stderr.write(`${renderError(error, { debug, denHome: denHome() })}\n`);
-    return 1;
-  }
-}
-
-process.exitCode = await main(process.argv);

@@ -64,8 +64,13 @@ function staticallyLoaded(entry: string): { files: Set<string>; packages: Set<st
   return { files, packages };
 }
 
-test("den's start (main.ts and every command's declaration) loads commander and no command's implementation", () => {
+test("den --version (main.ts) loads nothing but the version module before it answers", () => {
   const { files, packages } = staticallyLoaded("main.ts");
+  expect({ files: [...files].sort(), packages: [...packages] }).toEqual({ files: ["lib/version.ts", "main.ts", "package.json"], packages: [] });
+});
+
+test("den's CLI start (run-cli.ts and every command's declaration) loads commander and no command's implementation", () => {
+  const { files, packages } = staticallyLoaded("lib/cli/run-cli.ts");
   expect([...packages]).toEqual(["@commander-js/extra-typings"]);
   const heavy = [...files].filter((file) => /^(drivers|agent|cidata)\/|^lib\/(config|hostagent|status|instance|ssh|images|yq|gotemplate|portfwd|mounts)\//.test(file));
   expect(heavy).toEqual([]);
