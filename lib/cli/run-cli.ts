@@ -29,6 +29,12 @@ function pluginHelpText(): string {
 
 /** Parses `argv` and runs the command; resolves with the exit code. The only place that prints a command's error. */
 export async function runCli(argv: string[]): Promise<number> {
+  // A reader that goes away early (`den --help | head`) ends den quietly, as it ends any Unix tool, instead of a
+  // runtime crash report for the write that found the pipe closed.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(0);
+    throw error;
+  });
   const program = buildProgram({ globalOptionsOnDemand: true });
   program.exitOverride();
   try {
