@@ -185,6 +185,9 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
       for await (const error of startedVm.errors) {
         vmErrors.push(error.message);
         log.error(error.message);
+        // A fault the VM survives (a virtiofsd that died) leaves a running instance degraded, said in den list and
+        // den watch; before READY the READY event carries it.
+        if (status.running) emit({ errors: [...status.errors, error.message], degraded: true });
       }
     })();
     const vmGone = vm.exited.then(async (exit) => {
@@ -222,7 +225,7 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
       const engineStage = runEngineStage({ config, instanceDir: dir, session, deadline, signal: servicesStopped.signal, emit, elapsed, log });
       const engine = await Promise.race([engineStage, shutdown.promise.then(() => undefined)]);
       if (engine === undefined) throw new DenError("BOOT_FAILED", "stopped while the readiness checks were running");
-      const errors = [...status.errors, ...engine.errors];
+      const errors = [...status.errors, ...engine.errors, ...vmErrors];
       emit({ running: true, stage: undefined, check: undefined, stageElapsedMs: elapsed(), errors, degraded: status.degraded || errors.length > 0 });
       log.info(`instance "${options.name}" is ready after ${(elapsed() / 1000).toFixed(1)} s`);
       const end = await Promise.race([

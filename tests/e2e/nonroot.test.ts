@@ -203,6 +203,9 @@ describe("virtiofs as an ordinary user", () => {
     expect(errors.join("\n")).toContain(`virtiofsd for mount "${share}" was killed by SIGKILL; the guest can no longer use that mount`);
     const stopped = await denAsUser(["stop", "-f", name], { timeoutMs: 120_000 });
     expect(stopped.exitCode).toBe(0);
+    // Killed processes are gone a moment after den stop -f returns (their parent reaps them).
+    const goneBy = Date.now() + 10_000;
+    while ((await processesMentioning(user.denHome)).length > 0 && Date.now() < goneBy) await Bun.sleep(200);
     expect(await processesMentioning(user.denHome)).toEqual([]);
     console.log(`nonroot e2e: kill -9 virtiofsd reported as: ${errors.find((error) => error.includes("virtiofsd"))}`);
   }, GuestCommandTimeoutMs);
