@@ -141,7 +141,7 @@ test("25-guestagent.sh writes the unit, and a second boot with the disk mounted 
     expect(unit).toContain(`${line}\n`);
   }
   expect(fx.read(mountUnitPath)).toBe(
-    "[Unit]\nDescription=den guest agent runtime (the read-only DENRUNTIME disk)\n\n[Mount]\nWhat=/dev/disk/by-label/DENRUNTIME\nWhere=/run/den/runtime\nType=iso9660\nOptions=ro,nodev,nosuid\n",
+    "[Unit]\nDescription=den guest agent runtime (the read-only DENRUNTIME disk)\nDefaultDependencies=no\nConflicts=umount.target\nBefore=umount.target\n\n[Mount]\nWhat=/dev/disk/by-label/DENRUNTIME\nWhere=/run/den/runtime\nType=iso9660\nOptions=ro,nodev,nosuid\n",
   );
   const before = readTree(fx.root);
 
