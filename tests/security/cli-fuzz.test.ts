@@ -19,8 +19,8 @@ import { runFuzz } from "./support/run-fuzz.ts";
 const seed = Number(process.env.DEN_FUZZ_SEED ?? 12);
 const mainTs = process.env.DEN_FUZZ_MAIN ?? join(import.meta.dir, "../../main.ts");
 const limits = {
-  // A hang is a case that never ends; the slowest honest one, `template validate --fill` of the 40,000-forward
-  // template, prints 10.7 MB of YAML in 5-7 s alone and took over 12 s with four cases at once on 2 cores in CI.
+  // A hang is a case that never ends. The slowest honest one was `template validate --fill` of a 40,000-forward
+  // template (10.7 MB of YAML, 5-7 s alone, over 20 s with four cases at once beside a booting VM); it has 10,000 now.
   timeoutMs: Number(process.env.DEN_FUZZ_TIMEOUT_MS ?? 20_000),
   maxRssBytes: 1536 * 1024 * 1024,
   maxOutputBytes: 1024 * 1024,
