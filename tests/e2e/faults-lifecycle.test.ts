@@ -237,7 +237,7 @@ test(
     const start = await den(home, ["start", Name]);
     timings.secondBoot = start.ms;
     expect({ exitCode: start.exitCode, stderr: start.stderr }).toMatchObject({ exitCode: 0 });
-    expect(start.stderr).toContain(`The VM of instance "${Name}" is gone (the VM exited unexpectedly`);
+    expect(start.stderr).toMatch(new RegExp(`The VM of instance "${Name}" is gone \\(.*SIGKILL.*\\); stopping its host agent first`));
     const running = await listed();
     expect(running.status).toBe("Running");
     // Exactly one QEMU and one host agent: the old host agent went, nothing doubled.
