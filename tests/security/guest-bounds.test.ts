@@ -2,7 +2,7 @@
 // write log lines, fill the disk or buffer memory without a bound. A fake guest (the port forwarder's stand-in agent,
 // or a raw socket speaking the agent protocol to the real host client) does the worst it can, and the test counts.
 import { expect, test } from "bun:test";
-import { closeSync, constants, openSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { closeSync, constants, openSync, readFileSync, statSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { decodeHandshake, decodeJson, encodeFrame, encodeHandshake, encodeJson, type Frame, FrameParser, FrameType } from "../../agent/protocol/frame.ts";
@@ -17,6 +17,7 @@ import { startForwarder } from "../../lib/portfwd/forwarder.ts";
 import type { PortForwardReport } from "../../lib/portfwd/port-forward-report.ts";
 import { rotatingLog } from "../../lib/rotating-log.ts";
 import { deferredCleanups, tempDir } from "../support/deferred-cleanups.ts";
+import { ownListeningPorts } from "../faults/support/process-sockets.ts";
 import { standInGuestAgent } from "../lib/portfwd/support/stand-in-guest-agent.ts";
 import { until } from "../lib/portfwd/support/test-sockets.ts";
 
@@ -37,38 +38,9 @@ function guestListeners(from: number, to: number): GuestListener[] {
   return Array.from({ length: to - from }, (_, i) => ({ proto: "tcp" as const, ip: "127.0.0.1", port: GuestFirstPort + from + i }));
 }
 
-/**
- * How many TCP sockets this process listens on in the rule's host range: the host sockets that really exist. Counted
- * from the kernel's tables (sockets whose inode is one of this process's descriptors), not by connecting: a port of
- * the range another process on this shared machine listens on must not count.
- */
+/** How many TCP sockets this process listens on in the rule's host range: the host sockets that really exist. */
 function listeningHostPorts(): number {
-  const ownInodes = new Set<string>();
-  for (const fd of readdirSync("/proc/self/fd")) {
-    try {
-      const target = readlinkSync(`/proc/self/fd/${fd}`);
-      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
-      if (inode) ownInodes.add(inode);
-    } catch {
-      // The descriptor closed between the listing and the read.
-    }
-  }
-  const ports = new Set<number>();
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text = "";
-    try {
-      text = readFileSync(table, "utf8");
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n").slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      if (fields.length < 10 || fields[3] !== "0A" || !ownInodes.has(fields[9]!)) continue;
-      const port = Number.parseInt(fields[1]!.split(":")[1]!, 16);
-      if (port >= HostFirstPort && port < HostFirstPort + Listeners) ports.add(port);
-    }
-  }
-  return ports.size;
+  return ownListeningPorts({ from: HostFirstPort, to: HostFirstPort + Listeners - 1 }).length;
 }
 
 test("2,000 guest listeners open at most the cap of host sockets, reported once as a limit failure", async () => {
