@@ -18,6 +18,7 @@ import { prepareInstanceImage } from "../../lib/images/prepare-instance-image.ts
 import { createMemoryLogger } from "../../lib/log.ts";
 import { startImageServer } from "../e2e/support/image-server.ts";
 import { processesOfDenHome } from "../e2e/support/den-cli.ts";
+import { firmwareOnlyTemplate } from "./support/firmware-only-template.ts";
 import { printFaultTableAfterAll, recordFault } from "./support/fault-table.ts";
 
 const isRoot = process.getuid?.() === 0;
@@ -49,20 +50,7 @@ const imageDigest = `sha256:${createHash("sha256").update(imageBytes).digest("he
 server.add("blank.qcow2", { bytes: imageBytes });
 
 function template(location: string, digest?: string): string {
-  return [
-    "images:",
-    `- location: ${JSON.stringify(location)}`,
-    "  arch: x86_64",
-    ...(digest ? [`  digest: ${digest}`] : []),
-    "cpus: 1",
-    "memory: 256MiB",
-    "disk: 1GiB",
-    "plain: true",
-    "mounts: []",
-    "containerd: {system: false, user: false}",
-    "firmware: {legacyBIOS: true}",
-    "",
-  ].join("\n");
+  return firmwareOnlyTemplate(location, { digest });
 }
 
 /** A tmpfs of `bytes` at a new folder under the test's root. */

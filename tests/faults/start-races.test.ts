@@ -21,6 +21,7 @@ import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { processesOfDenHome } from "../e2e/support/den-cli.ts";
+import { firmwareOnlyTemplate } from "./support/firmware-only-template.ts";
 import { printFaultTableAfterAll, recordFault } from "./support/fault-table.ts";
 
 const mainTs = resolve(import.meta.dir, "../../main.ts");
@@ -87,22 +88,7 @@ async function den(args: string[], env: Record<string, string> = {}): Promise<{ 
 
 async function createInstance(name: string, extra = ""): Promise<string> {
   const file = join(root, `${name}.yaml`);
-  writeFileSync(
-    file,
-    [
-      "images:",
-      `- location: ${imageUrl}`,
-      "  arch: x86_64",
-      "cpus: 1",
-      "memory: 256MiB",
-      "disk: 1GiB",
-      "plain: true",
-      "mounts: []",
-      "containerd: {system: false, user: false}",
-      "firmware: {legacyBIOS: true}",
-      extra,
-    ].join("\n"),
-  );
+  writeFileSync(file, `${firmwareOnlyTemplate(imageUrl)}${extra}`);
   const created = await den(["create", "--name", name, file]);
   expect(created.stderr).not.toContain("error:");
   return join(home, name);
@@ -295,7 +281,7 @@ describe("den start races", () => {
     const file = join(root, `${name}.yaml`);
     // A URL of its own, so the image is not in the cache yet.
     const url = `http://127.0.0.1:${server.port}/killed-download.qcow2`;
-    writeFileSync(file, ["images:", `- location: ${url}`, "  arch: x86_64", "cpus: 1", "memory: 256MiB", "disk: 1GiB", "plain: true", "mounts: []", "containerd: {system: false, user: false}", "firmware: {legacyBIOS: true}"].join("\n"));
+    writeFileSync(file, firmwareOnlyTemplate(url));
     expect((await den(["create", "--name", name, file])).exitCode).toBe(0);
     const dir = join(home, name);
     const asked = requests;
