@@ -46,6 +46,8 @@ export interface ConnectGuestAgentOptions {
   protocols?: ProtocolRange;
   /** The receive window per stream announced to an agent that speaks protocol 2 or later (default 4 MiB). */
   receiveWindow?: number;
+  /** How long listenInGuest() waits for the agent's answer before it fails (default 30 s). */
+  listenTimeoutMs?: number;
   /** The host's clock (Unix ms) the agent sets the guest's by; Date.now by default (tests pass another). */
   now?: () => number;
 }
@@ -70,6 +72,11 @@ const DefaultMaxGuestStreams = 1024;
  * made before the agent ran (during boot), which a new connection serves as well.
  */
 const DefaultHelloTimeoutMs = 30_000;
+/**
+ * An agent answers a listen request once its listen() returned: milliseconds. The wait is bounded for an agent that
+ * takes the request and never answers; the request survives reconnects meanwhile (it is sent again to each session).
+ */
+const DefaultListenTimeoutMs = 30_000;
 /**
  * HELLOs said again for announcements come at most this often: a real agent announces itself once per start, and a
  * guest repeating announcements must not get a HELLO for each (nor hold off the HELLO timeout, which they do not reset).
@@ -161,7 +168,28 @@ class AgentClient implements GuestAgentClient {
     if (!session?.mux) return Promise.reject(new DenError("GUEST_AGENT", `Cannot listen on "${spec.path}" in the guest: no guest agent is connected`));
     const id = this.#nextRegistration++;
     const { promise, resolve, reject } = Promise.withResolvers<void>();
-    this.#registrations.set(id, { spec, onConnection, first: { resolve, reject } });
+    const timeoutMs = this.#options.listenTimeoutMs ?? DefaultListenTimeoutMs;
+    const timer = setTimeout(() => {
+      if (this.#registrations.get(id)?.first === undefined) return;
+      this.#registrations.delete(id);
+      this.#session?.control({ type: "unlisten-unix", id });
+      reject(
+        new DenError("GUEST_AGENT", `Cannot listen on "${spec.path}" in the guest: the guest agent did not answer within ${timeoutMs / 1000} s`, {
+          hint: "see ha.stderr.log in the instance folder for the agent's connection state",
+        }),
+      );
+    }, timeoutMs);
+    const first = {
+      resolve: () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      reject: (error: Error) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    };
+    this.#registrations.set(id, { spec, onConnection, first });
     session.control({ type: "listen-unix", id, ...spec });
     return promise.then(() => ({
       close: async () => {

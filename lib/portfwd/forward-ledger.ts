@@ -43,7 +43,18 @@ export interface ForwardLedger {
   close(): void;
 }
 
-export function createForwardLedger(options: { onChange: (report: PortForwardReport) => void; failureLog: Logger; now: () => string }): ForwardLedger {
+export interface ForwardLedgerOptions {
+  onChange: (report: PortForwardReport) => void;
+  failureLog: Logger;
+  /**
+   * Where ongoing failures (the cap) are logged; failureLog by default. Its own rate-limit budget keeps the one line
+   * that says the cap was reached from being swallowed by a burst of per-port failures in the same pass.
+   */
+  ongoingLog?: Logger;
+  now: () => string;
+}
+
+export function createForwardLedger(options: ForwardLedgerOptions): ForwardLedger {
   const active = new Map<string, LedgerEntry>();
   const failures = new Map<string, ForwardFailure>();
   let closed = false;
@@ -74,8 +85,9 @@ export function createForwardLedger(options: { onChange: (report: PortForwardRep
       // An ongoing failure was logged when it first appeared; the report carries its new count.
       if (!(ongoing && previous)) {
         const fields = { reason: failure.reason, ...(failure.hint && { hint: failure.hint }) };
-        if (failure.negligible) options.failureLog.info(failure.message, fields);
-        else options.failureLog.warn(failure.message, fields);
+        const log = ongoing ? (options.ongoingLog ?? options.failureLog) : options.failureLog;
+        if (failure.negligible) log.info(failure.message, fields);
+        else log.warn(failure.message, fields);
       }
       ledger.emit();
     },

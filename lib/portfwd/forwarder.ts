@@ -72,7 +72,8 @@ export function startForwarder(agent: GuestAgentClient, options: ForwarderOption
   const limited = rateLimitLog(options.log, options.logRate);
   const log = limited.kind("port forwards", { burst: options.logRate?.burst ?? 64 });
   const failureLog = limited.kind("port forward failures", { burst: options.logRate?.burst ?? 16 });
-  const ledger = createForwardLedger({ onChange: options.onChange, failureLog, now });
+  const ongoingLog = limited.kind("port forward limit", { burst: options.logRate?.burst ?? 4 });
+  const ledger = createForwardLedger({ onChange: options.onChange, failureLog, ongoingLog, now });
   const stream = agentStreamTransport(agent);
   const datagram = agentDatagramTransport(agent, { idleMs: options.udpIdleMs });
   const fast = options.hostForwarder && hostForwardTransport(options.hostForwarder, { log });

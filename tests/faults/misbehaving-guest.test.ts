@@ -6,8 +6,9 @@
 import { expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
-import { encodeFrame, encodeHandshake, type Frame, FrameType, HandshakeMagic, HeaderBytes } from "../../agent/protocol/frame.ts";
+import { decodeJson, encodeFrame, encodeHandshake, type Frame, FrameType, HandshakeMagic, HeaderBytes } from "../../agent/protocol/frame.ts";
 import type { GuestListener } from "../../agent/protocol/messages.ts";
+import { DenError } from "../../lib/errors.ts";
 import { connectGuestAgent, type ConnectGuestAgentOptions } from "../../lib/guestagent/connect-guest-agent.ts";
 import type { GuestAgentClient, GuestAgentState } from "../../lib/guestagent/guest-agent-client.ts";
 import type { FilledDenYaml } from "../../lib/config/schema.ts";
@@ -329,6 +330,31 @@ test("an agent that answers HELLO but no ping and no OPEN: a host connection thr
     silent: lines.length === 0 && forwarderLog.lines.length === 0,
   });
 }, 30_000);
+
+test("an agent that takes a listen request and never answers it: listenInGuest() fails within its bound, naming the socket", async () => {
+  const listenTimeoutMs = 300;
+  const { guest, client } = await setup({}, { listenTimeoutMs });
+  await connected(client);
+  const started = performance.now();
+  const failed = await client.listenInGuest({ path: "/run/den-never.sock", uid: 0, gid: 0, mode: 0o600 }, () => undefined).catch((error: unknown) => error);
+  const waitedMs = performance.now() - started;
+  const message = failed instanceof Error ? failed.message : String(failed);
+  expect(failed).toBeInstanceOf(DenError);
+  expect({ code: (failed as DenError).code, message }).toEqual({ code: "GUEST_AGENT", message: 'Cannot listen on "/run/den-never.sock" in the guest: the guest agent did not answer within 0.3 s' });
+  expect(waitedMs).toBeLessThan(listenTimeoutMs + 2_000);
+  // The request went out, then was withdrawn: a late answer cannot open a socket nobody waits for.
+  const sentTypes = () => guest.latest().received.map((frame) => (decodeJson(frame.payload) as { type?: string } | undefined)?.type);
+  await until(() => sentTypes().includes("unlisten-unix") || undefined, settleMs);
+  expect(sentTypes()).toEqual(expect.arrayContaining(["listen-unix", "unlisten-unix"]));
+  await sessionWorks(guest, client);
+  recordFault({
+    fault: "an agent that never answers a listen request",
+    state: `listenInGuest() failed after ${Math.round(waitedMs)} ms: ${message}`,
+    diskIntact: true,
+    leaked: 0,
+    silent: false,
+  });
+});
 
 // ---------------------------------------------------------------------------------------------------------------
 // Frames for streams that were never opened.

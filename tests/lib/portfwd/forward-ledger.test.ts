@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import { createMemoryLogger } from "../../../lib/log.ts";
+import { rateLimitLog } from "../../../lib/log-rate-limit.ts";
 import { createForwardLedger } from "../../../lib/portfwd/forward-ledger.ts";
 import type { PortForwardReport } from "../../../lib/portfwd/port-forward-report.ts";
 
@@ -37,6 +38,17 @@ test("createForwardLedger() keeps the first time of an ongoing failure and logs 
   book.fail("limit", { reason: "limit", message: "Cannot forward 4 guest listeners" }, { ongoing: true });
   expect(book.report().failures).toEqual([{ reason: "limit", message: "Cannot forward 4 guest listeners", since: "t1" }]);
   expect(log.lines).toEqual([{ level: "warn", message: "Cannot forward 3 guest listeners" }]);
+});
+
+test("createForwardLedger() logs the cap through its own budget, so a burst of per-port failures cannot swallow it", () => {
+  const log = createMemoryLogger();
+  const limited = rateLimitLog(log, { burst: 3 });
+  const book = createForwardLedger({ onChange: () => {}, failureLog: limited.kind("port forward failures"), ongoingLog: limited.kind("port forward limit"), now: () => "now" });
+  for (let port = 50_000; port < 50_020; port++) book.fail(`listen ${port}`, { reason: "port-in-use", message: `Cannot listen on 127.0.0.1:${port}` });
+  book.fail("limit", { reason: "limit", message: "Cannot forward 9744 guest listeners" }, { ongoing: true });
+  expect(log.lines.filter((line) => line.message.startsWith("Cannot listen"))).toHaveLength(3);
+  expect(log.lines.filter((line) => line.message === "Cannot forward 9744 guest listeners")).toEqual([{ level: "warn", message: "Cannot forward 9744 guest listeners" }]);
+  limited.flush();
 });
 
 test("createForwardLedger() reports a cleared failure once, and a forgotten one not at all", () => {
