@@ -27,7 +27,7 @@
 // ~44 MiB, 19 with the long window ~38 MiB (xz -9e ~33 MiB, but den could not unpack it in-process). Level 19 takes a
 // minute or two per runtime, paid once per Bun version: a runtime is recompressed only when its Bun version, size or
 // the settings change (recorded in dist/agent/runtime-<target>.json).
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -139,6 +139,14 @@ async function buildRuntime(target: AgentTarget, options: { optional: boolean })
     return stamp.entry;
   }
   const raw = await Bun.file(source).bytes();
+  const reused = reuseCompressedRuntime(raw, file);
+  if (reused) {
+    await writeAtomic(output, reused.compressed);
+    await writeAtomic(stampPath, `${JSON.stringify({ inputs, entry: reused.entry }, null, 2)}\n`);
+    removeOtherRuntimes(target, file);
+    console.log(`guest agent runtime ${relative(root, output)} taken from ${reused.from} (${seconds(started)} s)`);
+    return reused.entry;
+  }
   // node:zlib's zstd (Bun has it; the installed @types/node predates it) takes the window and long-distance
   // parameters that Bun.zstdCompress has no options for.
   const zstd = zlib as unknown as { zstdCompressSync(data: Uint8Array, options: { params: Record<number, number> }): Uint8Array; constants: Record<string, number | undefined> };
@@ -159,11 +167,61 @@ async function buildRuntime(target: AgentTarget, options: { optional: boolean })
   };
   await writeAtomic(output, compressed);
   await writeAtomic(stampPath, `${JSON.stringify({ inputs, entry }, null, 2)}\n`);
+  removeOtherRuntimes(target, file);
+  keepCompressedRuntime(compressed, entry);
+  console.log(`built ${relative(root, output)} (${mib(raw.byteLength)} MiB, ${mib(compressed.byteLength)} MiB compressed, ${seconds(started)} s)`);
+  return entry;
+}
+
+function removeOtherRuntimes(target: AgentTarget, file: string): void {
   for (const name of readdirSync(agentDir)) {
     if (name !== file && name.startsWith("den-guestagent-runtime-bun-") && name.endsWith(`-${target}.zst`)) rmSync(join(agentDir, name), { force: true });
   }
-  console.log(`built ${relative(root, output)} (${mib(raw.byteLength)} MiB, ${mib(compressed.byteLength)} MiB compressed, ${seconds(started)} s)`);
-  return entry;
+}
+
+/**
+ * Compressed runtimes outlive a checkout: they are kept beside Bun's own download cache, named by the digest of the
+ * runtime they compress and the compression settings, so a fresh clone (every CI run) copies them instead of spending
+ * a minute or more per runtime at zstd level 19. Each is checked against its recorded digest before it is used.
+ */
+function compressedRuntimeCache(): string {
+  return join(bunCacheDir(), "den-guestagent-runtimes");
+}
+
+function compressedRuntimeKey(rawSha256: string): string {
+  return `${rawSha256}-zstd${zstdLevel}-w${zstdWindowLog}-long`;
+}
+
+function reuseCompressedRuntime(raw: Uint8Array, file: string): { compressed: Uint8Array; entry: RuntimeEntry; from: string } | undefined {
+  const key = compressedRuntimeKey(sha256Hex(raw));
+  const dir = compressedRuntimeCache();
+  const entryPath = join(dir, `${key}.json`);
+  const zstPath = join(dir, `${key}.zst`);
+  if (!existsSync(entryPath) || !existsSync(zstPath)) return undefined;
+  try {
+    const cached = JSON.parse(readFileSync(entryPath, "utf8")) as RuntimeEntry;
+    const compressed = readFileSync(zstPath);
+    if (cached.size !== raw.byteLength || compressed.byteLength !== cached.compressedSize || sha256Hex(compressed) !== cached.compressedSha256) return undefined;
+    return { compressed, entry: { ...cached, file }, from: zstPath };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Best effort: a cache that cannot be written costs the next clone a compression, nothing else. */
+function keepCompressedRuntime(compressed: Uint8Array, entry: RuntimeEntry): void {
+  try {
+    const dir = compressedRuntimeCache();
+    mkdirSync(dir, { recursive: true });
+    const key = compressedRuntimeKey(entry.sha256);
+    const temp = join(dir, `.${key}.${process.pid}.tmp`);
+    writeFileSync(temp, compressed);
+    renameSync(temp, join(dir, `${key}.zst`));
+    writeFileSync(temp, `${JSON.stringify(entry, null, 2)}\n`);
+    renameSync(temp, join(dir, `${key}.json`));
+  } catch (error) {
+    console.error(`warning: cannot keep the compressed runtime in ${compressedRuntimeCache()}: ${(error as Error).message}`);
+  }
 }
 
 /** The entry of a runtime an earlier build compressed for this Bun version, if its file is still there. */
