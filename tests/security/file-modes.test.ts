@@ -75,7 +75,7 @@ describe("modes under umask 000", () => {
   });
 
   test("findGuestRuntime() tightens cache folders an older den left 0777", async () => {
-    const denHome = await tempDir(defer);
+    const denHome = join(await tempDir(defer), "den");
     const agent = await findAgent(denHome);
     for (const dir of [join(denHome, "_cache"), join(denHome, "_cache", "guestagent"), join(agent.path, "..")]) await chmod(dir, 0o777);
     await findAgent(denHome);
@@ -83,7 +83,7 @@ describe("modes under umask 000", () => {
   });
 
   test("ensureUserKey() makes _config 0700 and the private key 0600, and tightens an old _config", async () => {
-    const denHome = await tempDir(defer);
+    const denHome = join(await tempDir(defer), "den");
     process.umask(0);
     const key = await ensureUserKey(denHome);
     expect({
@@ -129,7 +129,7 @@ describe("the unpacked guest agent runtime", () => {
     },
     { name: "a world-writable file", tamper: (path: string) => chmod(path, 0o666) },
   ])("findGuestRuntime() replaces $name with the runtime installed beside den before it reaches a runtime disk", async ({ tamper }) => {
-    const denHome = await tempDir(defer);
+    const denHome = join(await tempDir(defer), "den");
     const first = await findAgent(denHome);
     await tamper(first.path);
     const again = await findAgent(denHome);
@@ -139,7 +139,7 @@ describe("the unpacked guest agent runtime", () => {
   });
 
   test("the runtime disk refuses a runtime that changed after findGuestRuntime() checked it, and keeps no ISO", async () => {
-    const denHome = await tempDir(defer);
+    const denHome = join(await tempDir(defer), "den");
     const agent = await findAgent(denHome);
     await writeFile(agent.path, "the evil agent");
     const iso = join(denHome, "runtime.iso");
@@ -148,7 +148,7 @@ describe("the unpacked guest agent runtime", () => {
   });
 
   test("the runtime disk copies an unchanged runtime", async () => {
-    const denHome = await tempDir(defer);
+    const denHome = join(await tempDir(defer), "den");
     const agent = await findAgent(denHome);
     const iso = join(denHome, "runtime.iso");
     await writeIso9660ToFile(runtimeDiskEntries(agent), iso);
@@ -156,7 +156,7 @@ describe("the unpacked guest agent runtime", () => {
   });
 
   test("findGuestRuntime() does not write through a planted temporary file", async () => {
-    const denHome = await tempDir(defer);
+    const denHome = join(await tempDir(defer), "den");
     const first = await findAgent(denHome);
     const outside = join(await tempDir(defer), "outside");
     await writeFile(outside, "untouched");
@@ -170,7 +170,8 @@ describe("the unpacked guest agent runtime", () => {
 
 describe("folders den finds in place", () => {
   test("findGuestRuntime() leaves a DEN_HOME the user made as it is", async () => {
-    const denHome = await tempDir(defer);
+    const denHome = join(await tempDir(defer), "den");
+    await mkdir(denHome);
     await chmod(denHome, 0o750);
     await mkdir(join(denHome, "vm1"));
     await findAgent(denHome);

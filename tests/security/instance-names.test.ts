@@ -4,13 +4,13 @@
 // `den delete -f ../../victim` used to delete the folder; `protect` wrote into it; `delete -f _config` deleted the keys.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { lstat, mkdir, readdir, readFile, readlink, realpath, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { buildProgram } from "../../lib/cli/program.ts";
 import { DenError } from "../../lib/errors.ts";
 import { listInstanceNames } from "../../lib/store/instance-names.ts";
 import { type DenRun, runDen } from "../lib/cli/support/run-den.ts";
+import { makeTempDir } from "../support/temp-dir.ts";
 
 const MinimalYaml = "images:\n- location: /nonexistent/den-test.img\n";
 
@@ -27,7 +27,7 @@ let decoy: ReturnType<typeof Bun.spawn>;
  * root/d/home            DEN_HOME: _config (keys), _disks, .hidden, a/b, link → root/linked
  */
 beforeAll(async () => {
-  root = await realpath(await mkdtemp(join(tmpdir(), "den-sec-names-")));
+  root = await realpath(await makeTempDir("den-sec-names-"));
   denHome = join(root, "d", "home");
   work = join(root, "work");
   decoy = Bun.spawn(["sleep", "60"], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
@@ -51,7 +51,7 @@ beforeAll(async () => {
   await symlink(join(root, "linked"), join(denHome, "link"));
   await mkdir(work);
   // HOME outside the compared tree: Bun keeps a cache there.
-  home = await mkdtemp(join(tmpdir(), "den-sec-home-"));
+  home = await makeTempDir("den-sec-home-");
 });
 
 afterAll(async () => {

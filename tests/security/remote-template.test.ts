@@ -3,10 +3,10 @@
 // before reading anything, leave no instance folder, and copy nothing of the host files into DEN_HOME.
 import { afterAll, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type DenRun, runDen } from "../lib/cli/support/run-den.ts";
+import { makeTempDir } from "../support/temp-dir.ts";
 
 const marker = `den-secret-${crypto.randomUUID()}`;
 
@@ -20,7 +20,7 @@ interface Sandbox {
 
 /** A DEN_HOME and a HOME whose files hold the marker den must never copy. */
 async function sandbox(): Promise<Sandbox> {
-  const root = await mkdtemp(join(tmpdir(), "den-remote-template-"));
+  const root = await makeTempDir("den-remote-template-");
   const home = join(root, "home");
   const denHome = join(root, "den");
   await mkdir(home);

@@ -2,17 +2,16 @@
 // the engine's socket forwarded to <instance>/sock/<engine>.sock, kubeconfigs copied to the host, and a message
 // that expands for the instance and names den's docker context or connection.
 import { describe, expect, test } from "bun:test";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { builtinTemplates } from "../../lib/config/builtin-templates.ts";
 import type { FilledDenYaml } from "../../lib/config/schema.ts";
 import { validateTemplate } from "../../lib/config/validate-template.ts";
 import { expandGoTemplate } from "../../lib/gotemplate/expand-go-template.ts";
 import { templateContext } from "../lib/config/support/template-context.ts";
+import { makeTempDir } from "../support/temp-dir.ts";
 
 async function filled(name: string, set?: (config: FilledDenYaml) => void): Promise<{ config: FilledDenYaml; dir: string }> {
-  const denHome = await mkdtemp(join(tmpdir(), "den-templates-"));
+  const denHome = await makeTempDir("den-templates-");
   const ctx = await templateContext({ files: {}, denHome, builtinTemplates, readStdin: async () => "" });
   const { config } = await validateTemplate(`template:${name}`, ctx, { isDirectory: () => true });
   set?.(config);
@@ -89,7 +88,7 @@ describe("the kubernetes templates", () => {
   });
 
   test("template:k8s joins a cluster as a worker when param.url and param.token are set", async () => {
-    const denHome = await mkdtemp(join(tmpdir(), "den-templates-"));
+    const denHome = await makeTempDir("den-templates-");
     const worker = 'base: template:k8s\nparam:\n  url: "10.0.2.15:6443"\n  token: "abcdef.0123456789abcdef"\n  discoveryTokenCaCertHash: "sha256:00"\n';
     const ctx = await templateContext({ files: { "/cwd/k8s-1.yaml": worker }, denHome, builtinTemplates, readStdin: async () => "" });
     const { config } = await validateTemplate("k8s-1.yaml", ctx, { isDirectory: () => true });

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { encodeFrame, encodeHandshake, encodeJson, FrameParser, FrameType, type Frame } from "../../../agent/protocol/frame.ts";
 import { connectGuestAgent } from "../../../lib/guestagent/connect-guest-agent.ts";
 import { createMemoryLogger } from "../../../lib/log.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 import { type Harness, startHarness } from "../agent-harness.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -86,8 +87,7 @@ test("the agent survives garbage from the host and still serves the client after
 }, 30_000);
 
 test("the host client survives garbage from the agent side and connects once a real agent answers", async () => {
-  const dir = (await import("node:fs/promises")).mkdtemp(join((await import("node:os")).tmpdir(), "den-fuzz-"));
-  const path = join(await dir, "ga.sock");
+  const path = join(await makeTempDir("den-fuzz-"), "ga.sock");
   const next = random(99);
   let garbageSockets = 0;
   const server = createServer((socket: Socket) => {

@@ -1,14 +1,14 @@
 import { expect, test } from "bun:test";
-import { access, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { autostartPlan } from "../../../lib/autostart/autostart-plan.ts";
 import { type AutostartContext, registerAutostart, unregisterAutostart } from "../../../lib/autostart/register-autostart.ts";
 import { DenError } from "../../../lib/errors.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 /** Files in a temporary folder; commands recorded, never run: the real user's systemd is never touched. */
 async function fakeHost(options: { manager?: boolean; failing?: string } = {}) {
-  const home = await mkdtemp(join(tmpdir(), "den-autostart-"));
+  const home = await makeTempDir("den-autostart-");
   const ran: string[] = [];
   const ctx: AutostartContext = {
     writeFile: (path, content) => writeFile(path, content),

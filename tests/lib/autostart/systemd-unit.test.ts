@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { renderSystemdUnit, systemdUnitName } from "../../../lib/autostart/systemd-unit.ts";
 import { DenError } from "../../../lib/errors.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 const den = ["/usr/local/bin/den"];
 
@@ -31,7 +31,7 @@ describe("renderSystemdUnit()", () => {
 // The unit file checked by systemd itself (system mode: a user manager may be absent where tests run).
 describe("systemd-analyze verify", () => {
   const verify = async (text: string) => {
-    const dir = await mkdtemp(join(tmpdir(), "den-unit-"));
+    const dir = await makeTempDir("den-unit-");
     const path = join(dir, "den-vm.service");
     await writeFile(path, text);
     const run = Bun.spawnSync(["systemd-analyze", "verify", path], { stdout: "pipe", stderr: "pipe" });

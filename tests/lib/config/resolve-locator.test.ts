@@ -1,11 +1,11 @@
 import { expect, test } from "bun:test";
-import { chmod, mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { customLocator, resolveLocator } from "../../../lib/config/resolve-locator.ts";
 import { DenError } from "../../../lib/errors.ts";
 import { rejectedError } from "../../support/caught-den-error.ts";
 import { makeDenHome, runDen } from "../cli/support/run-den.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 test.each([
   { text: "github:org/repo", want: { scheme: "github", rest: "org/repo" } },
@@ -77,7 +77,7 @@ test("resolveLocator() turns github: into a raw URL and warns that the scheme is
 // --- through den create, with stand-in plugins on PATH ---
 
 async function standIns(): Promise<{ dir: string; env: Record<string, string> }> {
-  const dir = await mkdtemp(join(tmpdir(), "den-url-cli-"));
+  const dir = await makeTempDir("den-url-cli-");
   await writeFile(join(dir, "web.yaml"), "images:\n- location: /nonexistent/den-test.img\n  arch: x86_64\nbase: base.yaml\n");
   await writeFile(join(dir, "base.yaml"), "cpus: 3\n");
   const scripts: Record<string, string> = {

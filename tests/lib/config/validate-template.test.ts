@@ -1,15 +1,13 @@
 import { expect, test } from "bun:test";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { builtinTemplates } from "../../../lib/config/builtin-templates.ts";
 import type { TemplateContext } from "../../../lib/config/load-template.ts";
 import { validateTemplate } from "../../../lib/config/validate-template.ts";
 import { ConfigError, DenError } from "../../../lib/errors.ts";
 import { templateContext } from "./support/template-context.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 async function context(files: Record<string, string> = {}): Promise<TemplateContext> {
-  return templateContext({ files, denHome: await mkdtemp(join(tmpdir(), "den-validate-")), builtinTemplates, readStdin: async () => "images: []\n" });
+  return templateContext({ files, denHome: await makeTempDir("den-validate-"), builtinTemplates, readStdin: async () => "images: []\n" });
 }
 
 const complete = [...builtinTemplates.keys()].filter((name) => !name.startsWith("_default/")).map((name) => ({ name }));

@@ -1,13 +1,13 @@
 import { expect, test } from "bun:test";
-import { mkdtemp, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ensureDockerContext } from "../../../lib/docker-context/ensure-docker-context.ts";
 import { run } from "../../../lib/process/run.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 /** The host's docker client with its contexts in a temporary DOCKER_CONFIG, so the user's are never touched. */
 async function realIo() {
-  const config = await mkdtemp(join(tmpdir(), "den-docker-config-"));
+  const config = await makeTempDir("den-docker-config-");
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, DOCKER_CONFIG: config };
   return { config, io: { run, which: Bun.which, env } };
 }

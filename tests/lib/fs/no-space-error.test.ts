@@ -1,9 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DenError } from "../../../lib/errors.ts";
 import { formatMiB, isNoSpaceError, noSpaceError } from "../../../lib/fs/no-space-error.ts";
+import { makeTempDirSync } from "../../support/temp-dir.ts";
 
 const ENOSPC = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", syscall: "write" });
 
@@ -35,7 +34,7 @@ describe("formatMiB()", () => {
 
 describe("noSpaceError()", () => {
   test("noSpaceError() names the file, the room needed and the room free, with a hint naming the folder", () => {
-    const dir = mkdtempSync(join(tmpdir(), "den-no-space-"));
+    const dir = makeTempDirSync("den-no-space-");
     const error = noSpaceError(join(dir, "image"), { what: "image", neededBytes: 12 * 1024 * 1024, cause: ENOSPC, hint: "or use another DEN_HOME" });
     expect(error).toMatchObject({ code: "IO", cause: ENOSPC, details: { code: "ENOSPC", path: join(dir, "image"), neededBytes: 12 * 1024 * 1024 } });
     expect(error.message).toMatch(new RegExp(`^Cannot write image "${dir}/image": no space left on the device \\(needs 12 MiB, [0-9.]+ MiB free\\)$`));

@@ -1,13 +1,13 @@
 import { expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtemp, truncate, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readRegularFileBounded, readStreamBounded } from "../../../lib/fs/read-bounded.ts";
 import { rejectedDenError } from "../../support/caught-den-error.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 async function scratch(): Promise<string> {
-  return mkdtemp(join(tmpdir(), "den-read-bounded-"));
+  return makeTempDir("den-read-bounded-");
 }
 
 function mkfifo(path: string): void {

@@ -1,13 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { getHostAgentInfo, hostAgentRequest } from "../../../lib/hostagent/api-client.ts";
 import { infoResponse, serveStandInHostAgent } from "./support/stand-in-host-agent.ts";
 import { rejectedDenError } from "../../support/caught-den-error.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 async function instanceDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), "den-ha-"));
+  return makeTempDir("den-ha-");
 }
 
 describe("hostAgentRequest()", () => {

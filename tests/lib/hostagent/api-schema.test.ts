@@ -1,12 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DenError } from "../../../lib/errors.ts";
 import { getHostAgentInfo, hostAgentRequest } from "../../../lib/hostagent/api-client.ts";
 import { ApiErrorBodySchema, type HostAgentInfo, HostAgentInfoSchema } from "../../../lib/hostagent/api-schema.ts";
 import { type ApiHandlers, startApiServer } from "../../../lib/hostagent/api-server.ts";
 import { HostAgentSock } from "../../../lib/store/filenames.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 describe("HostAgentInfoSchema", () => {
   test.each([
@@ -57,7 +56,7 @@ describe("the real server and client agree on the schema", () => {
   };
 
   test("getHostAgentInfo() reads what startApiServer() answers to GET /v1/info", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "den-api-"));
+    const dir = await makeTempDir("den-api-");
     const server = await startApiServer(join(dir, HostAgentSock), handlers);
     try {
       expect(await getHostAgentInfo(dir, { timeoutMs: 2000 })).toEqual(info);
@@ -67,7 +66,7 @@ describe("the real server and client agree on the schema", () => {
   });
 
   test("hostAgentRequest() shows the message of the server's error body", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "den-api-"));
+    const dir = await makeTempDir("den-api-");
     const server = await startApiServer(join(dir, HostAgentSock), handlers);
     try {
       const error = await hostAgentRequest(dir, { method: "POST", path: "/v1/pause", timeoutMs: 2000 }).catch((caught: unknown) => caught);

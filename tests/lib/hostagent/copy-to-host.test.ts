@@ -1,11 +1,11 @@
 import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { lstat, mkdir, mkdtemp, readFile, readlink, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { lstat, mkdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { copyTargetProblem, copyToHost, guestReadCommand, removeCopiedFiles } from "../../../lib/hostagent/copy-to-host.ts";
 import { run } from "../../../lib/process/run.ts";
 import type { ExecResult } from "../../../lib/ssh/ssh-session.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 /** Runs the guest command on this host, as the SSH session would in the guest. */
 async function localExec(command: string): Promise<ExecResult> {
@@ -14,7 +14,7 @@ async function localExec(command: string): Promise<ExecResult> {
 }
 
 async function folders() {
-  const root = await mkdtemp(join(tmpdir(), "den-copy-"));
+  const root = await makeTempDir("den-copy-");
   const instanceDir = join(root, "vm");
   const guest = join(root, "guest");
   await mkdir(instanceDir);

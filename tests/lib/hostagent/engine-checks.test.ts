@@ -1,10 +1,10 @@
 import { expect, test } from "bun:test";
-import { chmod, mkdir, mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { engineChecks } from "../../../lib/hostagent/engine-checks.ts";
 import { guestScriptCommand } from "../../../lib/hostagent/guest-script.ts";
 import { run } from "../../../lib/process/run.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 const base = { plain: false, os: "Linux" as const, guestInstallPrefix: "/usr/local" };
 const containerd = (user: boolean, system: boolean) => ({ user, system, archives: [] });
@@ -42,7 +42,7 @@ test.each([
   { name: "passes when the binary is installed under the prefix", install: true, code: 0 },
   { name: "fails, naming the path, when it is not", install: false, code: 1 },
 ])("the binaries check $name", async ({ install, code }) => {
-  const prefix = await mkdtemp(join(tmpdir(), "den-engine-"));
+  const prefix = await makeTempDir("den-engine-");
   if (install) {
     await mkdir(join(prefix, "bin"));
     await writeFile(join(prefix, "bin", "containerd"), "#!/bin/sh\n");

@@ -1,9 +1,9 @@
 import { expect, test } from "bun:test";
-import { appendFile, mkdtemp, truncate, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { appendFile, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { formatEvent, type HostAgentEvent } from "../../../lib/hostagent/events.ts";
 import { followEvents } from "../../../lib/hostagent/follow-events.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 const status = { running: false, degraded: false, exiting: false, errors: [] };
 
@@ -12,7 +12,7 @@ function line(port: number, time = new Date()): string {
 }
 
 async function logPath(): Promise<string> {
-  return join(await mkdtemp(join(tmpdir(), "den-follow-")), "ha.stdout.log");
+  return join(await makeTempDir("den-follow-"), "ha.stdout.log");
 }
 
 /** Collects events until `count` arrived (or 3 s passed), running `write` alongside the follower. */

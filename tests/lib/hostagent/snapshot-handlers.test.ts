@@ -1,6 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Driver, SnapshotManager } from "../../../drivers/driver.ts";
 import { DenError } from "../../../lib/errors.ts";
@@ -9,6 +7,7 @@ import { SnapshotRequestSchema } from "../../../lib/hostagent/api-schema.ts";
 import { type ApiHandlers, startApiServer } from "../../../lib/hostagent/api-server.ts";
 import { snapshotHandlers } from "../../../lib/hostagent/snapshot-handlers.ts";
 import { HostAgentSock } from "../../../lib/store/filenames.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 /** A driver whose snapshot manager records its calls; `snapshots: false` leaves the manager out. */
 function fakeDriver(options: { snapshots: boolean; calls: string[]; slowMs?: number }): Driver {
@@ -34,7 +33,7 @@ const baseHandlers: ApiHandlers = {
 };
 
 async function serve(handlers: ApiHandlers): Promise<{ dir: string; close: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), "den-snap-"));
+  const dir = await makeTempDir("den-snap-");
   const server = await startApiServer(join(dir, HostAgentSock), handlers);
   return { dir, close: () => server.close() };
 }

@@ -1,15 +1,15 @@
 import { expect, test } from "bun:test";
-import { mkdtemp, readdir, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { TemplateContext } from "../../../lib/config/load-template.ts";
 import { ConfigError, DenError } from "../../../lib/errors.ts";
 import { createFromTemplate } from "../../../lib/instance/create-from-template.ts";
 import { templateContext } from "../config/support/template-context.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 async function context(): Promise<TemplateContext> {
   return templateContext({
-    denHome: await mkdtemp(join(tmpdir(), "den-create-from-")),
+    denHome: await makeTempDir("den-create-from-"),
     builtinTemplates: new Map([
       ["vm", "# my vm\nbase: template:_img\nparam:\n  size: small\n"],
       ["_img", "images:\n- location: /x.img\n"],

@@ -1,12 +1,12 @@
 // `den NAME …` runs den-NAME: arguments, environment, stdin/stdout and the exit status pass through; the help lists it.
 import { expect, test } from "bun:test";
-import { chmod, mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { makeDenHome, runDen } from "../cli/support/run-den.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 async function pluginDir(scripts: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "den-plugins-"));
+  const dir = await makeTempDir("den-plugins-");
   for (const [name, body] of Object.entries(scripts)) {
     await writeFile(join(dir, name), body);
     await chmod(join(dir, name), 0o755);

@@ -1,13 +1,13 @@
 import { expect, test } from "bun:test";
-import { chmod, mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runUrlPlugin, urlPluginFileNames } from "../../../lib/plugins/run-url-plugin.ts";
 import { rejectedError } from "../../support/caught-den-error.ts";
 import { DenError } from "../../../lib/errors.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 async function dirWith(scripts: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "den-url-"));
+  const dir = await makeTempDir("den-url-");
   for (const [name, body] of Object.entries(scripts)) {
     await writeFile(join(dir, name), body);
     await chmod(join(dir, name), 0o755);

@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { getEventListeners } from "node:events";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { run } from "../../../lib/process/run.ts";
 import { signalPid } from "../../../lib/process/signal-pid.ts";
 import { rejectedDenError, rejectedError } from "../../support/caught-den-error.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 function isAlive(pid: number): boolean {
   try {
@@ -18,7 +18,7 @@ function isAlive(pid: number): boolean {
 
 /** A shell that records its PID in a file, then waits: the test can check the process is gone afterwards. */
 async function sleeper(): Promise<{ argv: string[]; pid: () => Promise<number> }> {
-  const dir = await mkdtemp(join(tmpdir(), "den-run-"));
+  const dir = await makeTempDir("den-run-");
   const pidFile = join(dir, "pid");
   return {
     argv: ["sh", "-c", `echo $$ > "${pidFile}"; exec sleep 30`],
@@ -36,7 +36,7 @@ describe("run()", () => {
   });
 
   test("run() passes stdin, env and cwd to the child", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "den-run-"));
+    const dir = await makeTempDir("den-run-");
     const result = await run(["sh", "-c", 'read line; echo "$line $GREETING $(pwd)"'], { stdin: "hello\n", env: { GREETING: "world", PATH: process.env.PATH }, cwd: dir });
     expect(result.stdout).toBe(`hello world ${dir}\n`);
   });
@@ -72,7 +72,7 @@ describe("run()", () => {
     { what: "a file without execute permission", mode: 0o644, errno: "EACCES" },
     { what: "an executable that is no program", mode: 0o755, errno: "ENOEXEC" },
   ])("run() rejects with IO for $what", async ({ mode, errno }) => {
-    const path = join(await mkdtemp(join(tmpdir(), "den-run-")), "tool");
+    const path = join(await makeTempDir("den-run-"), "tool");
     await writeFile(path, "\0\0\0\0", { mode });
     const error = await rejectedDenError(run([path]));
     expect(error).toMatchObject({ code: "IO", message: `Cannot run "${path}": ${errno}` });
@@ -114,7 +114,7 @@ describe("run()", () => {
   });
 
   test("run() ends at the timeout even when a grandchild keeps the pipes open", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "den-run-"));
+    const dir = await makeTempDir("den-run-");
     const pidFile = join(dir, "pid");
     const started = performance.now();
     const error = await rejectedDenError(run(["sh", "-c", `sleep 30 & echo $! > "${pidFile}"; wait`], { timeoutMs: 200 }));

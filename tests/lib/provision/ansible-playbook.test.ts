@@ -1,11 +1,11 @@
 import { expect, test } from "bun:test";
 import { spawn } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { type AnsibleRunIo, ansibleInventory, ansiblePlaybooks, playbookProblem, runAnsibleProvisioning } from "../../../lib/provision/ansible-playbook.ts";
 import { rejectedDenError } from "../../support/caught-den-error.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 test("ansiblePlaybooks() lists the playbooks of the ansible entries in order", () => {
   const provision = [
@@ -34,7 +34,7 @@ test.each([
 
 /** A folder with a fake ansible-playbook that records its arguments and PARAM_ variables, and a playbook. */
 async function fakeAnsible(exitCode: number) {
-  const root = await mkdtemp(join(tmpdir(), "den-ansible-"));
+  const root = await makeTempDir("den-ansible-");
   const bin = join(root, "bin");
   const instanceDir = join(root, "vm");
   await mkdir(bin);

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { mkdir, mkdtemp, realpath } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, realpath } from "node:fs/promises";
 import { join } from "node:path";
 import { DenError } from "../../../lib/errors.ts";
 import { guestPathOf, shellScript, shellSshArgs, type ShellScriptParams } from "../../../lib/ssh/shell-command.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 const home = "/Users/me";
 const homeMount = [{ location: "~", mountPoint: null }];
@@ -113,7 +113,7 @@ describe("shellSshArgs()", () => {
 // lives under a temp folder, and `bash` with a command stands in for the guest's login shell.
 describe("shellScript() run by bash", () => {
   async function guest() {
-    const root = await realpath(await mkdtemp(join(tmpdir(), "den-shell-")));
+    const root = await realpath(await makeTempDir("den-shell-"));
     const mountPoint = join(root, "mnt", "host home");
     const guestHome = join(root, "home", "me");
     const odd = join(mountPoint, "pro jects", "it's $x `y` ü");

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DenError } from "../../../lib/errors.ts";
 import { parseOpensshVersion, renderSshConfig, type SshOption, sshArgs, sshOptions } from "../../../lib/ssh/ssh-options.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 const base = { identityFile: "/home/me/.den/_config/user", user: "me", controlPath: "/home/me/.den/default/ssh.sock", port: 60022 };
 const v92 = { major: 9, minor: 2, patch: 1 };
@@ -108,7 +108,7 @@ describe("renderSshConfig()", () => {
   });
 
   test("renderSshConfig() output is parsed by the real ssh -G as meant", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "den ssh 'cfg' %h "));
+    const dir = await makeTempDir("den ssh 'cfg' %h ");
     const identityFile = join(dir, "_config", "user");
     const controlPath = join(dir, "dé fault", "ssh.sock");
     const options = sshOptions({ identityFile, user: "alice", controlPath, port: 60123, opensshVersion: v92, hostHasAesNi: false });

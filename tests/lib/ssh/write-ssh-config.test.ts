@@ -1,13 +1,13 @@
 import { expect, test } from "bun:test";
-import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DenError } from "../../../lib/errors.ts";
 import { sshOptions } from "../../../lib/ssh/ssh-options.ts";
 import { writeSshConfig } from "../../../lib/ssh/write-ssh-config.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 async function instanceFolder(): Promise<string> {
-  const dir = join(await mkdtemp(join(tmpdir(), "den-sshcfg-")), "default");
+  const dir = join(await makeTempDir("den-sshcfg-"), "default");
   await mkdir(dir, { mode: 0o700 });
   return dir;
 }
@@ -34,7 +34,7 @@ test("writeSshConfig() replaces an older file, which keeps mode 0600", async () 
 });
 
 test("writeSshConfig() reports a missing instance folder as a DenError", async () => {
-  const dir = join(await mkdtemp(join(tmpdir(), "den-sshcfg-")), "missing");
+  const dir = join(await makeTempDir("den-sshcfg-"), "missing");
   const error = await writeSshConfig(dir, options).catch((caught: unknown) => caught);
   expect(error).toBeInstanceOf(DenError);
   expect((error as DenError).code).toBe("IO");

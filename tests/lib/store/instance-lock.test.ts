@@ -1,15 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { DenError } from "../../../lib/errors.ts";
 import { acquireInstanceLock, processStartTime } from "../../../lib/store/instance-lock.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 const lockModule = resolve(import.meta.dir, "../../../lib/store/instance-lock.ts");
 
 async function instanceFolder(): Promise<string> {
-  return await mkdtemp(join(tmpdir(), "den-lock-"));
+  return await makeTempDir("den-lock-");
 }
 
 function deadPid(): number {

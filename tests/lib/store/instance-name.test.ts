@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { checkInstanceName, existingInstanceDir, instanceDirOf, isInstanceName, validateInstanceName } from "../../../lib/store/instance-name.ts";
 import { caughtDenError, rejectedDenError } from "../../support/caught-den-error.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 describe("checkInstanceName()", () => {
   test.each([{ name: "default" }, { name: "ubuntu-24.04" }, { name: "my_vm" }, { name: "A1" }, { name: "x".repeat(76) }])("accepts $name", ({ name }) => {
@@ -57,7 +57,7 @@ describe("instanceDirOf()", () => {
 
 describe("existingInstanceDir()", () => {
   test("returns the folder of an existing instance", async () => {
-    const home = await mkdtemp(join(tmpdir(), "den-name-"));
+    const home = await makeTempDir("den-name-");
     await mkdir(join(home, "vm"));
     expect(await existingInstanceDir(home, "vm")).toBe(join(home, "vm"));
   });
@@ -74,7 +74,7 @@ describe("existingInstanceDir()", () => {
       message: '" is a symbolic link, not an instance folder',
     },
   ])("refuses $name", async ({ setup, message }) => {
-    const home = await mkdtemp(join(tmpdir(), "den-name-"));
+    const home = await makeTempDir("den-name-");
     await setup(home);
     const error = await rejectedDenError(existingInstanceDir(home, "vm", { action: "delete" }));
     expect(error.code).toBe("INSTANCE_NOT_FOUND");

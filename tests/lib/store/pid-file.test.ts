@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { mkdtemp, utimes, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   commandHasWords,
@@ -16,22 +15,23 @@ import {
   readOwnedPid,
   readPidFile,
 } from "../../../lib/store/pid-file.ts";
+import { makeTempDir } from "../../support/temp-dir.ts";
 
 describe("readPidFile()", () => {
   test("returns the PID of a live process", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "den-pid-"));
+    const dir = await makeTempDir("den-pid-");
     await writeFile(join(dir, "ha.pid"), `${process.pid}\n`);
     expect(await readPidFile(join(dir, "ha.pid"))).toBe(process.pid);
   });
   test("removes a stale PID file", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "den-pid-"));
+    const dir = await makeTempDir("den-pid-");
     const dead = Bun.spawnSync(["true"]).pid;
     await writeFile(join(dir, "qemu.pid"), `${dead}`);
     expect(await readPidFile(join(dir, "qemu.pid"))).toBeUndefined();
     expect(existsSync(join(dir, "qemu.pid"))).toBe(false);
   });
   test.each([{ text: "" }, { text: "abc" }, { text: "-5" }])("treats $text as no PID", async ({ text }) => {
-    const dir = await mkdtemp(join(tmpdir(), "den-pid-"));
+    const dir = await makeTempDir("den-pid-");
     await writeFile(join(dir, "x.pid"), text);
     expect(await readPidFile(join(dir, "x.pid"))).toBeUndefined();
   });
@@ -73,7 +73,7 @@ describe("readOwnedPid()", () => {
 
   /** A PID file naming this (live) test process, written at `writtenAtMs`, read with fake process facts. */
   async function check(facts: ProcessFacts | undefined, writtenAtMs = Date.now()) {
-    const dir = await mkdtemp(join(tmpdir(), "den-pid-"));
+    const dir = await makeTempDir("den-pid-");
     const path = join(dir, "ha.pid");
     await writeFile(path, `${process.pid}\n`);
     await utimes(path, writtenAtMs / 1000, writtenAtMs / 1000);
@@ -98,7 +98,7 @@ describe("readOwnedPid()", () => {
   });
 
   test.each([{ text: "" }, { text: "abc" }, { text: "-5" }, { text: "12abc" }, { text: "99999999999999999999" }])("removes a file holding $text", async ({ text }) => {
-    const dir = await mkdtemp(join(tmpdir(), "den-pid-"));
+    const dir = await makeTempDir("den-pid-");
     await writeFile(join(dir, "x.pid"), text);
     const result = await readOwnedPid(join(dir, "x.pid"), { expect: owner, readProcess: async () => ({ argv, startedAtMs: 0 }) });
     expect(result).toEqual({ stale: "x.pid is stale: it holds no PID" });
@@ -106,7 +106,7 @@ describe("readOwnedPid()", () => {
   });
 
   test("removes a file naming a dead process without inspecting it", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "den-pid-"));
+    const dir = await makeTempDir("den-pid-");
     const dead = Bun.spawnSync(["true"]).pid;
     await writeFile(join(dir, "qemu.pid"), `${dead}`);
     const result = await readOwnedPid(join(dir, "qemu.pid"), { expect: owner, readProcess: async () => { throw new Error("not asked"); } });
@@ -118,7 +118,7 @@ describe("readOwnedPid()", () => {
   });
 
   test("trusts a real child whose argv carries the words, with the host's process reader", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "den-pid-"));
+    const dir = await makeTempDir("den-pid-");
     const path = join(dir, "qemu.pid");
     const child = Bun.spawn(["sh", "-c", "read _", "qemu", "-pidfile", path], { stdin: "pipe" });
     try {

@@ -1,7 +1,6 @@
 // Runs den from source as a user would, with its own DEN_HOME, for the command tests.
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { makeTempDir } from "../../../support/temp-dir.ts";
 
 const mainTs = join(import.meta.dir, "../../../../main.ts");
 
@@ -32,7 +31,7 @@ export interface RunDenOptions {
 }
 
 export async function makeDenHome(): Promise<string> {
-  return mkdtemp(join(tmpdir(), "den-cli-"));
+  return makeTempDir("den-cli-");
 }
 
 export async function runDen(args: readonly string[], options: RunDenOptions): Promise<DenRun> {

@@ -3,14 +3,14 @@
 // child that has already been reaped.
 import { afterAll } from "bun:test";
 import { readFileSync } from "node:fs";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { makeTempDir } from "../../../support/temp-dir.ts";
 
 export const MinimalYaml = "images:\n- location: /nonexistent/den-test.img\n";
 
 export async function makeHome(): Promise<string> {
-  return mkdtemp(join(tmpdir(), "den-st-"));
+  return makeTempDir("den-st-");
 }
 
 /** Creates `<home>/<name>` with a den.yaml that loads. */
