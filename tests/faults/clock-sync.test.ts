@@ -4,7 +4,7 @@
 // the real client and the real "clock" guest service. Between them a relay plays QEMU's chardev: frozen, it passes no
 // byte either way (the host's pings go unanswered and it starts a new session, as with a stopped QEMU), and thawed it
 // delivers what waited. The host's own gaps are played against a fake guest speaking the protocol on a unix socket.
-// The VM proof (SIGSTOP of a real QEMU for 60 s) is in tests/e2e/faults-lifecycle.test.ts.
+// The VM proof (SIGSTOP of a real QEMU for 60 s) is in tests/e2e/lifecycle.test.ts.
 import { afterEach, expect, test } from "bun:test";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";

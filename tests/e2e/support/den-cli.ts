@@ -2,6 +2,7 @@
 // end-to-end results must not depend on a host's /dev/kvm.
 import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { type InstanceInfo, InstanceInfoSchema } from "../../../lib/status/instance-info.ts";
 import type { GuestImage } from "./guest-image.ts";
 
 const mainTs = resolve(import.meta.dir, "../../../main.ts");
@@ -15,7 +16,16 @@ export interface DenResult {
 
 export async function den(denHome: string, args: string[], options: { timeoutMs?: number; cwd?: string } = {}): Promise<DenResult> {
   const started = performance.now();
-  const child = Bun.spawn([process.execPath, mainTs, ...args], {
+  const child = spawnDen(denHome, args, options);
+  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 600_000);
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  clearTimeout(timer);
+  return { exitCode, stdout, stderr, ms: performance.now() - started };
+}
+
+/** `den ARGS` as a child process with piped output, for a test that reads its progress as it comes (and may kill it). */
+export function spawnDen(denHome: string, args: string[], options: { cwd?: string } = {}) {
+  return Bun.spawn([process.execPath, mainTs, ...args], {
     cwd: options.cwd ?? denHome,
     // Downloads go to a cache inside the test's DEN_HOME, never the user's ~/.cache/den.
     env: { DEN_CACHE_DIR: join(denHome, "_cache"), ...process.env, DEN_HOME: denHome, DEN_QEMU_ACCEL: "tcg" },
@@ -23,10 +33,14 @@ export async function den(denHome: string, args: string[], options: { timeoutMs?
     stdout: "pipe",
     stderr: "pipe",
   });
-  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 600_000);
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  clearTimeout(timer);
-  return { exitCode, stdout, stderr, ms: performance.now() - started };
+}
+
+/** `den list --json NAME`, checked against the schema of its rows (a Broken row must carry its errors). */
+export async function listInstance(denHome: string, name: string): Promise<InstanceInfo> {
+  const listed = await den(denHome, ["list", "--json", name]);
+  const line = listed.stdout.trim().split("\n")[0];
+  if (listed.exitCode !== 0 || !line) throw new Error(`den list --json ${name} exited with ${listed.exitCode}: ${listed.stderr.trim()}`);
+  return InstanceInfoSchema.parse(JSON.parse(line));
 }
 
 /** Where a test serves the guest's files over HTTP. */
