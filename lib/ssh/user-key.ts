@@ -73,7 +73,7 @@ async function publicKeyOf(privateKeyPath: string): Promise<string | undefined> 
  * ssh2's generator drops a leading zero byte of the ed25519 public key (about 1 key in 256), writing a key that
  * neither ssh2 nor OpenSSH can read back. Such a pair is thrown away and another one made.
  */
-function generateParsableKeyPair(): { private: string; public: string } {
+export function generateParsableKeyPair(): { private: string; public: string } {
   for (let attempt = 0; attempt < 16; attempt++) {
     const pair = utils.generateKeyPairSync("ed25519", { comment: "den" });
     const parsed = utils.parseKey(pair.private);
