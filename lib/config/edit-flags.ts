@@ -173,7 +173,8 @@ function splitList(values: readonly string[]): string[] {
 }
 
 function parseCpus(text: string): number {
-  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) usage("--cpus", text, "expected a whole number of at least 1", "e.g. --cpus 4");
+  // Lima parses the flag as an int: " 2" is refused there too.
+  if (!/^\d+$/.test(text) || Number(text) < 1) usage("--cpus", text, "expected a whole number of at least 1", "e.g. --cpus 4");
   return Number(text);
 }
 

@@ -379,6 +379,13 @@ function validateUser(config: FilledDenYaml, add: Add): void {
     add(["user", "name"], `Invalid user name ${quoted(name)}: must match ${UserNamePattern.source}`);
   }
   if (uid === 0) add(["user", "uid"], "The guest user's uid must not be 0", "remove user.uid to use your own uid, or pick one such as 1000");
+  // These go into /etc/passwd (":" separates its fields) and into the seed's line-based files (den.env).
+  for (const field of ["home", "shell"] as const) {
+    const path = config.user[field];
+    if (!path.startsWith("/")) add(["user", field], `Must be an absolute path in the guest, got ${quoted(path)}`, field === "shell" ? 'e.g. "/bin/bash"' : 'e.g. "/home/{{.User}}.guest"');
+    else if (/[:\p{Cc}]/u.test(path)) add(["user", field], `Must not contain ":" or control characters, got ${quoted(path)}`);
+  }
+  if (/\p{Cc}/u.test(config.user.comment)) add(["user", "comment"], `Must not contain control characters such as a line break, got ${quoted(config.user.comment)}`);
 }
 
 interface Version {

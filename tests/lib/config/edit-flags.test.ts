@@ -90,6 +90,7 @@ describe("editFlagsToYq()", () => {
   test.each([
     { name: "--cpus that is not a number", flags: { cpus: "four" }, message: 'Cannot use --cpus "four": expected a whole number of at least 1' },
     { name: "--cpus 0", flags: { cpus: "0" }, message: 'Cannot use --cpus "0"' },
+    { name: "--cpus with a space (Lima's int flag refuses it too)", flags: { cpus: " 2" }, message: 'Cannot use --cpus " 2"' },
     { name: "--memory with a unit", flags: { memory: "4GiB" }, message: 'Cannot use --memory "4GiB": expected a positive number of GiB' },
     { name: "--disk 0", flags: { disk: "0" }, message: 'Cannot use --disk "0"' },
     { name: "--mount-type that is unknown", flags: { mountType: "nfs" }, message: 'Cannot use --mount-type "nfs": expected one of reverse-sshfs, 9p, virtiofs' },
