@@ -23,6 +23,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FilledUserSchema } from "../../lib/config/schema.ts";
 import type { InstanceInfo } from "../../lib/status/instance-info.ts";
+import { diskIntact } from "../faults/support/disk-intact.ts";
 import { printFaultTableAfterAll, recordFault } from "../faults/support/fault-table.ts";
 import { den, guestTemplate, listInstance, processesMentioning, processesOfDenHome, spawnDen } from "./support/den-cli.ts";
 import { ensureGuestImage, type GuestImage } from "./support/guest-image.ts";
@@ -134,12 +135,6 @@ function requireUp(): void {
   if (!up) throw new Error(`Instance "${Name}" is not up: an earlier boot or fault test failed (see above)`);
 }
 
-/** `qemu-img check` of the instance's disk (it refuses a disk QEMU holds, so only while no QEMU runs). */
-function diskIntact(): boolean {
-  const check = Bun.spawnSync(["qemu-img", "check", join(home, Name, "disk")], { stdout: "pipe", stderr: "pipe" });
-  if (check.exitCode !== 0) console.log(`qemu-img check: ${check.stdout.toString()}${check.stderr.toString()}`);
-  return check.exitCode === 0;
-}
 
 /** den's processes left for this DEN_HOME: host agents and CLIs by environment, QEMU by path. */
 async function leaked(): Promise<number> {
@@ -517,7 +512,7 @@ test(
     const broken = await until("Broken", listed, { done: (value) => value.status === "Broken", timeoutMs: 30_000 });
     expect((broken.errors ?? []).join(" ")).toMatch(/QEMU was killed by SIGKILL/);
     // The disk is checked while nothing holds it: the host agent has no image open.
-    const intact = diskIntact();
+    const intact = diskIntact(join(home, Name, "disk"));
     // The share is opened before the next boot, so that boot can be READY.
     await chmod(closedShare, 0o755);
     await chmod(join(closedShare, "secret.txt"), 0o644);
@@ -579,7 +574,7 @@ test(
     recordFault({
       fault: "kill -9 host agent after READY",
       state: `${broken.status} (${(broken.errors ?? []).join("; ")}); den start refused; den stop -f: ${after.status}`,
-      diskIntact: diskIntact(),
+      diskIntact: diskIntact(join(home, Name, "disk")),
       leaked: await leaked(),
       silent: false,
     });

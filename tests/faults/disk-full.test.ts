@@ -18,6 +18,7 @@ import { prepareInstanceImage } from "../../lib/images/prepare-instance-image.ts
 import { createMemoryLogger } from "../../lib/log.ts";
 import { startImageServer } from "../e2e/support/image-server.ts";
 import { processesOfDenHome } from "../e2e/support/den-cli.ts";
+import { diskIntact } from "./support/disk-intact.ts";
 import { firmwareOnlyTemplate } from "./support/firmware-only-template.ts";
 import { printFaultTableAfterAll, recordFault } from "./support/fault-table.ts";
 
@@ -109,10 +110,6 @@ async function listStatus(home: string, name: string): Promise<string> {
   return listed.stdout.split("\n").find((line) => line.startsWith(`${name} `))?.slice(name.length + 1) ?? `(not listed: ${listed.stderr.trim()})`;
 }
 
-function qemuImgCheck(path: string): boolean {
-  return Bun.spawnSync(["qemu-img", "check", "-q", path]).exitCode === 0;
-}
-
 function firstError(stderr: string): string {
   return stderr.split("\n").find((line) => line.startsWith("error:"))?.slice("error: ".length) ?? stderr.trim();
 }
@@ -156,7 +153,7 @@ describe.if(isRoot)("disk full", () => {
     const config = await loadInstanceConfig(home, "full");
     expect(await prepareInstanceImage(dir, config, { hostHome: root, env: {} })).toMatchObject({ copied: false });
     await createDriver({ instanceName: "full", instanceDir: dir, denHome: home, config, sshLocalPort: 0, env: { PATH: process.env.PATH }, logger }).createDisk();
-    const intact = qemuImgCheck(join(dir, "disk")) && qemuImgCheck(join(dir, "image"));
+    const intact = diskIntact(join(dir, "disk")) && diskIntact(join(dir, "image"));
     expect(intact).toBe(true);
     const leaked = (await processesOfDenHome(home)).length;
     recordFault({ fault: "disk full: DEN_HOME while den start creates the disk", state: `${state}; ${error}`, diskIntact: intact, leaked, silent: started.exitCode === 0 });
@@ -174,7 +171,7 @@ describe.if(isRoot)("disk full", () => {
     const state = await listStatus(home, "full");
     expect(state).toBe("Stopped");
     const leaked = (await processesOfDenHome(home)).length;
-    const intact = qemuImgCheck(join(dir, "disk"));
+    const intact = diskIntact(join(dir, "disk"));
     recordFault({ fault: "disk full: DEN_HOME while the host agent writes the seed", state: `${state}; ${/Cannot write the seed[^\n]*/.exec(started.stderr)?.[0]}`, diskIntact: intact, leaked, silent: false });
   }, 30_000);
 
@@ -233,6 +230,6 @@ describe.if(isRoot)("disk full", () => {
       { range: `bytes=${keptBytes}-`, status: 206 },
     ]);
     const leaked = (await processesOfDenHome(home)).length;
-    recordFault({ fault: "disk full: image cache while downloading", state: `${state}; ${error}`, diskIntact: verified && qemuImgCheck(join(dir, "image")), leaked, silent: started.exitCode === 0 });
+    recordFault({ fault: "disk full: image cache while downloading", state: `${state}; ${error}`, diskIntact: verified && diskIntact(join(dir, "image")), leaked, silent: started.exitCode === 0 });
   }, 30_000);
 });

@@ -22,6 +22,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { processesOfDenHome } from "../e2e/support/den-cli.ts";
 import { firmwareOnlyTemplate } from "./support/firmware-only-template.ts";
+import { diskIntact } from "./support/disk-intact.ts";
 import { printFaultTableAfterAll, recordFault } from "./support/fault-table.ts";
 
 const mainTs = resolve(import.meta.dir, "../../main.ts");
@@ -222,7 +223,7 @@ describe("den start races", () => {
     expect(error).toMatch(/^Cannot start instance "race2" \(stage "[a-z-]+"\): (the host agent \(PID \d+\) was killed by SIGKILL before the guest was ready$|the VM exited unexpectedly \(exit code none, signal SIGKILL\))/);
     const state = await status("race2");
     expect(state).toBe("Stopped");
-    const intact = Bun.spawnSync(["qemu-img", "check", "-q", join(dir, "disk")]).exitCode === 0;
+    const intact = diskIntact(join(dir, "disk"));
     expect(intact).toBe(true);
     const leaked = await lingering();
     expect(leaked).toBe(0);
@@ -244,7 +245,7 @@ describe("den start races", () => {
     expect(state).toBe("Stopped");
     const leaked = await lingering();
     expect(leaked).toBe(0);
-    const intact = Bun.spawnSync(["qemu-img", "check", "-q", join(dir, "disk")]).exitCode === 0;
+    const intact = diskIntact(join(dir, "disk"));
     recordFault({ fault: "den stop while den start boots", state: `${state}; den start: ${error}`, diskIntact: intact, leaked, silent: false });
   }, 30_000);
   test("kill -9 of the host agent while QEMU runs: Broken with the reason, den start refuses to boot a second VM, den stop -f cleans up", async () => {
@@ -266,7 +267,7 @@ describe("den start races", () => {
     expect(state).toBe("Stopped");
     const leaked = await lingering();
     expect(leaked).toBe(0);
-    const intact = Bun.spawnSync(["qemu-img", "check", "-q", join(dir, "disk")]).exitCode === 0;
+    const intact = diskIntact(join(dir, "disk"));
     recordFault({
       fault: "kill -9 host agent while QEMU runs",
       state: `${broken} (${listed.errors?.join("; ")}); den start: ${firstError(again.stderr)}; den stop -f: ${state}`,
@@ -303,7 +304,7 @@ describe("den start races", () => {
     expect(state).toBe("Stopped");
     const leaked = await lingering();
     expect(leaked).toBe(0);
-    const intact = Bun.spawnSync(["qemu-img", "check", "-q", join(dir, "disk")]).exitCode === 0;
+    const intact = diskIntact(join(dir, "disk"));
     recordFault({
       fault: "kill -9 den start while it downloads the image",
       state: `${killedState}, no image or disk in the instance; the next den start took over the dead start's lock and booted from the whole image`,

@@ -1,8 +1,7 @@
 // What a test sets up (servers, handles, temp folders) is undone after it, newest first, whether it passed or not.
 import { afterEach } from "bun:test";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
+import { makeTempDir } from "./temp-dir.ts";
 
 export type Defer = (...cleanups: (() => Promise<unknown> | void)[]) => void;
 
@@ -15,9 +14,9 @@ export function deferredCleanups(): Defer {
   return (...more) => void cleanups.push(...more);
 }
 
-/** A fresh folder, removed after the test. */
+/** A fresh folder, removed after the test (and by temp-dir.ts's reaper should the test run be killed first). */
 export async function tempDir(defer: Defer): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "den-test-"));
+  const dir = await makeTempDir("den-test-");
   defer(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
