@@ -282,6 +282,14 @@ describe.each(MountTypes)("mountType %s", (type: MountTypeUnderTest) => {
         back = (await shell(vm, `findmnt -rn -M ${q(vm.rw)} -o FSTYPE && cat ${q(join(vm.rw, "from host ü.txt"))}`)).stdout;
       }
       expect(back).toBe("fuse.sshfs\nhello from the host\n");
+      // The guest shows the mount a poll before the host agent has checked it: the report turns ready soon after.
+      let state = "";
+      for (let i = 0; i < 30 && state !== "ready"; i++) {
+        const listed = JSON.parse((await den(vm.home, ["list", "--json", vm.name])).stdout.trim().split("\n")[0] ?? "{}");
+        state = listed.services?.mounts?.state ?? "";
+        if (state !== "ready") await Bun.sleep(1000);
+      }
+      expect(state).toBe("ready");
     }, 120_000);
   }
   describe("mountInotify", () => {
