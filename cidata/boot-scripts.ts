@@ -10,6 +10,7 @@ import guestHome from "./boot/linux/05-guest-home.sh" with { type: "text" };
 import rosetta from "./boot/linux/05-rosetta.sh" with { type: "text" };
 import etcHosts from "./boot/linux/06-etc-hosts.sh" with { type: "text" };
 import etcEnvironment from "./boot/linux/07-etc-environment.sh" with { type: "text" };
+import bootBesideInit from "./boot/linux/08-boot-beside-init.sh" with { type: "text" };
 import rootlessBase from "./boot/linux/20-rootless-base.sh" with { type: "text" };
 import guestAgent from "./boot/linux/25-guestagent.sh" with { type: "text" };
 import sshdVsock from "./boot/linux/26-sshd-vsock.sh" with { type: "text" };
@@ -29,6 +30,7 @@ const SCRIPTS: ReadonlyArray<readonly [path: string, text: string]> = [
   ["boot/linux/05-rosetta.sh", rosetta],
   ["boot/linux/06-etc-hosts.sh", etcHosts],
   ["boot/linux/07-etc-environment.sh", etcEnvironment],
+  ["boot/linux/08-boot-beside-init.sh", bootBesideInit],
   ["boot/linux/20-rootless-base.sh", rootlessBase],
   ["boot/linux/25-guestagent.sh", guestAgent],
   ["boot/linux/26-sshd-vsock.sh", sshdVsock],

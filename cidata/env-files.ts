@@ -42,6 +42,8 @@ export function denEnv(args: SeedArgs): string {
     ["PLAIN", flag(args.plain)],
     ["TIMEZONE", args.timezone],
     ["UPGRADE_PACKAGES", flag(args.upgradePackages)],
+    // Package upgrades and `mode: boot` scripts run in cloud-init's stages, before the boot scripts (as in Lima).
+    ["BOOT_BESIDE_INIT", flag(!args.upgradePackages && !args.provision.some((entry) => entry.mode === "boot"))],
     ["CONTAINERD_SYSTEM", flag(args.containerd.system)],
     ["CONTAINERD_USER", flag(args.containerd.user)],
     ["CONTAINERD_ARCHIVE", args.containerd.archive],

@@ -29,11 +29,26 @@ const BootLock = "/run/den-boot.lock";
 /** The unit that runs boot.sh early; DEN_BOOT_EARLY=1 tells the hook and boot.sh they run under it. */
 export const EarlyBootUnit = "den-boot.service";
 
-// boot.sh runs once per boot, from whichever of two callers comes first: den-boot.service, started by bootcmd as soon as
-// cloud-init's init stage is done (users, network, fstab and this file written), beside the config stage; else cloud-init's
-// per-boot stage, after config and final's first modules, as in Lima. The per-boot run after an early one waits
-// for it (the lock) and exits with its code, so cloud-init's status still reports a failed boot.sh.
-// set -eu: a seed that cannot be mounted must fail the hook loudly in cloud-init-output.log, not run a stale boot.sh.
+/**
+ * Written by boot.sh once cloud-init has applied a user-data (its sha256): a later boot with the same user-data finds
+ * the guest's users, fstab, hostname and SSH settings already in place.
+ */
+export const CloudConfigAppliedMarker = "/var/lib/den/cloud-config-applied";
+/** The den.env line of a seed whose boot scripts may run beside cloud-init's init stage on a later boot. */
+export const BesideInitLine = "DEN_CIDATA_BOOT_BESIDE_INIT=1";
+
+// boot.sh runs once per boot, from whichever of its callers comes first:
+// - den-boot-early.service (DEN_BOOT_BESIDE_INIT=1), which a first boot installs (boot/linux/08-boot-beside-init.sh)
+//   and which starts on a later boot as soon as cloud-init-local is done, beside cloud-init's init stage; it runs
+//   boot.sh only when the seed allows it (den.env) and an earlier boot applied the same user-data, else it leaves the
+//   boot to the next caller;
+// - den-boot.service (DEN_BOOT_EARLY=1), started by bootcmd as soon as cloud-init's init stage is done (users, network,
+//   fstab and this file written), beside the config stage;
+// - else cloud-init's per-boot stage, after config and final's first modules, as in Lima.
+// The per-boot run after an early one waits for it (the lock) and exits with its code, so cloud-init's status still
+// reports a failed boot.sh.
+// set -eu: a seed that cannot be mounted must fail the hook loudly in cloud-init-output.log, not run a stale boot.sh;
+// the marker of a run is written only once the seed is mounted, so the next caller tries again.
 // The umount clears a mount left by an earlier run of the hook in the same boot (cloud-init re-run by hand, or a
 // seed rebuilt under a running guest), which would otherwise make the mount fail with "already mounted".
 const BootHook = `#!/bin/sh
@@ -51,12 +66,22 @@ elif [ -f ${EarlyExitFile} ]; then
   rm -f ${EarlyExitFile}
   exit "$rc"
 fi
-: >${RanMarker}
 mkdir -p -m 700 "$DEN_CIDATA_MNT"
 if grep -qs " $DEN_CIDATA_MNT " /proc/mounts; then
   umount "$DEN_CIDATA_MNT" || umount -l "$DEN_CIDATA_MNT"
 fi
 mount -o ${CidataMountOptions} "$DEN_CIDATA_DEV" "$DEN_CIDATA_MNT"
+if [ "\${DEN_BOOT_BESIDE_INIT:-}" = 1 ]; then
+  applied=""
+  [ ! -f ${CloudConfigAppliedMarker} ] || read -r applied <${CloudConfigAppliedMarker} || true
+  sum="$(sha256sum "$DEN_CIDATA_MNT/user-data" 2>/dev/null)" || sum=""
+  if ! grep -qx "${BesideInitLine}" "$DEN_CIDATA_MNT/den.env" || [ -z "$applied" ] || [ "\${sum%% *}" != "$applied" ]; then
+    echo "den: the boot scripts wait for cloud-init's init stage (a new or changed configuration)"
+    umount "$DEN_CIDATA_MNT" || true
+    exit 0
+  fi
+fi
+: >${RanMarker}
 export DEN_CIDATA_MNT
 cd "$DEN_CIDATA_MNT"
 if [ "\${DEN_BOOT_EARLY:-}" != 1 ]; then

@@ -61,6 +61,20 @@ den_after_cloud_config() {
 }
 export -f den_after_cloud_config
 
+# Under den-boot-early.service (DEN_BOOT_BESIDE_INIT=1, a later boot with settings an earlier boot applied; see
+# boot/linux/08-boot-beside-init.sh) boot.sh runs beside cloud-init's init stage, which brings up the network and may
+# still rewrite what it manages (/etc/hosts where an image sets manage_etc_hosts). What needs either waits for that
+# stage here; sshd starts only after it anyway, so the wait costs the boot nothing.
+den_after_cloud_init() {
+	if [ "${DEN_BOOT_BESIDE_INIT:-}" != 1 ] || [ -e /run/den-cloud-init-waited ] || ! den_real_guest; then
+		return 0
+	fi
+	den_log "waiting for cloud-init's init stage"
+	systemctl start cloud-init.service >/dev/null 2>&1 || true
+	: >/run/den-cloud-init-waited
+}
+export -f den_after_cloud_init
+
 code=0
 warn() {
 	den_log "WARNING $*"
@@ -127,6 +141,15 @@ if [ "${DEN_CIDATA_PLAIN:-}" = 1 ]; then
 	den_log "plain mode: skipping boot/linux"
 else
 	run_folder boot boot/linux
+	# cloud-init's init stage may have rewritten /etc/hosts while boot/linux ran beside it: name the host again.
+	if [ "${DEN_BOOT_BESIDE_INIT:-}" = 1 ] && [ -f "$DEN_CIDATA_MNT/boot/linux/06-etc-hosts.sh" ]; then
+		den_after_cloud_init
+		rc=0
+		bash "$DEN_CIDATA_MNT/boot/linux/06-etc-hosts.sh" || rc=$?
+		if [ "$rc" != 0 ]; then
+			warn "boot/linux/06-etc-hosts.sh failed after cloud-init's init stage (exit $rc)"
+		fi
+	fi
 fi
 
 # Indirect expansion reads DEN_CIDATA_<KIND>_<index>_<FIELD> without evaluating anything.
@@ -328,6 +351,7 @@ if [ "${DEN_BOOT_EARLY:-}" = 1 ] && [ -f "$DEN_CIDATA_MNT/user-data" ]; then
 else
 	den_after_cloud_config
 fi
+den_after_cloud_init
 printf '%s\n' "${DEN_CIDATA_IID:-}" >"$root/run/den-boot-done"
 den_log "boot done ${DEN_CIDATA_IID:-}"
 if [ "$code" != 0 ]; then

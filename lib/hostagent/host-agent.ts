@@ -382,26 +382,32 @@ function bootSequence(input: BootSequenceInput) {
   const ready = (async (): Promise<SshSession> => {
     const base = { port: input.sshLocalPort, user: input.prepared.user, privateKey: input.prepared.privateKey };
     // Until sshd listens a try fails at once (the driver's port forward resets it), so retrying often costs nothing.
-    await waitForSsh({ ...base, timeoutMs: input.timeoutMs, signal: deadline, retryIntervalMs: 250 });
+    // The login that proves sshd up also serves the marker wait: one handshake fewer on the critical path.
+    let session: SshSession | undefined = (await waitForSsh({ ...base, timeoutMs: input.timeoutMs, signal: deadline, retryIntervalMs: 250, keepSession: true })).session;
     reached("sshd");
     const waitForMarkers = bootMarkersCommand(bootMarkers(input.config.plain), input.prepared.iid, { waitMs: MarkerWaitMs });
-    let session: SshSession | undefined;
     // A marker wait in flight ends with its session, not minutes later.
     const closeOnAbort = () => session?.close();
     deadline.addEventListener("abort", closeOnAbort, { once: true });
-    for (;;) {
-      deadline.throwIfAborted();
-      try {
-        if (!session?.open) session = await openSshSession(base);
-        if ((await session.exec(waitForMarkers, { timeoutMs: MarkerWaitMs + 10_000 })).exitCode === 0) break;
-      } catch {
-        // The boot scripts end the user's sessions once (to apply /etc/environment), ours included: reconnect.
-        session?.close();
-        session = undefined;
-        await Bun.sleep(250);
+    try {
+      for (;;) {
+        deadline.throwIfAborted();
+        try {
+          if (!session?.open) session = await openSshSession(base);
+          if ((await session.exec(waitForMarkers, { timeoutMs: MarkerWaitMs + 10_000 })).exitCode === 0) break;
+        } catch {
+          // The boot scripts end the user's sessions once (to apply /etc/environment), ours included: reconnect.
+          session?.close();
+          session = undefined;
+          await Bun.sleep(250);
+        }
       }
+    } catch (error) {
+      session?.close();
+      throw error;
+    } finally {
+      deadline.removeEventListener("abort", closeOnAbort);
     }
-    deadline.removeEventListener("abort", closeOnAbort);
     reached("boot-scripts");
     return session as SshSession;
   })();

@@ -30,33 +30,35 @@ export interface SshSession {
 
 export function openSshSession(options: SshSessionOptions): Promise<SshSession> {
   const client = new Client();
-  let open = false;
-  const session: SshSession = {
-    exec: (command, execOptions = {}) => execIn(client, command, execOptions.timeoutMs ?? 30_000),
-    get open() {
-      return open;
-    },
-    close: () => client.end(),
-  };
   return new Promise((resolve, reject) => {
-    client.once("ready", () => {
-      open = true;
-      resolve(session);
-    });
-    client.on("error", (error) => {
-      if (!open) reject(new DenError("SSH_UNREACHABLE", `Cannot connect to the guest over SSH on port ${options.port}: ${error.message}`, { cause: error }));
-      open = false;
-    });
-    client.on("close", () => (open = false));
+    client.once("ready", () => resolve(sessionOf(client)));
+    client.on("error", (error) => reject(new DenError("SSH_UNREACHABLE", `Cannot connect to the guest over SSH on port ${options.port}: ${error.message}`, { cause: error })));
     client.connect({
       host: options.host ?? SshAddress,
       port: options.port,
       username: options.user,
       privateKey: options.privateKey,
       readyTimeout: options.readyTimeoutMs ?? 10_000,
-      keepaliveInterval: 5_000,
+      keepaliveInterval: KeepaliveIntervalMs,
     });
   });
+}
+
+/** Sends a keepalive after this much silence, so a session kept for minutes notices a guest that went away. */
+export const KeepaliveIntervalMs = 5_000;
+
+/** The session of a client that is logged in ("ready" came); it owns the client from here on. */
+export function sessionOf(client: Client): SshSession {
+  let open = true;
+  client.on("error", () => (open = false));
+  client.on("close", () => (open = false));
+  return {
+    exec: (command, execOptions = {}) => execIn(client, command, execOptions.timeoutMs ?? 30_000),
+    get open() {
+      return open;
+    },
+    close: () => client.end(),
+  };
 }
 
 function execIn(client: Client, command: string, timeoutMs: number): Promise<ExecResult> {

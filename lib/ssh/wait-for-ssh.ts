@@ -5,6 +5,7 @@ import { Client, type ClientChannel } from "ssh2";
 import { DenError } from "../errors.ts";
 import { sleep } from "../process/sleep.ts";
 import { SshAddress } from "./ssh-options.ts";
+import { KeepaliveIntervalMs, sessionOf, type SshSession } from "./ssh-session.ts";
 
 export interface WaitForSshOptions {
   port: number;
@@ -19,6 +20,11 @@ export interface WaitForSshOptions {
   retryIntervalMs?: number | undefined;
   /** Longest single try, capped by what is left of timeoutMs; 10 s by default. */
   attemptTimeoutMs?: number | undefined;
+  /**
+   * Keep the connection of the successful try open and return it as `session`: the next command then costs a
+   * channel, not another handshake (over a second under TCG). The caller closes it.
+   */
+  keepSession?: boolean | undefined;
 }
 
 /** Why one try failed, from the outermost layer to the innermost. */
@@ -40,6 +46,8 @@ export interface SshReady {
   firstConnectMs: number | undefined;
   /** When the first SSH handshake completed. */
   firstHandshakeMs: number | undefined;
+  /** The logged-in connection, with `keepSession`. */
+  session?: SshSession | undefined;
 }
 
 /** Retries connect, key login and `exec("true")` until one succeeds; throws SSH_UNREACHABLE with the last reason on timeout. */
@@ -52,6 +60,7 @@ export async function waitForSsh(options: WaitForSshOptions): Promise<SshReady> 
   let firstConnectMs: number | undefined;
   let firstHandshakeMs: number | undefined;
   let last: SshFailure | undefined;
+  let session: SshSession | undefined;
   for (;;) {
     options.signal?.throwIfAborted();
     const fullMs = options.attemptTimeoutMs ?? 10_000;
@@ -62,8 +71,9 @@ export async function waitForSsh(options: WaitForSshOptions): Promise<SshReady> 
       timeoutMs: attemptMs,
       onConnect: () => (firstConnectMs ??= since()),
       onHandshake: () => (firstHandshakeMs ??= since()),
+      keep: (kept) => (session = kept),
     });
-    if (outcome === undefined) return { elapsedMs: since(), attempts, firstConnectMs, firstHandshakeMs };
+    if (outcome === undefined) return { elapsedMs: since(), attempts, firstConnectMs, firstHandshakeMs, ...(session && { session }) };
     // A try cut short by the overall deadline says little; an earlier, complete failure says more.
     const cutShort = attemptMs < fullMs && outcome.timedOut === true;
     if (!cutShort || last === undefined) last = outcome;
@@ -80,6 +90,8 @@ interface AttemptContext {
   timeoutMs: number;
   onConnect(): void;
   onHandshake(): void;
+  /** Takes the logged-in connection of a successful try, with `keepSession`. */
+  keep(session: SshSession): void;
 }
 
 /** One try: undefined on success, else why it failed. Never throws. */
@@ -94,8 +106,12 @@ function attempt(options: WaitForSshOptions, context: AttemptContext): Promise<S
       done = true;
       clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);
-      client.end();
-      client.destroy();
+      if (result === undefined && options.keepSession) {
+        context.keep(sessionOf(client));
+      } else {
+        client.end();
+        client.destroy();
+      }
       resolve(result);
     };
     const seconds = `${Math.round(context.timeoutMs / 100) / 10}s`;
@@ -143,6 +159,7 @@ function attempt(options: WaitForSshOptions, context: AttemptContext): Promise<S
         username: options.user,
         privateKey: options.privateKey,
         readyTimeout: context.timeoutMs + 1000,
+        ...(options.keepSession && { keepaliveInterval: KeepaliveIntervalMs }),
         // The guest's host key is new on every instance and the port is on loopback: as with the
         // `StrictHostKeyChecking=no` den passes to ssh, any host key is accepted.
         hostVerifier: () => true,

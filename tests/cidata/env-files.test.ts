@@ -45,6 +45,7 @@ describe("denEnv()", () => {
         "PLAIN",
         "TIMEZONE",
         "UPGRADE_PACKAGES",
+        "BOOT_BESIDE_INIT",
         "CONTAINERD_SYSTEM",
         "CONTAINERD_USER",
         "CONTAINERD_ARCHIVE",

@@ -2,10 +2,10 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { parse } from "yaml";
 import type { DenYaml } from "../../lib/config/schema.ts";
 import type { SeedArgs } from "../../cidata/seed-args.ts";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BootHookPath, bootCmds, cloudConfig, cloudYaml, EarlyBootCommand, escapeFstab, GuestCidataMount, userData } from "../../cidata/user-data.ts";
+import { BesideInitLine, BootHookPath, bootCmds, cloudConfig, cloudYaml, CloudConfigAppliedMarker, EarlyBootCommand, escapeFstab, GuestCidataMount, userData } from "../../cidata/user-data.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import { argsFor, HostileValues, pyYamlLoadAll, requirePyYaml } from "./seed-fixture.ts";
 
@@ -145,10 +145,20 @@ describe("userData() document", () => {
 
 describe("userData() per-boot hook", () => {
   /** The hook with its guest paths moved under a temp dir, mount faked, and a boot.sh that logs and exits with BOOT_RC. */
-  function hookFixture() {
+  const UserData = "#cloud-config\nusers: []\n";
+  const UserDataSum = new Bun.CryptoHasher("sha256").update(UserData).digest("hex");
+
+  /**
+   * The hook with its guest paths moved under a temp dir, mount faked, and a seed whose boot.sh logs and exits with
+   * BOOT_RC. `denEnv` is the seed's den.env; `applied` the digest an earlier boot recorded (undefined: none).
+   */
+  function hookFixture(seed: { denEnv?: string; applied?: string } = {}) {
     const dir = mkdtempSync(join(tmpdir(), "den-hook-test-"));
     const [file] = cloudConfig(argsFor()).write_files as Record<string, string>[];
-    const hook = (file?.content ?? "").replaceAll("/run/", `${dir}/run/`).replaceAll(GuestCidataMount, `${dir}/mnt`);
+    const hook = (file?.content ?? "")
+      .replaceAll("/run/", `${dir}/run/`)
+      .replaceAll(GuestCidataMount, `${dir}/mnt`)
+      .replaceAll(CloudConfigAppliedMarker, `${dir}/applied`);
     for (const sub of ["run", "mnt", "bin"]) mkdirSync(join(dir, sub));
     const script = (path: string, text: string) => {
       writeFileSync(path, text);
@@ -156,12 +166,43 @@ describe("userData() per-boot hook", () => {
     };
     script(join(dir, "hook"), hook);
     script(join(dir, "bin", "mount"), "#!/bin/sh\nexit 0\n");
-    script(join(dir, "mnt", "boot.sh"), `#!/bin/sh\necho "run $DEN_BOOT_EARLY" >>${dir}/boot.log\nexit "$BOOT_RC"\n`);
+    script(join(dir, "bin", "umount"), "#!/bin/sh\nexit 0\n");
+    script(join(dir, "mnt", "boot.sh"), `#!/bin/sh\necho "run $DEN_BOOT_EARLY \${DEN_BOOT_BESIDE_INIT:-}" >>${dir}/boot.log\nexit "$BOOT_RC"\n`);
+    writeFileSync(join(dir, "mnt", "den.env"), seed.denEnv ?? `DEN_CIDATA_NAME=x\n${BesideInitLine}\n`);
+    writeFileSync(join(dir, "mnt", "user-data"), UserData);
+    if (seed.applied !== undefined) writeFileSync(join(dir, "applied"), `${seed.applied}\n`);
     const run = (env: Record<string, string>) =>
       Bun.spawnSync([join(dir, "hook")], { env: { PATH: `${dir}/bin:${process.env.PATH}`, BOOT_RC: "0", ...env } }).exitCode;
-    const runs = () => readFileSync(join(dir, "boot.log"), "utf8").split("\n").filter((line) => line !== "").length;
-    return { run, runs, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
+    const log = () => readFileSync(join(dir, "boot.log"), "utf8").split("\n").filter((line) => line !== "");
+    const runs = () => log().length;
+    return { dir, run, runs, log, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
   }
+
+  const besideInit = { DEN_BOOT_EARLY: "1", DEN_BOOT_BESIDE_INIT: "1" };
+
+  test("a run beside cloud-init's init stage runs boot.sh when the seed allows it and an earlier boot applied the same user-data; the later callers only report its code", () => {
+    using fx = hookFixture({ applied: UserDataSum });
+    expect(fx.run({ ...besideInit, BOOT_RC: "4" })).toBe(0);
+    expect(fx.log()).toEqual(["run 1 1"]);
+    // den-boot.service, queued by bootcmd, finds the boot done; the per-boot stage reports boot.sh's code.
+    expect(fx.run({ DEN_BOOT_EARLY: "1" })).toBe(0);
+    expect(fx.run({})).toBe(4);
+    expect(fx.runs()).toBe(1);
+  });
+
+  test.each([
+    { name: "the seed does not allow it (package upgrades or mode: boot scripts)", denEnv: "DEN_CIDATA_NAME=x\nDEN_CIDATA_BOOT_BESIDE_INIT=\n", applied: UserDataSum },
+    { name: "no earlier boot applied a user-data", denEnv: undefined, applied: undefined },
+    { name: "the user-data changed since", denEnv: undefined, applied: "0".repeat(64) },
+  ])("a run beside cloud-init's init stage leaves the boot to den-boot.service when $name", ({ denEnv, applied }) => {
+    using fx = hookFixture({ ...(denEnv !== undefined && { denEnv }), ...(applied !== undefined && { applied }) });
+    expect(fx.run(besideInit)).toBe(0);
+    expect(existsSync(join(fx.dir, "boot.log"))).toBe(false);
+    expect(fx.run({ DEN_BOOT_EARLY: "1", BOOT_RC: "2" })).toBe(0);
+    expect(fx.log()).toEqual(["run 1 "]);
+    expect(fx.run({})).toBe(2);
+    expect(fx.runs()).toBe(1);
+  });
 
   test("the per-boot hook after an early run exits with its code without running boot.sh again; a third run does", () => {
     using fx = hookFixture();

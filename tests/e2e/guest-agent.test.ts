@@ -488,3 +488,24 @@ test(
   },
   { timeout: 900_000 },
 );
+
+test("on that later boot den-boot-early.service ran the boot scripts while cloud-init's init stage was still running", async () => {
+  // The first boot installed the unit (boot/linux/08-boot-beside-init.sh); this configuration allows it (no package
+  // upgrade, no boot-mode script) and the previous boot applied the same user-data.
+  const probe = await shell(
+    [
+      "systemctl show -p ExecMainStartTimestampMonotonic --value den-boot-early.service",
+      "systemctl show -p ExecMainExitTimestampMonotonic --value cloud-init.service",
+      "sudo journalctl -b -u den-boot-early.service -o cat --no-pager | grep -c '^DEN| boot done' || true",
+      "grep -c 'host.den.internal' /etc/hosts || true",
+      "systemctl is-active den-guestagent.service",
+    ].join("; "),
+  );
+  const [scriptsStarted, initEnded, bootDone, hostLines, agent] = probe.stdout.trim().split("\n");
+  expect(Number(scriptsStarted)).toBeGreaterThan(0);
+  expect(Number(scriptsStarted)).toBeLessThan(Number(initEnded));
+  expect(bootDone).toBe("1");
+  // cloud-init's init stage ran after 06-etc-hosts; boot.sh named the host again.
+  expect(hostLines).toBe("1");
+  expect(agent).toBe("active");
+});

@@ -358,7 +358,14 @@ fi
 if [ ! -L "$wants" ]; then
 	systemctl enable den-guestagent.service 2>/dev/null
 fi
+# Beside cloud-init's init stage (see boot.sh) the agent cannot start before that stage ends (it follows sysinit.target):
+# its start is queued rather than waited for, so the scripts after this one run meanwhile.
 if [ "$changed" = 1 ] || ! systemctl is-active --quiet den-guestagent.service; then
-	systemctl restart den-guestagent.service
-	den_log "started den-guestagent.service"
+	if [ "${DEN_BOOT_BESIDE_INIT:-}" = 1 ]; then
+		systemctl restart --no-block den-guestagent.service
+		den_log "queued the start of den-guestagent.service"
+	else
+		systemctl restart den-guestagent.service
+		den_log "started den-guestagent.service"
+	fi
 fi

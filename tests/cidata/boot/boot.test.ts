@@ -57,6 +57,21 @@ describe("boot.sh", () => {
     expect(plain.read("var/lib/den/cloud-config-applied")).toBeUndefined();
   });
 
+  test("beside cloud-init's init stage boot.sh names the host in /etc/hosts again after boot/linux, in case cloud-init rewrote it meanwhile", async () => {
+    // 99-rewrite stands in for cloud-init's update_etc_hosts, which may run after 06-etc-hosts in that mode.
+    const rewrite = script(`printf '127.0.0.1 localhost\\n' >"$DEN_BOOT_ROOT/etc/hosts"`);
+    const hostLine = "10.0.2.2\thost.den.internal host.lima.internal\n";
+    await using beside = makeBootFixture({ scripts: ["boot/linux/06-etc-hosts.sh"], seed: { "boot/linux/99-rewrite.sh": rewrite } });
+    const run = beside.boot({ DEN_BOOT_EARLY: "1", DEN_BOOT_BESIDE_INIT: "1" });
+    expect(run.exitCode).toBe(0);
+    expect(beside.read("etc/hosts")).toBe(`127.0.0.1 localhost\n${hostLine}`);
+    expect(run.console).toEndWith(`DEN| boot done ${IID}\n`);
+    // After cloud-init's init stage (den-boot.service) 06-etc-hosts runs once, in its turn.
+    await using after = makeBootFixture({ scripts: ["boot/linux/06-etc-hosts.sh"], seed: { "boot/linux/99-rewrite.sh": rewrite } });
+    expect(after.boot({ DEN_BOOT_EARLY: "1" }).exitCode).toBe(0);
+    expect(after.read("etc/hosts")).toBe("127.0.0.1 localhost\n");
+  });
+
   test("boot.sh runs essential scripts, then linux scripts, then data, system and user provisioning", async () => {
     await using fx = makeBootFixture({
       env: { DATAFILE_00000002_PATH: "/etc/den/data.txt", DATAFILE_00000002_OVERWRITE: "1", DATAFILE_00000002_PERMISSIONS: "644" },
@@ -87,6 +102,7 @@ describe("boot.sh", () => {
       "DEN| running boot/linux/05-rosetta.sh",
       "DEN| running boot/linux/06-etc-hosts.sh",
       "DEN| running boot/linux/07-etc-environment.sh",
+      "DEN| running boot/linux/08-boot-beside-init.sh",
       "DEN| running boot/linux/20-rootless-base.sh",
       "DEN| running boot/linux/25-guestagent.sh",
       "DEN| running boot/linux/26-sshd-vsock.sh",

@@ -1,7 +1,8 @@
 // cidata/boot/linux/*.sh, each run through boot.sh in a fake root (see boot-fixture.ts).
 import { describe, expect, test } from "bun:test";
-import { existsSync, readlinkSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, lstatSync, mkdirSync, readlinkSync, statSync, symlinkSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { BootHookPath } from "../../../cidata/user-data.ts";
 import { IID, makeBootFixture, writeFakeBin } from "./boot-fixture.ts";
 
 const mounts = (...list: Array<[type: string, point: string]>) =>
@@ -59,6 +60,47 @@ describe("linux/07-etc-environment.sh", () => {
     expect(fx.boot().exitCode).toBe(0);
     expect(fx.read("etc/environment")).toBe(want);
     expect(fx.read("run/den-ssh-ready")).toBe(`${IID}\n`);
+  });
+});
+
+describe("linux/08-boot-beside-init.sh", () => {
+  const unit = "etc/systemd/system/den-boot-early.service";
+  const wants = "etc/systemd/system/multi-user.target.wants/den-boot-early.service";
+  const systemdGuest = { "run/systemd/system/.keep": "" };
+
+  test("08-boot-beside-init.sh installs den-boot-early.service running cloud-init's per-boot hook after cloud-init-local, enabled by a link, once", async () => {
+    await using fx = makeBootFixture({ scripts: ["boot/linux/08-boot-beside-init.sh"], env: { BOOT_BESIDE_INIT: "1" }, rootFiles: systemdGuest });
+    const first = fx.boot();
+    expect(first.exitCode).toBe(0);
+    expect(first.console).toContain("DEN| wrote /etc/systemd/system/den-boot-early.service");
+    const text = fx.read(unit) ?? "";
+    expect(text).toContain(`ExecStart=/bin/sh -c '${BootHookPath} 2>&1 | tee -a /var/log/cloud-init-output.log'`);
+    expect(text).toContain(`ConditionPathExists=${BootHookPath}\n`);
+    expect(text).toContain("Environment=DEN_BOOT_EARLY=1 DEN_BOOT_BESIDE_INIT=1\n");
+    expect(text).toContain("DefaultDependencies=no\nAfter=local-fs.target cloud-init-local.service\n");
+    // Never ordered against cloud-init's later stages: boot.sh starts them and waits, which an ordering would deadlock.
+    expect(text.split("\n").filter((line) => /^(Before|After|Wants|Requires)=/.test(line))).toEqual([
+      "After=local-fs.target cloud-init-local.service",
+      "Before=shutdown.target",
+    ]);
+    expect(readlinkSync(join(fx.root, wants))).toBe("../den-boot-early.service");
+    const again = fx.boot();
+    expect(again.exitCode).toBe(0);
+    expect(again.console).not.toContain("den-boot-early");
+  });
+
+  test("08-boot-beside-init.sh removes the unit when the seed does not allow it, and does nothing without systemd", async () => {
+    await using fx = makeBootFixture({ scripts: ["boot/linux/08-boot-beside-init.sh"], env: { BOOT_BESIDE_INIT: "" }, rootFiles: { ...systemdGuest, [unit]: "[Unit]\n" } });
+    mkdirSync(dirname(join(fx.root, wants)), { recursive: true });
+    symlinkSync("../den-boot-early.service", join(fx.root, wants));
+    const removed = fx.boot();
+    expect(removed.exitCode).toBe(0);
+    expect(removed.console).toContain("DEN| removed den-boot-early.service");
+    expect(fx.read(unit)).toBeUndefined();
+    expect(() => lstatSync(join(fx.root, wants))).toThrow();
+    await using openrc = makeBootFixture({ scripts: ["boot/linux/08-boot-beside-init.sh"], env: { BOOT_BESIDE_INIT: "1" } });
+    expect(openrc.boot().exitCode).toBe(0);
+    expect(openrc.read(unit)).toBeUndefined();
   });
 });
 

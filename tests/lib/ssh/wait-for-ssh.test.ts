@@ -64,6 +64,28 @@ describe("waitForSsh()", () => {
     }
   });
 
+  test("waitForSsh() with keepSession hands over the logged-in connection, which runs commands on the same handshake", async () => {
+    let logins = 0;
+    const server = sshServer({ allowed: denKey.public });
+    server.on("connection", (client) => client.on("ready", () => logins++));
+    const port = await listen(server);
+    try {
+      const ready = await waitForSsh({ ...base, port, timeoutMs: 5000, keepSession: true });
+      const session = ready.session;
+      expect(session?.open).toBe(true);
+      expect((await session?.exec("true"))?.exitCode).toBe(0);
+      expect((await session?.exec("true"))?.exitCode).toBe(0);
+      expect(logins).toBe(1);
+      session?.close();
+      await Bun.sleep(50);
+      expect(session?.open).toBe(false);
+      // Without it nothing stays open.
+      expect((await waitForSsh({ ...base, port, timeoutMs: 5000 })).session).toBeUndefined();
+    } finally {
+      server.close();
+    }
+  });
+
   test("waitForSsh() keeps trying until sshd starts listening late", async () => {
     const port = await freeTcpPort();
     const server = sshServer({ allowed: denKey.public });
