@@ -92,12 +92,13 @@ rc=0
 echo "$rc" >${EarlyExitFile}
 `;
 
-// The last bootcmd entry: queues den-boot.service, ordered after cloud-init's init stage (cloud-init.service), without
+// The last bootcmd entry: queues den-boot.service, ordered after cloud-init's init stage (cloud-init.service, named
+// cloud-init-network.service since cloud-init 24.3; ordering after a unit that does not exist is a no-op), without
 // waiting for it. A transient unit needs no unit file and no daemon-reload. Its output goes to the console (where the
 // host agent reads the DEN| lines) and to cloud-init-output.log, as from cloud-init. The unit itself never fails: the
 // hook keeps boot.sh's code for the per-boot stage. Guests without systemd or flock keep the per-boot path alone.
 export const EarlyBootCommand = `if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1 && command -v flock >/dev/null 2>&1; then
-  systemd-run --no-block --unit=${EarlyBootUnit} --description="den boot scripts" --property=After=cloud-init.service --property=StandardOutput=journal+console --property=SyslogIdentifier=den-boot --setenv=DEN_BOOT_EARLY=1 /bin/sh -c '${BootHookPath} 2>&1 | tee -a /var/log/cloud-init-output.log' || true
+  systemd-run --no-block --unit=${EarlyBootUnit} --description="den boot scripts" --property=After=cloud-init.service --property=After=cloud-init-network.service --property=StandardOutput=journal+console --property=SyslogIdentifier=den-boot --setenv=DEN_BOOT_EARLY=1 /bin/sh -c '${BootHookPath} 2>&1 | tee -a /var/log/cloud-init-output.log' || true
 fi`;
 
 /** The user-data text: `#cloud-config` and the document. */

@@ -70,7 +70,8 @@ den_after_cloud_init() {
 		return 0
 	fi
 	den_log "waiting for cloud-init's init stage"
-	systemctl start cloud-init.service >/dev/null 2>&1 || true
+	# cloud-init 24.3 renamed the unit of that stage; starting a unit that does not exist fails at once.
+	systemctl start cloud-init-network.service >/dev/null 2>&1 || systemctl start cloud-init.service >/dev/null 2>&1 || true
 	: >/run/den-cloud-init-waited
 }
 export -f den_after_cloud_init

@@ -1,9 +1,9 @@
 #!/bin/bash
 # Installs den-boot-early.service, which on a later boot runs den's boot scripts beside cloud-init's init stage instead
 # of after it. den gives every start a new instance-id (as Lima does), so cloud-init's init stage runs in full on every
-# boot: under TCG it ends 30-35 s after cloud-init-local, and sshd starts only after it. den-boot.service (bootcmd,
-# see cidata/user-data.ts) can only start once that stage is done; this unit starts as soon as cloud-init-local has
-# read the seed, so the scripts are done by the time sshd listens.
+# boot: under TCG it takes another 11-13 s after cloud-init-local, and sshd starts only after it. den-boot.service
+# (bootcmd, see cidata/user-data.ts) can only start once that stage is done; this unit starts as soon as
+# cloud-init-local has read the seed, so the scripts are done by the time sshd listens.
 # The unit runs cloud-init's per-boot hook, which runs boot.sh only when the seed carries DEN_CIDATA_BOOT_BESIDE_INIT=1
 # (den leaves it out when packages are upgraded at boot or `mode: boot` scripts must run first, as both do in
 # cloud-init's stages) and an earlier boot applied the same user-data (so users, fstab, hostname and SSH are already as
