@@ -76,6 +76,26 @@ den_after_cloud_init() {
 }
 export -f den_after_cloud_init
 
+# Writes TEXT to PATH unless PATH already holds exactly TEXT, through PATH.new and a rename (a process reading the old
+# file keeps its inode), and gives the new file MODE when one is named. Returns 0 when it wrote, 1 when PATH was up to
+# date; a failed write ends the calling script with 1, as errexit would have. read -d '' stops at the first NUL, so a
+# comparison with a binary (an older den's ~100 MiB agent where the agent's wrapper goes) reads a few bytes.
+# shellcheck disable=SC2317 # called only by the boot/** scripts, through the export below
+den_write_if_changed() {
+	local path="$1" text="$2" mode="${3:-}" current=""
+	if [ -f "$path" ]; then
+		IFS= read -r -d '' current <"$path" || true
+	fi
+	[ "$current" != "$text" ] || return 1
+	mkdir -p "${path%/*}" || exit 1
+	printf '%s' "$text" >"$path.new" || exit 1
+	if [ -n "$mode" ]; then
+		chmod "$mode" "$path.new" || exit 1
+	fi
+	mv -f "$path.new" "$path" || exit 1
+}
+export -f den_write_if_changed
+
 code=0
 warn() {
 	den_log "WARNING $*"

@@ -50,14 +50,7 @@ SyslogIdentifier=den-boot
 [Install]
 WantedBy=multi-user.target
 "
-current=""
-if [ -f "$unit" ]; then
-	IFS= read -r -d '' current <"$unit" || true
-fi
-if [ "$current" != "$wanted" ]; then
-	mkdir -p "${unit%/*}"
-	printf '%s' "$wanted" >"$unit.new"
-	mv -f "$unit.new" "$unit"
+if den_write_if_changed "$unit" "$wanted"; then
 	den_log "wrote /etc/systemd/system/den-boot-early.service (the next boot runs these scripts beside cloud-init)"
 fi
 if [ ! -L "$wants" ]; then

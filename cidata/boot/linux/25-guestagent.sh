@@ -164,16 +164,8 @@ wrapper="#!/bin/sh
 # boot script 25-guestagent.sh, which mounts the disk at every boot).
 BUN_BE_BUN=1 exec '$quoted_runtime/$runtime_name' '$quoted_lib/den-guestagent.js' \"\$@\"
 "
-# read -d '' stops at the first NUL, so an older den's agent binary costs a few bytes, not 100 MiB.
-current=""
-if [ -f "$bin" ]; then
-	IFS= read -r -d '' current <"$bin" || true
-fi
-if [ "$current" != "$wrapper" ]; then
-	mkdir -p "${bin%/*}"
-	printf '%s' "$wrapper" >"$bin.new"
-	chmod 0755 "$bin.new"
-	mv -f "$bin.new" "$bin"
+# It replaces an older den's agent binary there too (den_write_if_changed reads only its first bytes).
+if den_write_if_changed "$bin" "$wrapper" 0755; then
 	den_log "installed /usr/local/bin/den-guestagent"
 	changed=1
 fi
@@ -213,13 +205,7 @@ fi
 unit_changed=0
 # Writes unit file $1 (named $3 in the log) with text $2 when it differs.
 write_unit() {
-	local current=""
-	if [ -f "$1" ]; then
-		IFS= read -r -d '' current <"$1" || true
-	fi
-	if [ "$current" != "$2" ]; then
-		mkdir -p "${1%/*}"
-		printf '%s' "$2" >"$1"
+	if den_write_if_changed "$1" "$2"; then
 		den_log "wrote $3"
 		unit_changed=1
 	fi
