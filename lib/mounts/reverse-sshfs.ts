@@ -8,6 +8,7 @@ import type { FilledMount } from "../config/schema.ts";
 import { DenError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { rateLimitLog } from "../log-rate-limit.ts";
+import { connectClient } from "../ssh/connect-client.ts";
 import { SshAddress } from "../ssh/ssh-options.ts";
 import { serveBuiltinSftp } from "./builtin-sftp-server.ts";
 import { sftpServerArgs } from "./find-sftp-server.ts";
@@ -194,12 +195,7 @@ function serve(channel: ClientChannel, mount: FilledMount, ctx: ReverseSshfsCont
 }
 
 function connect(ssh: ReverseSshfsContext["ssh"]): Promise<Client> {
-  const client = new Client();
-  return new Promise((resolve, reject) => {
-    client.once("ready", () => resolve(client));
-    client.once("error", (error) => reject(new DenError("SSH_UNREACHABLE", `Cannot connect to the guest over SSH on port ${ssh.port}: ${error.message}`, { cause: error })));
-    client.connect({ host: SshAddress, port: ssh.port, username: ssh.user, privateKey: ssh.privateKey, readyTimeout: 20_000, keepaliveInterval: 5_000, keepaliveCountMax: 6 });
-  });
+  return connectClient(new Client(), { host: SshAddress, port: ssh.port, username: ssh.user, privateKey: ssh.privateKey, readyTimeout: 20_000, keepaliveInterval: 5_000, keepaliveCountMax: 6 });
 }
 
 function exec(client: Client, command: string): Promise<ClientChannel> {

@@ -2,6 +2,7 @@
 // check costs a channel rather than a handshake. ssh2 rather than the system `ssh`: no process per check.
 import { Client } from "ssh2";
 import { DenError } from "../errors.ts";
+import { connectClient } from "./connect-client.ts";
 import { SshAddress } from "./ssh-options.ts";
 
 export interface SshSessionOptions {
@@ -28,20 +29,16 @@ export interface SshSession {
   close(): void;
 }
 
-export function openSshSession(options: SshSessionOptions): Promise<SshSession> {
-  const client = new Client();
-  return new Promise((resolve, reject) => {
-    client.once("ready", () => resolve(sessionOf(client)));
-    client.on("error", (error) => reject(new DenError("SSH_UNREACHABLE", `Cannot connect to the guest over SSH on port ${options.port}: ${error.message}`, { cause: error })));
-    client.connect({
-      host: options.host ?? SshAddress,
-      port: options.port,
-      username: options.user,
-      privateKey: options.privateKey,
-      readyTimeout: options.readyTimeoutMs ?? 10_000,
-      keepaliveInterval: KeepaliveIntervalMs,
-    });
+export async function openSshSession(options: SshSessionOptions): Promise<SshSession> {
+  const client = await connectClient(new Client(), {
+    host: options.host ?? SshAddress,
+    port: options.port,
+    username: options.user,
+    privateKey: options.privateKey,
+    readyTimeout: options.readyTimeoutMs ?? 10_000,
+    keepaliveInterval: KeepaliveIntervalMs,
   });
+  return sessionOf(client);
 }
 
 /** Sends a keepalive after this much silence, so a session kept for minutes notices a guest that went away. */
