@@ -38,8 +38,9 @@ import type { GuestAgentClient } from "../guestagent/guest-agent-client.ts";
 import { guestAgentSeedEntries } from "../guestagent/guest-agent-seed-entry.ts";
 import { type PreparedGuestAgent, prepareGuestAgent } from "../guestagent/prepare-guest-agent.ts";
 import { expectsMuslGuest } from "../guestagent/guest-libc.ts";
-import type { GuestServiceReport, RunningGuestService } from "./guest-service.ts";
+import type { RunningGuestService } from "./guest-service.ts";
 import { guestServices } from "./guest-services.ts";
+import { startServices } from "./start-services.ts";
 import { copyToHost, removeCopiedFiles } from "./copy-to-host.ts";
 import { engineChecks } from "./engine-checks.ts";
 import { probeChecks } from "./probes.ts";
@@ -206,8 +207,10 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
       emit({ errors: [...status.errors, outcome.reason], serialTail: serial.tail(SerialTailLines) });
     } else if (outcome.kind === "ready") {
       session = outcome.session;
+      // The services and the readiness checks end in time for their failure to reach den start, not as its timeout.
+      const deadline = Math.min(startedAtEpochMs + (options.bootTimeoutMs ?? 600_000), (options.startDeadline ?? Number.POSITIVE_INFINITY) - ReportMarginMs);
       const key = await ensureUserKey(options.denHome);
-      const servicesUp = startServices({
+      const servicesUp = startServices(guestServices, {
         instanceName: options.name,
         instanceDir: dir,
         denHome: options.denHome,
@@ -218,10 +221,9 @@ export async function runHostAgent(options: HostAgentOptions): Promise<number> {
         env: options.env,
         log,
         signal: servicesStopped.signal,
-      }, { emit, status, running: runningServices });
+      }, { emit, status, running: runningServices, deadline });
       const stopped = await Promise.race([servicesUp.then(() => false), shutdown.promise.then(() => true)]);
       if (stopped) throw new DenError("BOOT_FAILED", "stopped while the guest services were starting");
-      const deadline = Math.min(startedAtEpochMs + (options.bootTimeoutMs ?? 600_000), (options.startDeadline ?? Number.POSITIVE_INFINITY) - ReportMarginMs);
       const engineStage = runEngineStage({ config, instanceDir: dir, session, deadline, signal: servicesStopped.signal, emit, elapsed, log });
       const engine = await Promise.race([engineStage, shutdown.promise.then(() => undefined)]);
       if (engine === undefined) throw new DenError("BOOT_FAILED", "stopped while the readiness checks were running");
@@ -425,36 +427,6 @@ function bootSequence(input: BootSequenceInput) {
     /** Marks a stage reached by an outside event (the driver started the VM). */
     reached: (stage: BootStage) => reached(stage),
   };
-}
-
-type ServiceContextBase = Omit<import("./guest-service.ts").GuestServiceContext, "report">;
-
-/**
- * Starts the guest services this instance needs, one after another, each reporting under `services.<name>`. A service
- * that fails to start leaves the instance degraded with its reason; the boot goes on.
- */
-async function startServices(
-  base: ServiceContextBase,
-  state: { emit: (patch: Partial<HostAgentStatus>) => void; status: HostAgentStatus; running: RunningGuestService[] },
-): Promise<void> {
-  const publish = (name: string, report: GuestServiceReport) => {
-    const services = { ...state.status.services, [name]: report };
-    // A failed readiness check (in errors) keeps the instance degraded whatever a service reports later.
-    const degraded = Object.values(services).some((entry) => entry.state === "degraded") || state.status.errors.length > 0;
-    state.emit({ services, degraded });
-  };
-  for (const service of guestServices) {
-    if (!service.enabled(base.config)) continue;
-    publish(service.name, { state: "starting", message: `waiting for ${service.waitingFor}` });
-    try {
-      state.running.push(await service.start({ ...base, report: (report) => publish(service.name, report) }));
-      if (state.status.services?.[service.name]?.state === "starting") publish(service.name, { ...state.status.services[service.name], state: "ready", message: undefined });
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      base.log.error(`${service.name}: ${message}`);
-      publish(service.name, { state: "degraded", message });
-    }
-  }
 }
 
 /**
