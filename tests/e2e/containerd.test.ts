@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { den, guestTemplate, processesMentioning } from "./support/den-cli.ts";
+import { bootFailureReport, den, guestTemplate, processesMentioning } from "./support/den-cli.ts";
 import { ensureGuestImage, type GuestImage } from "./support/guest-image.ts";
 import { type ImageServer, startImageServer } from "./support/image-server.ts";
 import { ensureNerdctlFullFixture, type NerdctlFullFixture } from "./support/nerdctl-full-fixture.ts";
@@ -84,6 +84,7 @@ test(
     expect((await den(home, ["create", join(home, "guest.yaml"), "--name", Name])).exitCode).toBe(0);
     const start = await den(home, ["start", Name]);
     timings.firstBoot = start.ms;
+    if (start.exitCode !== 0) console.error(await bootFailureReport(home, Name, start));
     expect({ exitCode: start.exitCode, stderr: start.stderr }).toMatchObject({ exitCode: 0 });
     expect(start.stderr).toContain("containerd archive (nerdctl-full-den-fixture-linux-amd64.tar.gz)");
     // The wrong-digest attempt above transferred the file too: the cache keeps only verified data.

@@ -25,7 +25,7 @@ import { type GuestListener, ProtocolVersion } from "../../agent/protocol/messag
 import { createMemoryLogger } from "../../lib/log.ts";
 import { type PortForwardReport, PortForwardReportSchema } from "../../lib/portfwd/port-forward-report.ts";
 import { HostAgentStderrLog, HostAgentStdoutLog, QmpSock, SshConfig } from "../../lib/store/filenames.ts";
-import { den, guestTemplate } from "./support/den-cli.ts";
+import { bootFailureReport, den, guestTemplate } from "./support/den-cli.ts";
 import { ensureGuestImage } from "./support/guest-image.ts";
 import { OlderAgentUnit } from "../support/older-agent-unit.ts";
 
@@ -74,7 +74,7 @@ beforeAll(async () => {
   const create = await den(home, ["create", join(home, "guest.yaml"), "--name", Name]);
   if (create.exitCode !== 0) throw new Error(create.stderr);
   const start = await den(home, ["start", Name]);
-  if (start.exitCode !== 0) throw new Error(`den start failed:\n${start.stderr}`);
+  if (start.exitCode !== 0) throw new Error(await bootFailureReport(home, Name, start));
   startStderr = start.stderr;
 }, 900_000);
 

@@ -25,7 +25,7 @@ import { FilledUserSchema } from "../../lib/config/schema.ts";
 import type { InstanceInfo } from "../../lib/status/instance-info.ts";
 import { diskIntact } from "../faults/support/disk-intact.ts";
 import { printFaultTableAfterAll, recordFault } from "../faults/support/fault-table.ts";
-import { den, guestTemplate, listInstance, processesMentioning, processesOfDenHome, spawnDen } from "./support/den-cli.ts";
+import { bootFailureReport, den, guestTemplate, listInstance, processesMentioning, processesOfDenHome, spawnDen } from "./support/den-cli.ts";
 import { ensureGuestImage, type GuestImage } from "./support/guest-image.ts";
 import { type ImageServer, startImageServer } from "./support/image-server.ts";
 import { until } from "./support/until.ts";
@@ -249,6 +249,7 @@ test(
     const start = await den(home, ["start", Name]);
     firstStart.to = Date.now();
     timings.firstBoot = start.ms;
+    if (start.exitCode !== 0) console.error(await bootFailureReport(home, Name, start));
     expect({ exitCode: start.exitCode, stderr: start.stderr }).toMatchObject({ exitCode: 0 });
     const state = await listed();
     expect(state.status).toBe("Running");
@@ -264,7 +265,7 @@ test(
     const table = await den(home, ["list"]);
     expect(table.stdout).toMatch(new RegExp(`${Name}\\s+Running\\s+127\\.0\\.0\\.1:${state.sshLocalPort}\\s+qemu\\s+x86_64\\s+2\\s+1GiB`));
   },
-  { timeout: 600_000 },
+  { timeout: 700_000 },
 );
 
 test("the guest user has the configured name, uid, home and shell, and is not root", async () => {

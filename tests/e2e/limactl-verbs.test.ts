@@ -8,7 +8,7 @@ import { chmod, mkdtemp, readdir, readlink, rm, writeFile } from "node:fs/promis
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { den, guestTemplate, processesMentioning, processesOfDenHome } from "./support/den-cli.ts";
+import { bootFailureReport, den, guestTemplate, processesMentioning, processesOfDenHome } from "./support/den-cli.ts";
 import { ensureGuestImage, type GuestImage } from "./support/guest-image.ts";
 
 const mainTs = resolve(import.meta.dir, "../../main.ts");
@@ -76,6 +76,7 @@ test(
     expect(created).toMatchObject({ exitCode: 0 });
     const start = await den(home, ["start", Name]);
     timings.firstBoot = (start as { ms: number }).ms;
+    if (start.exitCode !== 0) console.error(await bootFailureReport(home, Name, start));
     expect({ exitCode: start.exitCode, stderr: start.exitCode === 0 ? "" : start.stderr }).toEqual({ exitCode: 0, stderr: "" });
 
     const mounted = await guest(Name, "findmnt -no FSTYPE /mnt/lima-data && sudo sh -c 'echo on-the-disk > /mnt/lima-data/f' && cat /mnt/lima-data/f");

@@ -15,7 +15,7 @@ import { parseEvent } from "../../lib/hostagent/events.ts";
 import { measureInotifyLatency } from "../../lib/mounts/inotify/measure-inotify-latency.ts";
 import { MountInotifyReportDataSchema } from "../../lib/mounts/inotify/mount-inotify-service.ts";
 import { MountsReportDataSchema } from "../../lib/mounts/mount-service.ts";
-import { den, guestTemplate, instanceFile, processesMentioning } from "./support/den-cli.ts";
+import { bootFailureReport, den, guestTemplate, instanceFile, processesMentioning } from "./support/den-cli.ts";
 import { ensureGuestImage } from "./support/guest-image.ts";
 
 const MountTypes = ["reverse-sshfs", "9p", "virtiofs"] as const;
@@ -196,6 +196,7 @@ describe.each(MountTypes)("mountType %s", (type: MountTypeUnderTest) => {
     const created = await den(vm.home, ["create", join(base, "guest.yaml"), "--name", vm.name]);
     expect({ exitCode: created.exitCode, stderr: created.stderr }).toMatchObject({ exitCode: 0 });
     const started = await den(vm.home, ["start", vm.name]);
+    if (started.exitCode !== 0) console.error(await bootFailureReport(vm.home, vm.name, started));
     expect({ exitCode: started.exitCode, stderr: started.stderr }).toMatchObject({ exitCode: 0 });
     // Other services may warn (ports without a guest agent); the mounts must not.
     expect(started.stderr).not.toMatch(/warning: mounts/);

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freeTcpPort } from "../../lib/net/free-tcp-port.ts";
 import { inspectInstance } from "../../lib/status/inspect.ts";
-import { den, guestTemplate, processesMentioning } from "./support/den-cli.ts";
+import { bootFailureReport, den, guestTemplate, processesMentioning } from "./support/den-cli.ts";
 import { ensureGuestImage, type GuestImage } from "./support/guest-image.ts";
 
 const Name = "vz";
@@ -48,7 +48,7 @@ test(
     expect(create.exitCode).toBe(0);
 
     const start = await den(home, ["start", Name]);
-    if (start.exitCode !== 0) console.log(start.stderr, await readFile(join(home, Name, "vz-helper.stderr.log"), "utf8").catch(() => ""));
+    if (start.exitCode !== 0) console.error(await bootFailureReport(home, Name, start), "\n--- vz-helper.stderr.log:\n", (await readFile(join(home, Name, "vz-helper.stderr.log"), "utf8").catch(() => "")).slice(-2000));
     expect(start.exitCode).toBe(0);
     console.log(`vz stand-in e2e: den start took ${(start.ms / 1000).toFixed(1)} s`);
     const running = await inspectInstance(home, Name);

@@ -6,7 +6,7 @@
 // busybox-static binary (writeBusyboxContext()).
 import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type DenResult, den, guestTemplate } from "./den-cli.ts";
+import { bootFailureReport, type DenResult, den, guestTemplate } from "./den-cli.ts";
 import type { GuestImage } from "./guest-image.ts";
 
 /** Where the guest's provisioning writes the engines' versions; copyToHost brings it to the host. */
@@ -100,7 +100,7 @@ export async function startContainersGuest(name: string, options: { home: string
   const create = await den(options.home, ["create", templatePath, "--name", name]);
   if (create.exitCode !== 0) throw new Error(`den create failed:\n${create.stderr}`);
   const start = await den(options.home, ["start", name, "--timeout", "15m"], { timeoutMs: 1_000_000 });
-  if (start.exitCode !== 0) throw new Error(`den start failed after ${(start.ms / 1000).toFixed(0)} s:\n${start.stderr}`);
+  if (start.exitCode !== 0) throw new Error(await bootFailureReport(options.home, name, start));
   const dir = join(options.home, name);
   return { name, dir, dockerSocket: join(dir, "sock", "docker.sock"), podmanSocket: join(dir, "sock", "podman.sock"), start };
 }

@@ -17,7 +17,8 @@ export interface DenResult {
 export async function den(denHome: string, args: string[], options: { timeoutMs?: number; cwd?: string } = {}): Promise<DenResult> {
   const started = performance.now();
   const child = spawnDen(denHome, args, options);
-  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 600_000);
+  // Past den start's own 10 min timeout, so that its report of what it waited for is read rather than cut off.
+  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 660_000);
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   clearTimeout(timer);
   return { exitCode, stdout, stderr, ms: performance.now() - started };
@@ -104,4 +105,32 @@ export async function processesOfDenHome(denHome: string): Promise<number[]> {
 
 export function instanceFile(denHome: string, name: string, file: string): string {
   return join(denHome, name, file);
+}
+
+/**
+ * What to read when a `den start` failed: the ends of the host agent's log and of the serial console, and the guest's
+ * `DEN|` progress lines. Printed on stderr, where CI keeps the lines above a failed test, so a boot that timed out in CI
+ * can be explained from CI's output alone; kept short for that reason.
+ */
+export async function bootFailureReport(denHome: string, name: string, start?: DenResult): Promise<string> {
+  const dir = join(denHome, name);
+  const tail = async (file: string, lines: number, keep: (line: string) => boolean = () => true): Promise<string[]> => {
+    const text = await readFile(join(dir, file), "utf8").catch(() => "");
+    // The serial console carries carriage returns and escape sequences; one printable line each is enough here.
+    const clean = text.split(/\r?\n/).map((line) => line.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/[^\x20-\x7e]/g, "").slice(0, 240));
+    return clean.filter((line) => line.trim() !== "" && keep(line)).slice(-lines);
+  };
+  const serial = await tail("serial.log", 200);
+  const progress = serial.filter((line) => line.includes("DEN|")).slice(-12);
+  return [
+    `--- den start of "${name}" failed${start ? ` (exit ${start.exitCode} after ${(start.ms / 1000).toFixed(1)} s)` : ""}; its stderr ends:`,
+    ...(start?.stderr ?? "").trim().split("\n").slice(-8),
+    "--- ha.stderr.log ends:",
+    ...(await tail("ha.stderr.log", 12)),
+    "--- serial.log, DEN| lines:",
+    ...progress,
+    "--- serial.log ends:",
+    ...serial.slice(-10),
+    "---",
+  ].join("\n");
 }
