@@ -29,6 +29,8 @@ export interface DownloadToCacheOptions {
   retries?: number;
   /** Wait before the first retry, doubled for each further one (default 1 s). */
   retryDelayMs?: number;
+  /** How long a server may send nothing before the attempt fails and is retried (default 60 s). */
+  stallTimeoutMs?: number | undefined;
 }
 
 export interface DownloadToCacheResult {
@@ -98,7 +100,7 @@ async function cachedState(
   if (justDownloaded) return "current";
   const stored = { etag: await readOptional(entry.etag), lastModified: await readOptional(entry.time) };
   try {
-    const result = await fetchToPartial(url, entry, { label: options.label, digest: undefined, env: options.env, revalidate: stored, onEvent: options.onEvent, signal: options.signal });
+    const result = await fetchToPartial(url, entry, { label: options.label, digest: undefined, env: options.env, revalidate: stored, onEvent: options.onEvent, signal: options.signal, stallTimeoutMs: options.stallTimeoutMs });
     if (result.kind === "not-modified") return "current";
     await commit(entry, result, undefined);
     return "replaced";
@@ -114,7 +116,7 @@ async function transferWithRetries(url: string, entry: CacheEntry, digest: Diges
   const retries = options.retries ?? DefaultRetries;
   for (let attempt = 0; ; attempt++) {
     try {
-      const result = await fetchToPartial(url, entry, { label: options.label, digest, env: options.env, onEvent: options.onEvent, signal: options.signal });
+      const result = await fetchToPartial(url, entry, { label: options.label, digest, env: options.env, onEvent: options.onEvent, signal: options.signal, stallTimeoutMs: options.stallTimeoutMs });
       if (result.kind === "complete") await commit(entry, result, digest);
       return;
     } catch (error) {

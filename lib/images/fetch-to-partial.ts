@@ -22,6 +22,8 @@ export interface FetchToPartialOptions {
   revalidate?: Validators | undefined;
   onEvent?: DownloadListener | undefined;
   signal?: AbortSignal | undefined;
+  /** How long the server may send nothing (no answer, or no byte of the body) before the try fails; 60 s by default. */
+  stallTimeoutMs?: number | undefined;
 }
 
 export type FetchResult =
@@ -30,6 +32,8 @@ export type FetchResult =
 
 /** Writes are gathered to this size: one syscall per network chunk would cost more than the hashing. */
 const WriteBlockBytes = 1 << 20;
+/** A server silent this long has stalled: the try fails (retryable) and the next one resumes. */
+const DefaultStallTimeoutMs = 60_000;
 
 /** Fetches `url` into `entry.partial`; throws FETCH_FAILED (with `details.retryable`) or DIGEST_MISMATCH. */
 export async function fetchToPartial(url: string, entry: CacheEntry, options: FetchToPartialOptions): Promise<FetchResult> {
@@ -39,33 +43,53 @@ export async function fetchToPartial(url: string, entry: CacheEntry, options: Fe
     const range = resumeHeaders(offset, info);
     if (!range.range) offset = 0;
     const conditional = offset === 0 && options.revalidate ? conditionalHeaders(options.revalidate) : {};
-    const response = await request(url, { ...range, ...conditional }, options);
-    const validators = { etag: response.headers.get("etag") ?? undefined, lastModified: response.headers.get("last-modified") ?? undefined };
-    if (response.status === 304 || (response.status === 200 && options.revalidate && isCacheFresh(options.revalidate, validators))) {
-      await response.body?.cancel();
-      return { kind: "not-modified" };
-    }
-    const decision = resumeDecision(offset, { status: response.status, contentRange: response.headers.get("content-range") });
-    if (decision.kind === "refetch" && !refetched) {
-      await response.body?.cancel();
-      await discardPartial(entry);
+    const stall = stallWatch(options.stallTimeoutMs ?? DefaultStallTimeoutMs, options.signal);
+    try {
+      const result = await transfer(url, entry, { ...options, signal: stall.signal }, { offset, refetched, range, conditional, stall });
+      if (result !== "refetch") return result;
       offset = 0;
-      continue;
+    } finally {
+      stall.stop();
     }
-    if (decision.kind === "refetch" || decision.kind === "fail") {
-      await response.body?.cancel();
-      const reason = decision.kind === "fail" ? decision.reason : `${decision.reason}, twice`;
-      throw fetchFailed(url, options.label, reason, retryableStatus(response.status));
-    }
-    const start = decision.kind === "append" ? decision.offset : 0;
-    const totalBytes = expectedTotalBytes({ status: response.status, contentRange: response.headers.get("content-range"), contentLength: response.headers.get("content-length") }, start);
-    await writeAtomically(entry.partialInfo, JSON.stringify({ url, ...validators, totalBytes } satisfies PartialInfo));
-    const digest = await receiveBody(url, response, entry, { ...options, start, totalBytes });
-    return { kind: "complete", validators, contentType: response.headers.get("content-type") ?? undefined, digest, bytes: await partialBytes(entry) };
   }
 }
 
-async function request(url: string, headers: Record<string, string>, options: FetchToPartialOptions): Promise<Response> {
+interface TransferTry {
+  offset: number;
+  refetched: boolean;
+  range: ReturnType<typeof resumeHeaders>;
+  conditional: Record<string, string>;
+  stall: StallWatch;
+}
+
+/** One request and its body; "refetch" when the partial file no longer matches the server's and was discarded. */
+async function transfer(url: string, entry: CacheEntry, options: FetchToPartialOptions, attempt: TransferTry): Promise<FetchResult | "refetch"> {
+  const { offset, refetched, range, conditional, stall } = attempt;
+  const response = await request(url, { ...range, ...conditional }, options, stall);
+  const validators = { etag: response.headers.get("etag") ?? undefined, lastModified: response.headers.get("last-modified") ?? undefined };
+  if (response.status === 304 || (response.status === 200 && options.revalidate && isCacheFresh(options.revalidate, validators))) {
+    await response.body?.cancel();
+    return { kind: "not-modified" };
+  }
+  const decision = resumeDecision(offset, { status: response.status, contentRange: response.headers.get("content-range") });
+  if (decision.kind === "refetch" && !refetched) {
+    await response.body?.cancel();
+    await discardPartial(entry);
+    return "refetch";
+  }
+  if (decision.kind === "refetch" || decision.kind === "fail") {
+    await response.body?.cancel();
+    const reason = decision.kind === "fail" ? decision.reason : `${decision.reason}, twice`;
+    throw fetchFailed(url, options.label, reason, retryableStatus(response.status));
+  }
+  const start = decision.kind === "append" ? decision.offset : 0;
+  const totalBytes = expectedTotalBytes({ status: response.status, contentRange: response.headers.get("content-range"), contentLength: response.headers.get("content-length") }, start);
+  await writeAtomically(entry.partialInfo, JSON.stringify({ url, ...validators, totalBytes } satisfies PartialInfo));
+  const digest = await receiveBody(url, response, entry, { ...options, start, totalBytes, stall });
+  return { kind: "complete", validators, contentType: response.headers.get("content-type") ?? undefined, digest, bytes: await partialBytes(entry) };
+}
+
+async function request(url: string, headers: Record<string, string>, options: FetchToPartialOptions, stall: StallWatch): Promise<Response> {
   try {
     return await fetch(url, {
       // Bytes exactly as the server stores them: the digest is of those, not of a decoded body.
@@ -77,6 +101,7 @@ async function request(url: string, headers: Record<string, string>, options: Fe
       ...(options.signal && { signal: options.signal }),
     });
   } catch (error) {
+    if (stall.stalled()) throw fetchFailed(url, options.label, `the server did not answer within ${stall.seconds} s`, true, error);
     if (options.signal?.aborted) throw options.signal.reason ?? error;
     throw fetchFailed(url, options.label, (error as Error).message, true, error);
   }
@@ -86,7 +111,7 @@ async function receiveBody(
   url: string,
   response: Response,
   entry: CacheEntry,
-  options: FetchToPartialOptions & { start: number; totalBytes: number | undefined },
+  options: FetchToPartialOptions & { start: number; totalBytes: number | undefined; stall: StallWatch },
 ): Promise<string | undefined> {
   const hash = options.digest ? digestHasher(options.digest.algorithm) : undefined;
   if (hash && options.start > 0) {
@@ -108,6 +133,7 @@ async function receiveBody(
     };
     try {
       for await (const chunk of response.body ?? []) {
+        options.stall.touch();
         const bytes = chunk as Uint8Array;
         hash?.update(bytes);
         pending.push(bytes);
@@ -123,6 +149,7 @@ async function receiveBody(
       // What arrived is kept: the next attempt asks for the rest.
       const failure = isNoSpaceError(error) ? error : await flush().then(() => error, (flushError: unknown) => flushError);
       if (isNoSpaceError(failure)) throw await cacheFull(entry, options, failure);
+      if (options.stall.stalled()) throw fetchFailed(url, options.label, `no data arrived for ${options.stall.seconds} s, after ${received} bytes`, true, error);
       if (options.signal?.aborted) throw options.signal.reason ?? error;
       throw fetchFailed(url, options.label, `the connection broke after ${received} bytes (${(error as Error).message})`, true, error);
     }
@@ -149,6 +176,37 @@ async function receiveBody(
     });
   }
   return actual;
+}
+
+interface StallWatch {
+  /** Aborts when the server stalls, or when the caller's signal does. */
+  signal: AbortSignal;
+  seconds: number;
+  /** Data came: the silence starts again. */
+  touch(): void;
+  stalled(): boolean;
+  stop(): void;
+}
+
+/**
+ * Aborts a transfer whose server sends nothing for `ms`. fetch() has no such limit of its own here, and a server that
+ * keeps the connection open without sending would otherwise hold den start until its own timeout, with no reason given.
+ */
+function stallWatch(ms: number, outer: AbortSignal | undefined): StallWatch {
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const touch = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => controller.abort(new Error(`no data for ${ms} ms`)), ms);
+  };
+  touch();
+  return {
+    signal: outer ? AbortSignal.any([outer, controller.signal]) : controller.signal,
+    seconds: Math.round(ms / 100) / 10,
+    touch,
+    stalled: () => controller.signal.aborted,
+    stop: () => clearTimeout(timer),
+  };
 }
 
 /**

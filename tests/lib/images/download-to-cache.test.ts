@@ -1,6 +1,7 @@
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cacheEntry } from "../../../lib/images/cache-layout.ts";
@@ -136,6 +137,35 @@ await downloadToCache(${JSON.stringify(server.url(name))}, { cacheDir: ${JSON.st
     expect(events.some((event) => event.kind === "waiting")).toBe(false);
     // A second Bun process starts and downloads 2 MiB first: seconds on a loaded 2-core machine, not milliseconds.
   }, 60_000);
+
+  test("downloadToCache() gives up on a server that stops sending, naming the silence, and keeps what arrived", async () => {
+    server.fault(name, { stallAfterBytes: 1_500_000, times: 1 });
+    const started = performance.now();
+    const failed = downloadToCache(server.url(name), options({ digest: sha256, retries: 0, stallTimeoutMs: 300 }));
+    await expect(failed).rejects.toMatchObject({ code: "FETCH_FAILED", message: expect.stringMatching(/: no data arrived for 0\.3 s, after \d+ bytes$/) });
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(statSync(entry().partial).size).toBeGreaterThan(0);
+  });
+
+  test("downloadToCache() retries a stalled transfer by itself, resuming where it stopped", async () => {
+    server.fault(name, { stallAfterBytes: 1_500_000, times: 1 });
+    const result = await downloadToCache(server.url(name), options({ digest: sha256, stallTimeoutMs: 300, retryDelayMs: 10 }));
+    expect(readFileSync(result.path).equals(content)).toBe(true);
+    expect(server.requests.filter((r) => r.name === name).map((r) => r.status)).toEqual([200, 206]);
+    expect(events.filter((event) => event.kind === "retry")).toHaveLength(1);
+  });
+
+  test("downloadToCache() gives up on a server that never answers the request", async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", () => resolve()));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const failed = downloadToCache(`http://127.0.0.1:${port}/disk.img`, options({ retries: 0, stallTimeoutMs: 300 }));
+      await expect(failed).rejects.toMatchObject({ code: "FETCH_FAILED", message: expect.stringContaining(": the server did not answer within 0.3 s") });
+    } finally {
+      silent.close();
+    }
+  });
 
   test("downloadToCache() retries a dropped transfer by itself, resuming where it broke", async () => {
     server.fault(name, { dropAfterBytes: 2_000_000, times: 1 });
