@@ -13,7 +13,7 @@ let pending = "";
 // the lines since the previous test result are kept and printed again, with the failure, just before the summary.
 const sinceLastResult: string[] = [];
 const failures: string[] = [];
-const maxLinesPerFailure = 40;
+const maxLinesPerFailure = 60;
 const maxFailuresShown = 10;
 let inFinalSummary = false;
 const decoder = new TextDecoder();

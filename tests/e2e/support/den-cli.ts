@@ -121,16 +121,16 @@ export async function bootFailureReport(denHome: string, name: string, start?: D
     return clean.filter((line) => line.trim() !== "" && keep(line)).slice(-lines);
   };
   const serial = await tail("serial.log", 200);
-  const progress = serial.filter((line) => line.includes("DEN|")).slice(-12);
+  const progress = serial.filter((line) => line.includes("DEN|")).slice(-8);
   return [
     `--- den start of "${name}" failed${start ? ` (exit ${start.exitCode} after ${(start.ms / 1000).toFixed(1)} s)` : ""}; its stderr ends:`,
-    ...(start?.stderr ?? "").trim().split("\n").slice(-8),
+    ...(start?.stderr ?? "").trim().split("\n").slice(-6),
     "--- ha.stderr.log ends:",
-    ...(await tail("ha.stderr.log", 12)),
+    ...(await tail("ha.stderr.log", 8)),
     "--- serial.log, DEN| lines:",
     ...progress,
     "--- serial.log ends:",
-    ...serial.slice(-10),
+    ...serial.slice(-6),
     "---",
   ].join("\n");
 }
