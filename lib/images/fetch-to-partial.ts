@@ -115,7 +115,11 @@ async function receiveBody(
 ): Promise<string | undefined> {
   const hash = options.digest ? digestHasher(options.digest.algorithm) : undefined;
   if (hash && options.start > 0) {
-    for await (const chunk of createReadStream(entry.partial, { end: options.start - 1 })) hash.update(chunk as Buffer);
+    // Hashing a large resumed part from disk is den's own work, not the server's silence.
+    for await (const chunk of createReadStream(entry.partial, { end: options.start - 1 })) {
+      hash.update(chunk as Buffer);
+      options.stall.touch();
+    }
   }
   options.onEvent?.({ kind: "start", label: options.label, url, offset: options.start, totalBytes: options.totalBytes });
   let received = options.start;
