@@ -3,7 +3,7 @@
 // or den's built-in one in-process). When the connection drops (guest sshd restarted, network hiccup), the mount
 // is made again with growing pauses until it works or the mount is stopped.
 import { spawn, type ChildProcess } from "node:child_process";
-import { Client, type ClientChannel } from "ssh2";
+import type { Client, ClientChannel } from "ssh2";
 import type { FilledMount } from "../config/schema.ts";
 import { DenError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -195,7 +195,7 @@ function serve(channel: ClientChannel, mount: FilledMount, ctx: ReverseSshfsCont
 }
 
 function connect(ssh: ReverseSshfsContext["ssh"]): Promise<Client> {
-  return connectClient(new Client(), { host: SshAddress, port: ssh.port, username: ssh.user, privateKey: ssh.privateKey, readyTimeout: 20_000, keepaliveInterval: 5_000, keepaliveCountMax: 6 });
+  return connectClient({ host: SshAddress, port: ssh.port, username: ssh.user, privateKey: ssh.privateKey, readyTimeout: 20_000, keepaliveInterval: 5_000, keepaliveCountMax: 6 });
 }
 
 function exec(client: Client, command: string): Promise<ClientChannel> {

@@ -1,7 +1,6 @@
 // One SSH connection to the guest for `static: true` rules: Lima sets those up over SSH at boot (`ssh -L`), so they
 // work without the guest agent (plain mode). Each host connection becomes a direct-tcpip channel (ssh2 forwardOut).
 import type { Duplex } from "node:stream";
-import { Client } from "ssh2";
 import { DenError } from "../errors.ts";
 import { connectClient } from "../ssh/connect-client.ts";
 
@@ -12,7 +11,7 @@ export interface SshTunnel {
 }
 
 export async function openSshTunnel(options: { port: number; user: string; privateKey: string | Buffer }): Promise<SshTunnel> {
-  const client = await connectClient(new Client(), { host: "127.0.0.1", port: options.port, username: options.user, privateKey: options.privateKey, readyTimeout: 10_000, keepaliveInterval: 5_000 });
+  const client = await connectClient({ host: "127.0.0.1", port: options.port, username: options.user, privateKey: options.privateKey, readyTimeout: 10_000, keepaliveInterval: 5_000 });
   return {
     forwardOut: (host, port) =>
       new Promise((resolveChannel, rejectChannel) => {

@@ -1,16 +1,16 @@
 // Logging an ssh2 client in to the guest's sshd, for every kept connection of den's (the host agent's session, the
 // static forwards' tunnel, reverse-sshfs). ssh2 reports a connection that closes after the server's version line and
 // before the login ends with "close" alone: no "error", and its readyTimeout is cleared. A wait for "ready" or "error"
-// then never ends; it happens when sshd drops a login, e.g. one the boot scripts' end of the user's sessions
-// (07-etc-environment.sh) cut short. So "close" ends the wait too.
-import type { Client, ConnectConfig } from "ssh2";
+// then never ends whenever sshd drops a login half-way. So "close" ends the wait too.
+import { Client, type ConnectConfig } from "ssh2";
 import { DenError } from "../errors.ts";
 
 /**
- * Resolves with `client` once logged in; rejects with SSH_UNREACHABLE on an error, or a close before the login ended.
+ * Resolves with a new client once logged in; rejects with SSH_UNREACHABLE on an error, or a close before the login ended.
  * Its "error" listener stays, so a later error never goes unhandled: the caller watches "close" for the end.
  */
-export function connectClient(client: Client, config: ConnectConfig & { port: number }): Promise<Client> {
+export function connectClient(config: ConnectConfig & { port: number }): Promise<Client> {
+  const client = new Client();
   return new Promise((resolve, reject) => {
     let settled = false;
     const settle = (error?: { reason: string; cause?: unknown }) => {

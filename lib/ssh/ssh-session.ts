@@ -1,6 +1,6 @@
 // One SSH connection to a guest, kept open for the host agent's many small checks (boot markers, probes), so each
 // check costs a channel rather than a handshake. ssh2 rather than the system `ssh`: no process per check.
-import { Client } from "ssh2";
+import type { Client } from "ssh2";
 import { DenError } from "../errors.ts";
 import { connectClient } from "./connect-client.ts";
 import { SshAddress } from "./ssh-options.ts";
@@ -30,7 +30,7 @@ export interface SshSession {
 }
 
 export async function openSshSession(options: SshSessionOptions): Promise<SshSession> {
-  const client = await connectClient(new Client(), {
+  const client = await connectClient({
     host: options.host ?? SshAddress,
     port: options.port,
     username: options.user,

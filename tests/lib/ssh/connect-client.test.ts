@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
-import { Client, Server } from "ssh2";
+import { Server } from "ssh2";
 import { openSshTunnel } from "../../../lib/portfwd/ssh-tunnel.ts";
 import { connectClient } from "../../../lib/ssh/connect-client.ts";
 import { openSshSession } from "../../../lib/ssh/ssh-session.ts";
@@ -55,7 +55,7 @@ describe("connectClient()", () => {
   ])("rejects at once, naming the port, when the server %s (ssh2 reports only close)", async (_, server) => {
     const port = await listen(server());
     const started = performance.now();
-    const error = await rejectedDenError(connectClient(new Client(), { ...login, host: "127.0.0.1", port }));
+    const error = await rejectedDenError(connectClient({ ...login, host: "127.0.0.1", port }));
     expect(performance.now() - started).toBeLessThan(5_000);
     expect(error.code).toBe("SSH_UNREACHABLE");
     expect(error.message).toStartWith(`Cannot connect to the guest over SSH on port ${port}: `);
@@ -63,14 +63,14 @@ describe("connectClient()", () => {
 
   test("names the closed connection when ssh2 gives no error", async () => {
     const port = await listen(closesDuringLogin());
-    expect((await rejectedDenError(connectClient(new Client(), { ...login, host: "127.0.0.1", port }))).message).toBe(
+    expect((await rejectedDenError(connectClient({ ...login, host: "127.0.0.1", port }))).message).toBe(
       `Cannot connect to the guest over SSH on port ${port}: the connection closed before the login ended`,
     );
   });
 
   test("resolves with the client once logged in, and a later error is not left unhandled", async () => {
     const port = await listen(letsIn());
-    const client = await connectClient(new Client(), { ...login, host: "127.0.0.1", port });
+    const client = await connectClient({ ...login, host: "127.0.0.1", port });
     expect(() => client.emit("error", new Error("later"))).not.toThrow();
     client.end();
   });
