@@ -16,7 +16,7 @@ const den = join(root, "dist", `den-${target}`);
  * The flags scripts/build.ts compiles den with (its compile()), so that hello pays the same runtime floor. --bytecode
  * matters most: without it Bun parses den's whole ~1 MB bundle at every start, whatever the command loads.
  */
-const buildFlags = ["--compile", "--minify", "--bytecode", "--format=esm", `--target=bun-${target}`];
+const buildFlags = ["--compile", "--minify", "--bytecode", "--format=esm", "--splitting", `--target=bun-${target}`];
 
 const built = Bun.spawnSync([process.execPath, join(root, "scripts/build.ts"), "--target", target], { stdout: "inherit", stderr: "inherit" });
 if (!built.success) throw new Error("build failed");

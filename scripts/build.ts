@@ -91,7 +91,9 @@ for (const target of targets) {
   // Extra entrypoints that are not code become embedded files (Bun.embeddedFiles), found by lib/guestagent/ and
   // drivers/vz/embedded-helper.ts.
   const runtimeArgs = [bundleZst, "--define", `DEN_GUESTAGENT_RUNTIMES=${JSON.stringify(JSON.stringify(manifest))}`];
-  compile(["--bytecode", "--format=esm", `--target=bun-${target}`, join(root, "main.ts"), ...runtimeArgs, ...helperArgs, "--outfile", outfile], target);
+  // --splitting: without it the one bundle imports every Node module any command uses (node:crypto, node:net…) before
+  // main.ts runs, and `den --version` took 3-4× as long as a compiled hello (bun run bench cli-startup) for it.
+  compile(["--bytecode", "--format=esm", "--splitting", `--target=bun-${target}`, join(root, "main.ts"), ...runtimeArgs, ...helperArgs, "--outfile", outfile], target);
   console.log(`built ${relative(root, outfile)} (${mib(Bun.file(outfile).size)} MiB, ${seconds(started)} s)`);
 }
 
