@@ -1,6 +1,7 @@
 // `den completion bash|zsh|fish`
 import { Argument, Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { completionShells, renderCompletion } from "./completion-script.ts";
+import { writeStdout } from "./write-stdout.ts";
 
 export function createCompletionCommand(root: () => CommandUnknownOpts) {
   return new Command("completion")
@@ -8,6 +9,6 @@ export function createCompletionCommand(root: () => CommandUnknownOpts) {
     .description("Print a completion script for bash, zsh or fish.\nExample: source <(den completion bash)")
     .addArgument(new Argument("<shell>", "the shell").choices(completionShells))
     .action((shell) => {
-      process.stdout.write(renderCompletion(shell, root()));
+      writeStdout(renderCompletion(shell, root()));
     });
 }

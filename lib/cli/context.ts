@@ -5,6 +5,7 @@ import { DenError, excerpt } from "../errors.ts";
 import { readStreamBounded } from "../fs/read-bounded.ts";
 import { createLogger, type LogFormat, type Logger } from "../log.ts";
 import { denHome } from "../store/dirs.ts";
+import { writeStdout } from "./write-stdout.ts";
 
 export interface CliContext {
   logger: Logger;
@@ -40,11 +41,14 @@ export function contextFrom(command: CommandUnknownOpts): CliContext {
   return {
     logger: createLogger({ format: format as LogFormat, debug }),
     denHome: denHome(process.env),
-    tty: globals.yes ? false : (globals.tty ?? Boolean(process.stdout.isTTY)),
+    // A getter: only commands that may ask read it, and reading process.stdout builds Node's streams (write-stdout.ts).
+    get tty() {
+      return globals.yes ? false : (globals.tty ?? Boolean(process.stdout.isTTY));
+    },
     debug,
     env: process.env,
     cwd: process.cwd(),
-    stdout: (text) => void process.stdout.write(text),
+    stdout: writeStdout,
     // Never Bun.stdin.text(): `yes | den create -` would grow until Bun aborts.
     readStdin: () =>
       readStreamBounded(Bun.stdin.stream(), {

@@ -3,6 +3,7 @@
 // completion never load the configuration, zod schemas or the host agent, and `den list` loads only what it needs.
 import { Command, Option } from "@commander-js/extra-typings";
 import { versionLine } from "../version.ts";
+import { writeStdout } from "./write-stdout.ts";
 import { createCompletionCommand } from "./completion.ts";
 import { ContainerClients, createContainerClientCommand } from "./container-client-command.ts";
 import { createCopyCommand } from "./copy-command.ts";
@@ -39,6 +40,78 @@ export interface BuildProgramOptions {
    * what is parsed and printed is the same either way.
    */
   globalOptionsOnDemand?: boolean;
+  /**
+   * The word that names the command of this run (commandWord()): when it names one, only that command is built, since
+   * a run never reads its siblings. Help, completion, a word that names no command and no word at all get the whole
+   * tree, so that what commander prints (help, "unknown command", its suggestion) is the same either way.
+   */
+  command?: string | undefined;
+}
+
+/** One top-level command: its name and aliases, known without building it (a test checks them against the command). */
+interface CommandEntry {
+  names: readonly string[];
+  create: () => Command;
+  hidden?: boolean;
+  /** It describes the whole tree (help, completion), so it is never built alone. */
+  wholeTree?: boolean;
+}
+
+/** Every top-level command, in the order and help groups of `den --help`. `described` is the whole tree, for help. */
+function commandGroups(described: () => Command): { title: string; entries: CommandEntry[] }[] {
+  const entry = (names: readonly string[], create: () => unknown, more: Partial<CommandEntry> = {}): CommandEntry => ({ names, create: create as () => Command, ...more });
+  return [
+    {
+      title: "Basic commands:",
+      entries: [
+        entry(["create"], createCreateCommand),
+        entry(["start"], createStartCommand),
+        entry(["restart"], createRestartCommand),
+        entry(["list", "ls"], createListCommand),
+        entry(["stop"], createStopCommand),
+        entry(["shell"], createShellCommand),
+        entry(["delete", "remove", "rm"], createDeleteCommand),
+      ],
+    },
+    { title: "Container commands:", entries: ContainerClients.map((client) => entry([client], () => createContainerClientCommand(client))) },
+    {
+      title: "Advanced commands:",
+      entries: [
+        entry(["validate"], createValidateCommand),
+        entry(["template", "tmpl"], createTemplateCommand),
+        entry(["info"], createInfoCommand),
+        entry(["copy", "cp"], createCopyCommand),
+        entry(["ports"], createPortsCommand),
+        entry(["protect"], createProtectCommand),
+        entry(["unprotect"], createUnprotectCommand),
+        entry(["pause"], createPauseCommand),
+        entry(["resume"], createResumeCommand),
+        entry(["prune"], createPruneCommand),
+        entry(["show-ssh"], createShowSshCommand),
+        entry(["tunnel"], createTunnelCommand),
+        entry(["start-at-login"], createStartAtLoginCommand),
+        entry(["yq"], createYqCommand),
+        entry(["snapshot"], createSnapshotCommand),
+        entry(["watch"], createWatchCommand),
+        entry(["edit"], createEditCommand),
+        entry(["clone"], createCloneCommand),
+        entry(["rename"], createRenameCommand),
+        entry(["factory-reset"], createFactoryResetCommand),
+        entry(["disk"], createDiskCommand),
+        entry(["completion"], () => createCompletionCommand(described), { wholeTree: true }),
+        // Replaces commander's implicit help command, which answers `den help nope` with the usage and no error line.
+        entry(["help"], () => createHelpCommand(described), { wholeTree: true }),
+        entry(["hostagent"], createHostAgentCommand, { hidden: true }),
+      ],
+    },
+  ];
+}
+
+/** The top-level command names and aliases, known without building a command. */
+export const CommandNames: ReadonlySet<string> = new Set(commandGroups(namesOnly).flatMap((group) => group.entries.flatMap((entry) => entry.names)));
+
+function namesOnly(): never {
+  throw new Error("the command list was read for its names only");
 }
 
 export function buildProgram(options: BuildProgramOptions = {}): Command {
@@ -50,47 +123,19 @@ export function buildProgram(options: BuildProgramOptions = {}): Command {
     .showHelpAfterError("(run with --help for usage)")
     // den's own flags go before the command; after it they belong to the command (`den shell vm ls -v`).
     .enablePositionalOptions()
-    .configureOutput({ outputError: (text, write) => write(text) });
+    .configureOutput({ writeOut: writeStdout, outputError: (text, write) => write(text) });
 
-  program.commandsGroup("Basic commands:");
-  program.addCommand(createCreateCommand());
-  program.addCommand(createStartCommand());
-  program.addCommand(createRestartCommand());
-  program.addCommand(createListCommand());
-  program.addCommand(createStopCommand());
-  program.addCommand(createShellCommand());
-  program.addCommand(createDeleteCommand());
-
-  program.commandsGroup("Container commands:");
-  for (const client of ContainerClients) program.addCommand(createContainerClientCommand(client));
-
-  program.commandsGroup("Advanced commands:");
-  program.addCommand(createValidateCommand());
-  program.addCommand(createTemplateCommand());
-  program.addCommand(createInfoCommand());
-  program.addCommand(createCopyCommand());
-  program.addCommand(createPortsCommand());
-  program.addCommand(createProtectCommand());
-  program.addCommand(createUnprotectCommand());
-  program.addCommand(createPauseCommand());
-  program.addCommand(createResumeCommand());
-  program.addCommand(createPruneCommand());
-  program.addCommand(createShowSshCommand());
-  program.addCommand(createTunnelCommand());
-  program.addCommand(createStartAtLoginCommand());
-  program.addCommand(createYqCommand());
-  program.addCommand(createSnapshotCommand());
-  program.addCommand(createWatchCommand());
-  program.addCommand(createEditCommand());
-  program.addCommand(createCloneCommand());
-  program.addCommand(createRenameCommand());
-  program.addCommand(createFactoryResetCommand());
-  program.addCommand(createDiskCommand());
   const described = () => withGlobalOptions(program as unknown as Command);
-  program.addCommand(createCompletionCommand(described));
-  // Replaces commander's implicit help command, which answers `den help nope` with the usage and no error line.
-  program.addCommand(createHelpCommand(described));
-  program.addCommand(createHostAgentCommand(), { hidden: true });
+  const groups = commandGroups(described);
+  const alone = groups.flatMap((group) => group.entries).find((entry) => options.command !== undefined && entry.names.includes(options.command));
+  if (alone !== undefined && !alone.wholeTree) {
+    program.addCommand(alone.create(), { hidden: alone.hidden === true });
+  } else {
+    for (const group of groups) {
+      program.commandsGroup(group.title);
+      for (const entry of group.entries) program.addCommand(entry.create(), { hidden: entry.hidden === true });
+    }
+  }
   if (options.globalOptionsOnDemand) {
     // Before a command parses its words (its own --help included), and before any help text is put together:
     // `den --help` shows which commands take options.
@@ -137,11 +182,9 @@ function addGlobalOptions(command: Command, options: { logFormatHelp: string }):
  * Lima's scripts say `--tty=false` / `--tty=true`; commander's boolean flags take no value, so those spellings become
  * `--no-tty` / `--tty` before parsing. Words after `--` and after a pass-through command (`den shell`, `den docker`…)
  * are the guest's or the client's (`docker run --tty=false`) and stay as they are. Only the first word that names a
- * den command is the command: in `den start docker --tty=false`, `docker` is an instance. `program` is the tree already
- * built for this run (so that it is not built twice at every start); by default one is built.
+ * den command is the command: in `den start docker --tty=false`, `docker` is an instance.
  */
-export function normalizeTtyFlags(argv: readonly string[], options: { program?: Command } = {}): string[] {
-  const names = options.program ? namesOf(options.program) : commandNames();
+export function normalizeTtyFlags(argv: readonly string[]): string[] {
   const out: string[] = [];
   let passThrough = false;
   let sawCommand = false;
@@ -153,22 +196,10 @@ export function normalizeTtyFlags(argv: readonly string[], options: { program?: 
     }
     const match = /^--tty=(true|false|1|0)$/i.exec(word);
     out.push(match ? (/^(true|1)$/i.test(match[1]!) ? "--tty" : "--no-tty") : word);
-    if (!sawCommand && names.has(word)) {
+    if (!sawCommand && CommandNames.has(word)) {
       sawCommand = true;
       passThrough = PassThroughCommands.has(word);
     }
   }
   return out;
-}
-
-let knownCommands: ReadonlySet<string> | undefined;
-
-/** The top-level command names and aliases, read from the tree itself so that a new command is known at once. */
-function commandNames(): ReadonlySet<string> {
-  knownCommands ??= namesOf(buildProgram());
-  return knownCommands;
-}
-
-function namesOf(program: Command): ReadonlySet<string> {
-  return new Set(program.commands.flatMap((command) => [command.name(), ...command.aliases()]));
 }

@@ -1,17 +1,14 @@
 // The whole CLI behind main.ts: plugins, the commander program and the rendering of errors.
 import { CommanderError } from "@commander-js/extra-typings";
 import { ExitError, renderError } from "../errors.ts";
-import { buildProgram, normalizeTtyFlags } from "./program.ts";
+import { commandWord } from "./command-word.ts";
+import { buildProgram, CommandNames, normalizeTtyFlags } from "./program.ts";
 import { denHome } from "../store/dirs.ts";
-import { pluginInvocation, type PluginInvocation } from "../plugins/command-plugin.ts";
 import { discoverPlugins, findPlugin } from "../plugins/find-plugin.ts";
 import { processPluginDirs } from "../plugins/plugin-dirs.ts";
 import { pluginEnv } from "../plugins/plugin-env.ts";
 import { renderPluginHelp } from "../plugins/plugin-help.ts";
-
-function commandNamesOf(program: ReturnType<typeof buildProgram>): ReadonlySet<string> {
-  return new Set(program.commands.flatMap((command) => [command.name(), ...command.aliases()]));
-}
+import { pluginInvocation, type PluginInvocation } from "./plugin-invocation.ts";
 
 /** The plugin's exit status, or undefined when no den-NAME exists (commander then reports the unknown command). */
 async function runPluginIfFound(plugin: PluginInvocation): Promise<number | undefined> {
@@ -29,23 +26,19 @@ function pluginHelpText(): string {
 
 /** Parses `argv` and runs the command; resolves with the exit code. The only place that prints a command's error. */
 export async function runCli(argv: string[]): Promise<number> {
-  // A reader that goes away early (`den --help | head`) ends den quietly, as it ends any Unix tool, instead of a
-  // runtime crash report for the write that found the pipe closed.
-  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code === "EPIPE") process.exit(0);
-    throw error;
-  });
-  const program = buildProgram({ globalOptionsOnDemand: true });
+  // What den prints goes through writeStdout(), which ends den quietly when the reader went away (`den --help | head`);
+  // process.stdout is left alone, as touching it costs every start the building of Node's streams.
+  const program = buildProgram({ globalOptionsOnDemand: true, command: commandWord(argv)?.word });
   program.exitOverride();
   try {
     // `den NAME …` for a NAME that is no den command runs the plugin den-NAME when there is one (Lima 2.x).
-    const plugin = pluginInvocation(argv, { commands: commandNamesOf(program) });
+    const plugin = pluginInvocation(argv, { commands: CommandNames });
     if (plugin !== undefined) {
       const exitCode = await runPluginIfFound(plugin);
       if (exitCode !== undefined) return exitCode;
     }
     program.addHelpText("after", pluginHelpText);
-    await program.parseAsync(normalizeTtyFlags(argv, { program }));
+    await program.parseAsync(normalizeTtyFlags(argv));
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -1,9 +1,11 @@
-import { expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
+import type { Command } from "@commander-js/extra-typings";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { importTarget, repoRoot } from "../../support/import-specifiers.ts";
 import { makeDenHome, runDen } from "./support/run-den.ts";
-import { normalizeTtyFlags } from "../../../lib/cli/program.ts";
+import { commandWord } from "../../../lib/cli/command-word.ts";
+import { buildProgram, CommandNames, normalizeTtyFlags } from "../../../lib/cli/program.ts";
 
 test.each([
   { name: "before the command", args: ["--log-format", "json", "list"] },
@@ -81,4 +83,45 @@ test("den list loads neither the host agent's client nor the yq engine before it
   const { files, packages } = staticallyLoaded("lib/cli/list.ts");
   expect(packages.has("ssh2")).toBe(false);
   expect([...files].filter((file) => /^lib\/(hostagent|yq)\//.test(file))).toEqual([]);
+});
+
+describe("one command built alone (main.ts builds only the command a run names)", () => {
+  const whole = buildProgram();
+  const wholeCommands = whole.commands as unknown as Command[];
+
+  test("CommandNames, known without building a command, are the names and aliases of the whole tree's commands", () => {
+    expect([...CommandNames].sort()).toEqual(wholeCommands.flatMap((command) => [command.name(), ...command.aliases()]).sort());
+  });
+
+  test.each([...CommandNames].filter((name) => name !== "help" && name !== "completion"))("den %s: built alone, it is the same command, with the same help", (name) => {
+    const alone = buildProgram({ command: name }).commands as unknown as Command[];
+    expect(alone.map((command) => command.name())).toHaveLength(1);
+    const same = wholeCommands.find((command) => command.name() === alone[0]!.name()) as Command;
+    expect([same.name(), ...same.aliases()]).toContain(name);
+    expect(alone[0]!.helpInformation()).toBe(same.helpInformation());
+  });
+
+  test.each(["help", "completion", "nope", undefined])("den %s gets the whole tree, which it describes or suggests from", (name) => {
+    expect(buildProgram({ command: name }).commands.map((command) => command.name())).toEqual(wholeCommands.map((command) => command.name()));
+  });
+
+  test("a word that names no command gets commander's suggestion from the whole tree", async () => {
+    const run = await runDen(["lst"], { denHome: await makeDenHome() });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain("unknown command 'lst'");
+    expect(run.stderr).toContain("(Did you mean one of list, ls?)");
+  });
+});
+
+test.each<{ words: string[]; want: { word: string; rest: string[] } | undefined }>([
+  { words: ["list"], want: { word: "list", rest: [] } },
+  { words: ["--debug", "--log-format", "json", "-y", "shell", "vm", "--debug"], want: { word: "shell", rest: ["vm", "--debug"] } },
+  { words: ["--log-format=json", "--tty=false", "hello", "--", "x"], want: { word: "hello", rest: ["--", "x"] } },
+  { words: ["--help", "list"], want: undefined },
+  { words: ["-v"], want: undefined },
+  { words: ["--bogus", "list"], want: undefined },
+  { words: ["--log-format"], want: undefined },
+  { words: [], want: undefined },
+])("commandWord() of $words is $want", ({ words, want }) => {
+  expect(commandWord(["bun", "main.ts", ...words])).toEqual(want);
 });

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { pluginInvocation } from "../../../lib/plugins/command-plugin.ts";
+import { pluginInvocation } from "../../../lib/cli/plugin-invocation.ts";
 
 const commands = new Set(["create", "list", "ls", "shell", "help"]);
 
