@@ -5,7 +5,7 @@
 // lib/status holds what is built on top of an instance folder (this reading, the `den list` row and its rendering):
 // it needs den.yaml (lib/config) and the host agent's API, so it sits above lib/store, which stays a leaf of names,
 // paths, pid files and the lock that every layer may import.
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { HostInfo } from "../config/host-info.ts";
 import { hostnameOf } from "../config/hostname.ts";
@@ -44,6 +44,13 @@ export interface InspectOptions {
 export async function inspectInstance(denHome: string, name: string, options: InspectOptions = {}): Promise<InstanceInfo> {
   const dir = instanceDirOf(denHome, name);
   const errors: string[] = [];
+  // One listing of the folder says which of the files below exist, so that a stopped instance costs no failed opens
+  // of PID files: `den list` of 20 instances would make some 100 of them. Unlistable: every file is tried.
+  const entries = await readdir(dir).then(
+    (names) => new Set(names),
+    () => undefined,
+  );
+  const has = (file: string) => entries === undefined || entries.has(file);
   const base: InstanceInfo = {
     name,
     hostname: hostnameOf(name),
@@ -51,9 +58,9 @@ export async function inspectInstance(denHome: string, name: string, options: In
     dir,
     sshConfigFile: join(dir, SshConfig),
     sshAddress: "127.0.0.1",
-    protected: await Bun.file(join(dir, Protected)).exists(),
+    protected: has(Protected) && (await Bun.file(join(dir, Protected)).exists()),
   };
-  const limaVersion = await readText(join(dir, LimaVersion));
+  const limaVersion = has(LimaVersion) ? await readText(join(dir, LimaVersion)) : undefined;
   if (limaVersion) base.limaVersion = limaVersion;
   // `den list` is a first use too: an older folder is migrated, a newer den's is shown Broken and left unread.
   const formatError = await ensureInstanceFormat(dir, { name }).then(
@@ -73,7 +80,7 @@ export async function inspectInstance(denHome: string, name: string, options: In
       cpus: config.cpus as number,
       memory: parseSize(config.memory as string),
       disk: parseSize(config.disk as string),
-      sshLocalPort: (await sshPortFromConfig(join(dir, SshConfig))) ?? (config.ssh?.localPort as number | undefined) ?? 0,
+      sshLocalPort: (has(SshConfig) ? await sshPortFromConfig(join(dir, SshConfig)) : undefined) ?? (config.ssh?.localPort as number | undefined) ?? 0,
       config: config as Record<string, unknown>,
       ...(config.param && Object.keys(config.param).length > 0 && { param: config.param as Record<string, string> }),
       ...(config.message && { message: config.message as string }),
@@ -87,8 +94,9 @@ export async function inspectInstance(denHome: string, name: string, options: In
     };
     const driverPidPath = join(dir, driverPidFile(vmType));
     const readProcess = options.readProcess;
-    const hostAgentPID = trusted(await readOwnedPid(join(dir, HostAgentPid), { expect: hostAgentOwner(name), readProcess }));
-    const driverPID = trusted(await readOwnedPid(driverPidPath, { expect: driverOwner(driverPidPath), readProcess }));
+    const noPid: OwnedPid = {};
+    const hostAgentPID = trusted(has(HostAgentPid) ? await readOwnedPid(join(dir, HostAgentPid), { expect: hostAgentOwner(name), readProcess }) : noPid);
+    const driverPID = trusted(has(driverPidFile(vmType)) ? await readOwnedPid(driverPidPath, { expect: driverOwner(driverPidPath), readProcess }) : noPid);
     if (hostAgentPID) info.hostAgentPID = hostAgentPID;
     if (driverPID) info.driverPID = driverPID;
     if (hostAgentPID) {
