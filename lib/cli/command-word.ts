@@ -5,11 +5,17 @@
 /** den's flags that take no value and may precede a command. */
 const FlagsBeforeCommand: ReadonlySet<string> = new Set(["--debug", "-y", "--yes", "--tty", "--no-tty"]);
 
+export interface CommandWord {
+  word: string;
+  /** The words after it. */
+  rest: string[];
+}
+
 /**
  * The first word of `argv` (process.argv: runtime, script, then the words) after den's own flags, and the words after
  * it; undefined when there is none, or when a flag before it is one commander must see (--help, --version, a typo).
  */
-export function commandWord(argv: readonly string[]): { word: string; rest: string[] } | undefined {
+export function commandWord(argv: readonly string[]): CommandWord | undefined {
   const words = argv.slice(2);
   for (let index = 0; index < words.length; index++) {
     const word = words[index]!;

@@ -28,11 +28,12 @@ function pluginHelpText(): string {
 export async function runCli(argv: string[]): Promise<number> {
   // What den prints goes through writeStdout(), which ends den quietly when the reader went away (`den --help | head`);
   // process.stdout is left alone, as touching it costs every start the building of Node's streams.
-  const program = buildProgram({ globalOptionsOnDemand: true, command: commandWord(argv)?.word });
+  const found = commandWord(argv);
+  const program = buildProgram({ globalOptionsOnDemand: true, command: found?.word });
   program.exitOverride();
   try {
     // `den NAME …` for a NAME that is no den command runs the plugin den-NAME when there is one (Lima 2.x).
-    const plugin = pluginInvocation(argv, { commands: CommandNames });
+    const plugin = pluginInvocation(found, { commands: CommandNames });
     if (plugin !== undefined) {
       const exitCode = await runPluginIfFound(plugin);
       if (exitCode !== undefined) return exitCode;

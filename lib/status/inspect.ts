@@ -20,7 +20,7 @@ import { engineSockets } from "./engine-sockets.ts";
 import type { InstanceInfo } from "./instance-info.ts";
 import { ensureInstanceFormat } from "../store/instance-format.ts";
 import { instanceDirOf } from "../store/instance-name.ts";
-import { driverOwner, hostAgentOwner, type OwnedPid, type ProcessReader, readOwnedPid } from "../store/pid-file.ts";
+import { driverOwner, hostAgentOwner, type PidOwner, type ProcessReader, readOwnedPid } from "../store/pid-file.ts";
 
 /** How long `den list` waits for a host agent's /v1/info, as Lima does. */
 export const DefaultInfoTimeoutMs = 3000;
@@ -58,7 +58,7 @@ export async function inspectInstance(denHome: string, name: string, options: In
     dir,
     sshConfigFile: join(dir, SshConfig),
     sshAddress: "127.0.0.1",
-    protected: has(Protected) && (await Bun.file(join(dir, Protected)).exists()),
+    protected: entries?.has(Protected) ?? (await Bun.file(join(dir, Protected)).exists()),
   };
   const limaVersion = has(LimaVersion) ? await readText(join(dir, LimaVersion)) : undefined;
   if (limaVersion) base.limaVersion = limaVersion;
@@ -88,15 +88,15 @@ export async function inspectInstance(denHome: string, name: string, options: In
     const sockets = engineSockets(config.portForwards);
     if (Object.keys(sockets).length > 0) info.sockets = sockets;
     // A PID file naming a process den did not start (stale after a reboot) means "not running", never Broken.
-    const trusted = (owned: OwnedPid): number | undefined => {
+    const trustedPid = async (file: string, expect: PidOwner): Promise<number | undefined> => {
+      if (!has(file)) return undefined;
+      const owned = await readOwnedPid(join(dir, file), { expect, readProcess: options.readProcess });
       if (owned.stale) options.logger?.debug(owned.stale, { instance: name });
       return owned.pid;
     };
-    const driverPidPath = join(dir, driverPidFile(vmType));
-    const readProcess = options.readProcess;
-    const noPid: OwnedPid = {};
-    const hostAgentPID = trusted(has(HostAgentPid) ? await readOwnedPid(join(dir, HostAgentPid), { expect: hostAgentOwner(name), readProcess }) : noPid);
-    const driverPID = trusted(has(driverPidFile(vmType)) ? await readOwnedPid(driverPidPath, { expect: driverOwner(driverPidPath), readProcess }) : noPid);
+    const driverPid = driverPidFile(vmType);
+    const hostAgentPID = await trustedPid(HostAgentPid, hostAgentOwner(name));
+    const driverPID = await trustedPid(driverPid, driverOwner(join(dir, driverPid)));
     if (hostAgentPID) info.hostAgentPID = hostAgentPID;
     if (driverPID) info.driverPID = driverPID;
     if (hostAgentPID) {

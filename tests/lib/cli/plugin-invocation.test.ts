@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { commandWord } from "../../../lib/cli/command-word.ts";
 import { pluginInvocation } from "../../../lib/cli/plugin-invocation.ts";
 
 const commands = new Set(["create", "list", "ls", "shell", "help"]);
@@ -17,5 +18,5 @@ test.each<{ words: string[]; want: { name: string; args: string[] } | undefined 
   { words: ["a/b"], want: undefined },
   { words: [], want: undefined },
 ])("pluginInvocation() of $words is $want", ({ words, want }) => {
-  expect(pluginInvocation(["bun", "main.ts", ...words], { commands })).toEqual(want);
+  expect(pluginInvocation(commandWord(["bun", "main.ts", ...words]), { commands })).toEqual(want);
 });
